@@ -1,0 +1,154 @@
+"""The `acebet` command line: a thin layer over the library functions tests call directly."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from acebet import __version__, logs, store
+from acebet.errors import AceBetError
+
+log = logging.getLogger("acebet.cli")
+
+
+@dataclass
+class Settings:
+    db: Path
+    log_format: str
+    lock_timeout: float
+
+    def connect(self, *, read_only: bool = False):  # noqa: ANN201 - duckdb connection
+        return store.connect(self.db, read_only=read_only, lock_timeout=self.lock_timeout)
+
+
+class AceBetGroup(click.Group):
+    """Turns the errors a user can cause into one line on stderr and a documented exit code."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except AceBetError as exc:
+            log.debug("failed", exc_info=True)
+            settings = ctx.find_object(Settings)
+            if settings and settings.log_format == "json":
+                log.error(str(exc), extra={"exit_code": exc.exit_code})
+            else:
+                click.echo(f"Error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+
+
+@click.group(cls=AceBetGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--db", type=click.Path(dir_okay=False, path_type=Path), default=Path("acebet.duckdb"),
+    envvar="ACEBET_DB", show_default=True, show_envvar=True,
+    help="The DuckDB file holding history, fixtures, models, predictions and runs.",
+)
+@click.option(
+    "--log-format", type=click.Choice(["text", "json"]), default="text",
+    envvar="ACEBET_LOG_FORMAT", show_default=True, show_envvar=True,
+    help="json: one object per event on stderr, for log collectors.",
+)
+@click.option(
+    "--lock-timeout", type=click.FloatRange(min=0), default=0.0, metavar="SECONDS",
+    envvar="ACEBET_LOCK_TIMEOUT", show_default=True, show_envvar=True,
+    help="Wait this long for another process's database lock, then exit 75.",
+)
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.version_option(__version__, prog_name="acebet")
+@click.pass_context
+def main(ctx: click.Context, db: Path, log_format: str, lock_timeout: float, verbose: int) -> None:
+    """AceBet predicts the winner of upcoming ATP tennis matches.
+
+    \b
+    Quick start:
+      acebet demo                     # ingest, train, load example fixtures, score
+    \b
+    Exit codes: 0 ok, 1 unexpected error, 2 bad input, 3 no model,
+    75 database busy (another run holds the lock).
+    """
+    logs.configure(log_format, verbose)
+    ctx.obj = Settings(db=db, log_format=log_format, lock_timeout=lock_timeout)
+
+
+def _progress() -> bool:
+    return sys.stderr.isatty()
+
+
+@main.command()
+@click.argument("source", required=False, envvar="ACEBET_SOURCE")
+@click.option("--years", metavar="A-B", help="Seasons to load, e.g. 1990-2024 or 2022.")
+@click.option(
+    "--levels", default="tour,qual_chall", show_default=True,
+    help="Comma list of tour (main draws) and qual_chall (qualifying and challengers).",
+)
+@click.pass_obj
+def ingest(settings: Settings, source: str | None, years: str | None, levels: str) -> None:
+    """Load match history from SOURCE: a folder or an http(s) base URL in the
+    Sackmann tennis_atp layout (env ACEBET_SOURCE; default: the upstream repository).
+
+    Idempotent and incremental: unchanged rows are left alone, new and corrected rows
+    are upserted on (tourney_id, match_num), unusable rows go to ingest_rejects.
+
+    \b
+    Example:
+      acebet ingest ../shared/data/tennis_atp --years 2020-2022 --levels tour
+    """
+    from acebet import download
+    from acebet import ingest as ingest_mod
+
+    source = source or download.UPSTREAM_URL
+    year_range = ingest_mod.parse_years(years)
+    level_list = ingest_mod.parse_levels(levels)
+    con = settings.connect()
+    try:
+        summary = ingest_mod.ingest(
+            con, source, years=year_range, levels=level_list, progress=_progress()
+        )
+    finally:
+        con.close()
+    log.info("ingest finished", extra=summary.as_dict())
+    click.echo(
+        f"ingested {summary.files} files from {summary.source}: "
+        f"{summary.rows_read:,} match rows read, {summary.inserted:,} inserted, "
+        f"{summary.updated:,} updated, {summary.unchanged:,} unchanged, "
+        f"{summary.rejected:,} rejected; players {summary.players_inserted:,} inserted, "
+        f"{summary.players_updated:,} updated ({summary.seconds:.1f}s)"
+    )
+    if summary.rejected:
+        click.echo(
+            f"warning: {summary.rejected:,} rows rejected; see the ingest_rejects table", err=True
+        )
+
+
+@main.group()
+def db() -> None:
+    """Inspect and upgrade the database file."""
+
+
+@db.command("status")
+@click.pass_obj
+def db_status(settings: Settings) -> None:
+    """Schema version and row counts of every table."""
+    con = settings.connect(read_only=True)
+    try:
+        versions = store.applied_versions(con)
+        counts = store.table_counts(con)
+    finally:
+        con.close()
+    click.echo(f"database: {settings.db}")
+    click.echo(f"schema version: {max(versions) if versions else 0}")
+    for name, count in counts.items():
+        click.echo(f"{name:16} {count:>12,}")
+
+
+@db.command("migrate")
+@click.pass_obj
+def db_migrate(settings: Settings) -> None:
+    """Apply pending schema migrations (every writing command also does this)."""
+    con = settings.connect()
+    con.close()
+    click.echo(f"{settings.db}: schema is current")

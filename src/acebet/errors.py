@@ -1,0 +1,36 @@
+"""Errors a user can cause, each with the exit code the CLI returns for it.
+
+The CLI prints these as one line (no traceback); anything else is a bug and exits 1.
+"""
+
+from __future__ import annotations
+
+
+class AceBetError(Exception):
+    """Base class: a failure the user can act on, reported in one line."""
+
+    exit_code = 1
+
+
+class InputError(AceBetError):
+    """Bad input: a missing file or column, an unusable value, a bad option."""
+
+    exit_code = 2
+
+
+class NoModelError(AceBetError):
+    """Scoring was asked for but no model is stored (or the one asked for is missing)."""
+
+    exit_code = 3
+
+
+class DatabaseBusy(AceBetError):
+    """Another process holds the database; EX_TEMPFAIL so schedulers retry later."""
+
+    exit_code = 75
+
+
+class StoreError(AceBetError):
+    """The database file is unreadable, corrupted or from a newer AceBet."""
+
+    exit_code = 1

@@ -1,0 +1,213 @@
+"""The DuckDB store: opening the one database file, applying `sql/` migrations, transactions.
+
+Every command works against one file. Schema changes are numbered SQL files applied in
+order on open and recorded in `schema_migrations`, so an old file upgrades in place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from acebet.errors import DatabaseBusy, StoreError
+
+MIGRATION_FILE = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.sql.encode()).hexdigest()
+
+
+def sql_dir() -> Path:
+    """The folder holding migrations and analyst queries.
+
+    An installed wheel carries it as `acebet/sql`; a source checkout keeps it at the
+    repository root, where analysts find it.
+    """
+    packaged = Path(str(resources.files("acebet"))) / "sql"
+    if packaged.is_dir():
+        return packaged
+    checkout = Path(__file__).resolve().parents[2] / "sql"
+    if checkout.is_dir():
+        return checkout
+    raise StoreError("cannot find the sql/ folder next to the acebet package")
+
+
+def migrations() -> list[Migration]:
+    found = []
+    for path in sorted(sql_dir().glob("*.sql")):
+        match = MIGRATION_FILE.match(path.name)
+        if match:
+            found.append(Migration(int(match[1]), match[2], path.read_text()))
+    return found
+
+
+def _is_lock_conflict(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return "lock" in text and ("conflicting" in text or "could not set lock" in text)
+
+
+def connect(
+    path: str | Path, *, read_only: bool = False, lock_timeout: float = 0.0
+) -> duckdb.DuckDBPyConnection:
+    """Open the database, waiting up to `lock_timeout` seconds for another process's lock.
+
+    DuckDB lets one process write a file at a time; a scheduler that starts a run while
+    the previous one still writes gets DatabaseBusy (exit 75) rather than a traceback.
+    """
+    path = Path(path)
+    if read_only and not path.exists():
+        raise StoreError(f"{path}: no such database (run `acebet ingest` first)")
+    if path.parent and not path.parent.exists():
+        raise StoreError(f"{path}: folder {path.parent} does not exist")
+    deadline = time.monotonic() + max(lock_timeout, 0.0)
+    delay = 0.05
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+            break
+        except duckdb.Error as exc:
+            if not _is_lock_conflict(exc):
+                raise StoreError(f"{path}: cannot open the database: {_first_line(exc)}") from exc
+            if time.monotonic() >= deadline:
+                raise DatabaseBusy(
+                    f"{path}: another process holds the database lock"
+                    + (f" (waited {lock_timeout:g}s)" if lock_timeout > 0 else "")
+                    + "; retry later or raise --lock-timeout"
+                ) from exc
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+    if read_only:
+        _check_schema_current(con, path)
+    else:
+        migrate(con)
+    return con
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> object:
+    """The single value of a one-row query, with the result fully consumed.
+
+    DuckDB keeps a partly fetched result open and refuses further work on the
+    connection until it is drained, so `fetchone()` alone is not enough.
+    """
+    rows = con.execute(sql, params or []).fetchall()
+    return rows[0][0] if rows else None
+
+
+def applied_versions(con: duckdb.DuckDBPyConnection) -> dict[int, str]:
+    exists = scalar(
+        con, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'"
+    )
+    if not exists:
+        return {}
+    rows = con.execute("SELECT version, checksum FROM schema_migrations").fetchall()
+    return {int(v): c for v, c in rows}
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """Apply every migration not yet recorded, each in its own transaction."""
+    con.execute(
+        """CREATE TABLE IF NOT EXISTS schema_migrations (
+               version INTEGER PRIMARY KEY, name VARCHAR NOT NULL,
+               checksum VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"""
+    )
+    done = applied_versions(con)
+    known = {m.version for m in migrations()}
+    newer = sorted(set(done) - known)
+    if newer:
+        raise StoreError(
+            f"the database has schema version {newer[-1]}, newer than this AceBet knows; "
+            "upgrade AceBet"
+        )
+    applied = []
+    for migration in migrations():
+        if migration.version in done:
+            continue
+        with transaction(con):
+            con.execute(migration.sql)
+            con.execute(
+                "INSERT INTO schema_migrations (version, name, checksum) VALUES (?, ?, ?)",
+                [migration.version, migration.name, migration.checksum],
+            )
+        applied.append(migration.version)
+    return applied
+
+
+def _check_schema_current(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    missing = {m.version for m in migrations()} - set(applied_versions(con))
+    if missing:
+        raise StoreError(
+            f"{path}: the database schema is older than this AceBet "
+            "(run any writing command, e.g. `acebet db migrate`, to upgrade it)"
+        )
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """All or nothing: commit on success, roll back on any exception."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Row counts of the product tables, for `db status` and for tests."""
+    names = [
+        "players", "matches", "ingest_rejects", "fixtures", "fixture_rejects",
+        "models", "score_runs", "predictions",
+    ]
+    counts = {}
+    for name in names:
+        # table names come from the fixed list above, never from input
+        counts[name] = scalar(con, f"SELECT count(*) FROM {name}")  # noqa: S608
+    return counts
+
+
+class _ArrowStream:
+    """A Polars frame seen only through the Arrow PyCapsule stream interface.
+
+    DuckDB scans such an object natively; handing it the DataFrame itself would make
+    it convert through pyarrow, which AceBet does not need. Each scan gets a new stream.
+    """
+
+    def __init__(self, frame: pl.DataFrame) -> None:
+        self._frame = frame
+
+    def __arrow_c_stream__(self, requested_schema: object = None) -> object:
+        return self._frame.__arrow_c_stream__(requested_schema)
+
+
+def register_frame(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> None:
+    """Make a Polars frame queryable as view `name` (zero copy)."""
+    con.register(name, _ArrowStream(frame))
+
+
+def query_frame(
+    con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None
+) -> pl.DataFrame:
+    """Run a query and return the result as a Polars frame (zero copy, no pyarrow)."""
+    return pl.DataFrame(con.sql(sql, params=params))
