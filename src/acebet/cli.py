@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import click
+import polars as pl
 
 from acebet import __version__, logs, store
-from acebet.errors import AceBetError
+from acebet.errors import AceBetError, InputError
 
 log = logging.getLogger("acebet.cli")
 
@@ -152,3 +154,141 @@ def db_migrate(settings: Settings) -> None:
     con = settings.connect()
     con.close()
     click.echo(f"{settings.db}: schema is current")
+
+
+def _date(value: str | None, option: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InputError(f"{option} {value!r}: expected a date like 2022-12-31") from None
+
+
+def _table(frame: pl.DataFrame) -> str:
+    """A plain aligned table for terminals (and for copying into notes)."""
+    cols = frame.columns
+    cells = [[_cell(v) for v in row] for row in frame.iter_rows()]
+    widths = [max(len(c), *(len(r[i]) for r in cells)) if cells else len(c)
+              for i, c in enumerate(cols)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(v.rjust(w) for v, w in zip(r, widths, strict=True)) for r in cells]
+    return "\n".join(lines)
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    if isinstance(value, dt.datetime):
+        return f"{value:%Y-%m-%d %H:%M}"
+    return str(value)
+
+
+@main.command()
+@click.option("--train-to", metavar="DATE",
+              help="Train on matches before this date (default: all history).")
+@click.pass_obj
+def train(settings: Settings, train_to: str | None) -> None:
+    """Fit a model on history, store it in the database as a new active version and
+    print its validation metrics.
+
+    \b
+    Example:
+      acebet train --train-to 2022-01-01
+    """
+    from acebet import model
+
+    cutoff = _date(train_to, "--train-to")
+    con = settings.connect()
+    try:
+        version, fitted = model.train(con, cutoff)
+    finally:
+        con.close()
+    val = fitted.metadata["validation"]
+    log.info("model trained", extra={"model_version": version, **val})
+    click.echo(
+        f"model version {version} trained to {fitted.metadata['train_to']} on "
+        f"{fitted.metadata['train_rows']:,} matches, {fitted.metadata['params']['n_estimators']}"
+        f" trees; validation since {fitted.metadata['validation_from']}: n={val['n']:,} "
+        f"log loss {val['log_loss']:.4f}, accuracy {val['accuracy']:.4f}, "
+        f"Brier {val['brier']:.4f}, ECE {val['ece']:.4f}, AUC {val['auc']:.4f}"
+    )
+
+
+@main.group()
+def models() -> None:
+    """List stored model versions and choose the active one."""
+
+
+@models.command("list")
+@click.pass_obj
+def models_list(settings: Settings) -> None:
+    """Every stored model version, its training window and validation metrics."""
+    from acebet import model
+
+    con = settings.connect(read_only=True)
+    try:
+        frame = model.list_models(con)
+    finally:
+        con.close()
+    if frame.height == 0:
+        click.echo("no models yet; run `acebet train`")
+        return
+    click.echo(_table(frame.with_columns(
+        pl.col("val_log_loss").cast(pl.Float64), pl.col("val_accuracy").cast(pl.Float64))))
+
+
+@models.command("activate")
+@click.argument("version", type=int)
+@click.pass_obj
+def models_activate(settings: Settings, version: int) -> None:
+    """Make VERSION the model that `score` uses."""
+    from acebet import model
+
+    con = settings.connect()
+    try:
+        model.activate(con, version)
+    finally:
+        con.close()
+    click.echo(f"model version {version} is now active")
+
+
+@main.command()
+@click.option("--from", "date_from", required=True, metavar="DATE",
+              help="First day, e.g. 2021-01-01.")
+@click.option("--to", "date_to", required=True, metavar="DATE", help="Last day, e.g. 2022-12-31.")
+@click.option("--retrain", type=click.Choice(["monthly", "quarterly", "yearly", "once"]),
+              default="monthly", show_default=True, help="How often to refit walking forward.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write per-match predictions to this Parquet file.")
+@click.option("--odds", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder of tennis-data.co.uk yearly files to compare with the market.")
+@click.pass_obj
+def backtest(settings: Settings, date_from: str, date_to: str, retrain: str,
+             out: Path | None, odds: Path | None) -> None:
+    """Walk-forward evaluation on played matches: train on everything before each period,
+    predict the period. Prints and stores log loss, accuracy, Brier, ECE and AUC for the
+    model and the Elo and ranking baselines (and the market with --odds).
+
+    \b
+    Example:
+      acebet backtest --from 2021-01-01 --to 2022-12-31 \\
+          --odds ../shared/data/tennis_data_odds --out backtest.parquet
+    """
+    from acebet import backtest as bt
+
+    start, end = _date(date_from, "--from"), _date(date_to, "--to")
+    if odds is not None and not odds.is_dir():
+        raise InputError(f"--odds {odds}: no such folder")
+    con = settings.connect()
+    try:
+        result = bt.run(con, start, end, retrain=retrain, odds_dir=odds, progress=_progress())
+    finally:
+        con.close()
+    if out is not None:
+        result.predictions.write_parquet(out)
+    click.echo(_table(result.metrics))
+    click.echo(f"stored as {result.backtest_id}" + (f"; predictions in {out}" if out else ""))

@@ -1,0 +1,51 @@
+"""Forecast quality: the scores a bettor and a forecaster care about."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.metrics import roc_auc_score
+
+EPS = 1e-15
+
+
+def log_loss(p: np.ndarray, y: np.ndarray) -> float:
+    p = np.clip(p, EPS, 1 - EPS)
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+
+def brier(p: np.ndarray, y: np.ndarray) -> float:
+    return float(np.mean((p - y) ** 2))
+
+
+def accuracy(p: np.ndarray, y: np.ndarray) -> float:
+    """Share of matches whose favourite won; a 50/50 call counts as half right."""
+    right = np.where(p == 0.5, 0.5, ((p > 0.5) == (y == 1)).astype(float))
+    return float(np.mean(right))
+
+
+def ece(p: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error over equal-width probability bins."""
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
+    total = 0.0
+    for b in range(bins):
+        inside = which == b
+        if inside.any():
+            total += inside.mean() * abs(p[inside].mean() - y[inside].mean())
+    return float(total)
+
+
+def auc(p: np.ndarray, y: np.ndarray) -> float | None:
+    return float(roc_auc_score(y, p)) if 0 < y.sum() < len(y) else None
+
+
+def summary(p: np.ndarray, y: np.ndarray) -> dict[str, float | int | None]:
+    p = np.asarray(p, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if len(p) == 0:
+        return {"n": 0, "accuracy": None, "log_loss": None, "brier": None, "ece": None,
+                "auc": None}
+    return {
+        "n": int(len(p)), "accuracy": accuracy(p, y), "log_loss": log_loss(p, y),
+        "brier": brier(p, y), "ece": ece(p, y), "auc": auc(p, y),
+    }

@@ -1,0 +1,291 @@
+"""The LightGBM model: symmetric by construction, calibrated only when it helps, stored
+in the database as LightGBM text plus JSON metadata (never a pickle).
+
+The model is trained on both orientations of every match. At prediction time it scores
+both orientations and keeps the antisymmetric part of the raw score,
+s(A, B) = (m(A, B) − m(B, A)) / 2, so s(B, A) = −s(A, B) exactly. The probability of the
+favourite is computed once and the underdog gets 1 minus it; because that probability
+is at least one half, the subtraction is exact and P(A beats B) = 1 − P(B beats A) holds
+bit for bit in either order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import platform
+from dataclasses import dataclass, field
+
+import duckdb
+import lightgbm as lgb
+import numpy as np
+import polars as pl
+from scipy.optimize import minimize_scalar
+
+from acebet import features as F
+from acebet import metrics
+from acebet.errors import InputError, NoModelError, StoreError
+from acebet.store import query_frame, scalar, transaction
+
+TRAIN_FROM = dt.date(1991, 1, 1)  # ranking points are recorded from the 1990s on
+VALIDATION_MONTHS = 6
+PARAMS: dict[str, object] = {
+    "objective": "binary", "learning_rate": 0.05, "num_leaves": 15,
+    "min_child_samples": 200, "subsample": 0.8, "subsample_freq": 1,
+    "colsample_bytree": 0.8, "reg_lambda": 1.0, "random_state": 7,
+    "deterministic": True, "force_row_wise": True, "verbose": -1,
+}
+MAX_TREES = 2000
+EARLY_STOPPING = 50
+
+
+def symmetric_probability(m_ab: np.ndarray, m_ba: np.ndarray, temperature: float = 1.0
+                          ) -> np.ndarray:
+    """P(A beats B) from raw scores of both orientations; exactly 1 − P(B beats A)."""
+    s = (np.asarray(m_ab, dtype=np.float64) - np.asarray(m_ba, dtype=np.float64)) / 2.0
+    s = s * temperature
+    favourite = 1.0 / (1.0 + np.exp(-np.abs(s)))
+    return np.where(s >= 0, favourite, 1.0 - favourite)
+
+
+@dataclass
+class TrainedModel:
+    booster: lgb.Booster
+    temperature: float = 1.0
+    metadata: dict[str, object] = field(default_factory=dict)
+
+    def raw(self, X: np.ndarray) -> np.ndarray:
+        return self.booster.predict(X, raw_score=True)
+
+    def predict_proba(self, feats: pl.DataFrame) -> np.ndarray:
+        """P(p1 wins) for every row of a feature frame (`features.build` output)."""
+        if feats.height == 0:
+            return np.empty(0)
+        ab = F.model_matrix(feats).to_numpy()
+        ba = F.model_matrix(feats, swap=True).to_numpy()
+        return symmetric_probability(self.raw(ab), self.raw(ba), self.temperature)
+
+    def to_text(self) -> str:
+        return self.booster.model_to_string()
+
+
+def _both_orientations(feats: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Every match twice: as (winner, loser) labelled 1 and as (loser, winner) labelled 0."""
+    ab = F.model_matrix(feats).to_numpy()
+    ba = F.model_matrix(feats, swap=True).to_numpy()
+    y = np.r_[np.ones(len(ab)), np.zeros(len(ba))]
+    return np.vstack([ab, ba]), y
+
+
+def _months_before(day: dt.date, months: int) -> dt.date:
+    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    return dt.date(year, month + 1, 1)
+
+
+def training_rows(feats: pl.DataFrame, before: dt.date) -> pl.DataFrame:
+    return feats.filter(
+        pl.col("played") & (pl.col("tourney_date") < before)
+        & (pl.col("tourney_date") >= TRAIN_FROM)
+    )
+
+
+def fit(feats: pl.DataFrame, train_to: dt.date, *, params: dict | None = None) -> TrainedModel:
+    """Fit on played matches before `train_to`, validated on the months just before it.
+
+    Early stopping picks the number of trees on the validation window; a temperature is
+    fitted on its first half and kept only if it lowers log loss on the second half; the
+    final model is refit on everything with that many trees.
+    """
+    params = {**PARAMS, **(params or {})}
+    rows = training_rows(feats, train_to)
+    if rows.height < 100:
+        raise InputError(
+            f"only {rows.height} played matches before {train_to}; ingest history first"
+        )
+    val_from = _months_before(train_to, VALIDATION_MONTHS)
+    train = rows.filter(pl.col("tourney_date") < val_from)
+    val = rows.filter(pl.col("tourney_date") >= val_from)
+    if val.height < 50 or train.height < 50:  # short histories: validate on the last fifth
+        cut = int(rows.height * 0.8)
+        train, val = rows.head(cut), rows.tail(rows.height - cut)
+    x_train, y_train = _both_orientations(train)
+    x_val, y_val = _both_orientations(val)
+    first = lgb.LGBMClassifier(n_estimators=MAX_TREES, n_jobs=os.cpu_count(), **params)
+    first.fit(x_train, y_train, eval_X=(x_val,), eval_y=(y_val,),
+              callbacks=[lgb.early_stopping(EARLY_STOPPING, verbose=False)])
+    trees = max(int(first.best_iteration_ or first.n_estimators_), 1)
+    half = val.height // 2
+    m_ab = first.booster_.predict(F.model_matrix(val).to_numpy(), raw_score=True,
+                                  num_iteration=trees)
+    m_ba = first.booster_.predict(F.model_matrix(val, swap=True).to_numpy(), raw_score=True,
+                                  num_iteration=trees)
+    temperature, calibration = _fit_temperature(m_ab, m_ba, half)
+    ones = np.ones(val.height)
+    val_p = symmetric_probability(m_ab, m_ba, temperature)
+    canonical = _canonical(val, val_p)
+
+    final = lgb.LGBMClassifier(n_estimators=trees, n_jobs=os.cpu_count(), **params)
+    x_all, y_all = _both_orientations(rows)
+    final.fit(x_all, y_all)
+    metadata = {
+        "features": list(F.FEATURES),
+        "params": {**params, "n_estimators": trees},
+        "temperature": temperature,
+        "calibration": calibration,
+        "train_from": str(TRAIN_FROM),
+        "train_to": str(train_to),
+        "validation_from": str(val_from),
+        "train_rows": rows.height,
+        "validation": {
+            **metrics.summary(*canonical),
+            "log_loss_winner_view": metrics.log_loss(val_p, ones),
+        },
+        "elo": {k: v for k, v in F.EloParams().__dict__.items()},
+        "data_fingerprint": fingerprint(rows),
+        "versions": {
+            "acebet": _version(), "lightgbm": lgb.__version__, "polars": pl.__version__,
+            "duckdb": duckdb.__version__, "numpy": np.__version__,
+            "python": platform.python_version(),
+        },
+    }
+    return TrainedModel(final.booster_, temperature, metadata)
+
+
+def _canonical(rows: pl.DataFrame, p1_prob: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Probabilities and outcomes seen from the lower player id, so both classes occur."""
+    p1_is_low = (rows["p1_id"] < rows["p2_id"]).to_numpy()
+    won = rows["p1_won"].fill_null(True).to_numpy().astype(float)
+    return np.where(p1_is_low, p1_prob, 1 - p1_prob), np.where(p1_is_low, won, 1 - won)
+
+
+def _fit_temperature(m_ab: np.ndarray, m_ba: np.ndarray, half: int) -> tuple[float, dict]:
+    if half < 20:
+        return 1.0, {"used": False, "reason": "validation window too small"}
+    ones = np.ones(len(m_ab))
+
+    def loss(t: float, sl: slice) -> float:
+        return metrics.log_loss(symmetric_probability(m_ab[sl], m_ba[sl], t), ones[sl])
+
+    fitted = minimize_scalar(lambda t: loss(t, slice(0, half)), bounds=(0.3, 3.0),
+                             method="bounded").x
+    before, after = loss(1.0, slice(half, None)), loss(fitted, slice(half, None))
+    report = {"temperature": float(fitted), "holdout_log_loss_before": before,
+              "holdout_log_loss_after": after, "used": bool(after < before)}
+    return (float(fitted) if after < before else 1.0), report
+
+
+def fingerprint(rows: pl.DataFrame) -> str:
+    """A hash of the training matches' keys and results: same data, same fingerprint."""
+    lines = rows.select(
+        pl.concat_str(["row_key", "p1_id", "p2_id", "score"], separator="|", ignore_nulls=True)
+    ).to_series().sort()
+    return hashlib.sha256("\n".join(lines.to_list()).encode()).hexdigest()[:16]
+
+
+def _version() -> str:
+    from acebet import __version__
+
+    return __version__
+
+
+def save(con: duckdb.DuckDBPyConnection, model: TrainedModel, *, activate: bool = True) -> int:
+    """Store as a new version (LightGBM text + JSON) and, by default, make it active."""
+    text = model.to_text()
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    meta = {**model.metadata, "temperature": model.temperature}
+    with transaction(con):
+        version = int(scalar(con, "SELECT coalesce(max(model_version), 0) + 1 FROM models"))
+        if activate:
+            con.execute("UPDATE models SET is_active = false WHERE is_active")
+        con.execute(
+            "INSERT INTO models (model_version, created_at, is_active, train_from, train_to, "
+            "model_text, model_sha256, metadata) VALUES (?, now(), ?, ?, ?, ?, ?, ?)",
+            [version, activate, meta.get("train_from"), meta.get("train_to"), text, digest,
+             json.dumps(meta)],
+        )
+    return version
+
+
+def load(con: duckdb.DuckDBPyConnection, version: int | None = None) -> tuple[int, TrainedModel]:
+    """The active model (or `version`), checked against its hash and the feature code."""
+    if version is None:
+        row = con.execute(
+            "SELECT model_version, model_text, model_sha256, metadata FROM models "
+            "WHERE is_active ORDER BY model_version DESC LIMIT 1"
+        ).fetchall()
+        if not row:
+            raise NoModelError("no active model in the database; run `acebet train` first")
+    else:
+        row = con.execute(
+            "SELECT model_version, model_text, model_sha256, metadata FROM models "
+            "WHERE model_version = ?", [version],
+        ).fetchall()
+        if not row:
+            raise NoModelError(f"model version {version} is not in the database")
+    found, text, digest, meta_json = row[0]
+    if hashlib.sha256(text.encode()).hexdigest() != digest:
+        raise StoreError(
+            f"model version {found} is corrupted: its text does not match its sha256; "
+            "retrain or activate another version"
+        )
+    meta = json.loads(meta_json)
+    if meta.get("features") != list(F.FEATURES):
+        raise StoreError(
+            f"model version {found} was trained on different features than this AceBet "
+            "computes; retrain it (`acebet train`)"
+        )
+    try:
+        booster = lgb.Booster(model_str=text)
+    except lgb.basic.LightGBMError as exc:
+        raise StoreError(f"model version {found} cannot be loaded: {exc}") from exc
+    return int(found), TrainedModel(booster, float(meta.get("temperature", 1.0)), meta)
+
+
+def list_models(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    return query_frame(
+        con,
+        """SELECT model_version, is_active, created_at, train_to,
+                  metadata->>'$.validation.log_loss' AS val_log_loss,
+                  metadata->>'$.validation.accuracy' AS val_accuracy,
+                  metadata->>'$.params.n_estimators' AS trees
+           FROM models ORDER BY model_version""",
+    )
+
+
+def activate(con: duckdb.DuckDBPyConnection, version: int) -> None:
+    with transaction(con):
+        if not scalar(con, "SELECT count(*) FROM models WHERE model_version = ?", [version]):
+            raise NoModelError(f"model version {version} is not in the database")
+        con.execute("UPDATE models SET is_active = (model_version = ?)", [version])
+
+
+def train(
+    con: duckdb.DuckDBPyConnection, train_to: dt.date | None = None
+) -> tuple[int, TrainedModel]:
+    """Build features from the store, fit, and save a new active version."""
+    matches = F.load_matches(con)
+    if matches.height == 0:
+        raise InputError("no matches in the database; run `acebet ingest` first")
+    if train_to is None:
+        train_to = matches["tourney_date"].max() + dt.timedelta(days=1)
+    feats = F.build(F.timeline(matches), F.load_players(con))
+    model = fit(feats, train_to)
+    return save(con, model), model
+
+
+def refit(feats: pl.DataFrame, train_to: dt.date, like: TrainedModel) -> TrainedModel:
+    """Walk-forward retraining: the same trees and temperature as `like`, newer data.
+
+    Backtests refit every period; re-running early stopping and calibration each time
+    would double the cost for little change, and `like` was chosen honestly on data
+    before the first period.
+    """
+    params = dict(like.metadata["params"])
+    rows = training_rows(feats, train_to)
+    x_all, y_all = _both_orientations(rows)
+    final = lgb.LGBMClassifier(n_jobs=os.cpu_count(), **params)
+    final.fit(x_all, y_all)
+    metadata = {**like.metadata, "train_to": str(train_to), "train_rows": rows.height}
+    return TrainedModel(final.booster_, like.temperature, metadata)

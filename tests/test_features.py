@@ -1,0 +1,86 @@
+"""Point-in-time features: nothing looks forward, first matches use the priors."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from acebet import features as F
+
+
+@pytest.fixture(scope="module")
+def history(ingested_db: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
+    con = duckdb.connect(str(ingested_db), read_only=True)
+    try:
+        return F.load_matches(con), F.load_players(con)
+    finally:
+        con.close()
+
+
+def test_appending_later_matches_never_changes_earlier_features(history) -> None:
+    matches, players = history
+    dates = matches["tourney_date"].unique().sort()
+    cut = dates[int(len(dates) * 0.8)]
+    full = F.build(F.timeline(matches), players)
+    early = F.build(F.timeline(matches.filter(pl.col("tourney_date") < cut)), players)
+    before = full.filter(pl.col("tourney_date") < cut)
+    assert before.height == early.height > 0
+    assert_frame_equal(before.drop("row"), early.drop("row"))
+
+
+def test_a_players_first_match_uses_the_priors(history) -> None:
+    matches, players = history
+    feats = F.build(F.timeline(matches), players)
+    long = pl.concat([
+        feats.select("row", pl.col("p1_id").alias("player"), pl.col("p1_elo").alias("elo"),
+                     pl.col("p1_n").alias("n"), pl.col("p1_form10").alias("form"),
+                     pl.col("p1_m30").alias("m30"), pl.col("p1_days_since").alias("days")),
+        feats.select("row", pl.col("p2_id").alias("player"), pl.col("p2_elo").alias("elo"),
+                     pl.col("p2_n").alias("n"), pl.col("p2_form10").alias("form"),
+                     pl.col("p2_m30").alias("m30"), pl.col("p2_days_since").alias("days")),
+    ])
+    firsts = long.sort("row").group_by("player", maintain_order=True).first()
+    assert firsts.height > 100 or firsts.height == matches.select(
+        pl.concat_list("p1_id", "p2_id").explode().n_unique()).item()
+    assert (firsts["elo"] == F.EloParams().initial).all()
+    assert (firsts["n"] == 0).all()
+    assert firsts["form"].is_null().all()
+    assert firsts["days"].is_null().all()
+    assert (firsts["m30"] == 0).all()
+
+
+def test_walkovers_do_not_move_ratings() -> None:
+    day = dt.date(2020, 1, 6)
+    rows = pl.DataFrame({
+        "row_key": ["a", "b", "c"], "tourney_date": [day, day, day + dt.timedelta(days=7)],
+        "tourney_id": ["t1", "t1", "t2"], "match_num": [1, 2, 1],
+        "tourney_level": ["A"] * 3, "surface": ["Hard"] * 3, "round": ["R32", "R16", "R32"],
+        "best_of": [3] * 3, "p1_id": [1, 1, 1], "p2_id": [2, 3, 2], "p1_won": [True] * 3,
+        "score": ["W/O", "6-4 6-4", None], "p1_rank": [None] * 3, "p2_rank": [None] * 3,
+        "p1_points": [None] * 3, "p2_points": [None] * 3, "is_fixture": [False, False, True],
+    })
+    feats = F.build(F.timeline(rows), pl.DataFrame(
+        {"player_id": [1, 2, 3], "hand": ["R"] * 3, "dob": [None] * 3, "height": [None] * 3},
+        schema_overrides={"dob": pl.Date, "height": pl.Int32}))
+    elo = feats.select("row_key", "p1_elo", "p2_elo", "p1_n", "p2_n").rows_by_key("row_key")
+    # the walkover left everyone at the prior; the real win moved player 1 up
+    assert elo["b"][0] == (1500.0, 1500.0, 0.0, 0.0)
+    assert elo["c"][0][0] > 1500.0 and elo["c"][0][1] == 1500.0
+    assert elo["c"][0][2] == 1.0  # one played match, the walkover does not count
+
+
+def test_model_matrix_is_antisymmetric(history) -> None:
+    matches, players = history
+    feats = F.build(F.timeline(matches.tail(2000)), players)
+    ab = F.model_matrix(feats)
+    ba = F.model_matrix(F.swap_sides(feats))
+    for name in F.ANTISYMMETRIC:
+        assert (ab[name] + ba[name]).fill_null(0).abs().max() == 0, name
+    for name in F.SYMMETRIC:
+        assert ab[name].equals(ba[name]), name
+    assert F.model_matrix(feats, swap=True).equals(ba)
