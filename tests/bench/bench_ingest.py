@@ -67,8 +67,10 @@ def main() -> None:
     f = statistics.median(r["seconds"] for r in floor)
     a = statistics.median(r["seconds"] for r in acebet)
     print(f"rows ingested:            {acebet[0]['rows']:,}")
-    print(f"duckdb read_csv floor:    {f:6.2f} s  (peak {max(r['rss_mib'] for r in floor):,.0f} MiB)")
-    print(f"acebet ingest:            {a:6.2f} s  (peak {max(r['rss_mib'] for r in acebet):,.0f} MiB)")
+    f_mib = max(r["rss_mib"] for r in floor)
+    a_mib = max(r["rss_mib"] for r in acebet)
+    print(f"duckdb read_csv floor:    {f:6.2f} s  (peak {f_mib:,.0f} MiB)")
+    print(f"acebet ingest:            {a:6.2f} s  (peak {a_mib:,.0f} MiB)")
     print(f"ratio ingest / floor:     {a / f:6.2f}  (median of {args.repeat})")
 
 
