@@ -1,0 +1,604 @@
+"""Resolving player names (fixtures, bookmaker files) to Sackmann player ids.
+
+Names arrive in two shapes: full names (`Jannik Sinner`, `Felix Auger Aliassime`) and the
+bookmakers' `Last F.` form (`Carreno Busta P.`, `O Connell C.`, `Kwon S.W.`). Both are matched
+accent-, case-, punctuation- and space-insensitively against the players table, in levels
+from the strictest fit to the loosest:
+
+1. the whole name equals a player's "first last" (or "last first");
+2. the surname equals the player's and every given first name / initial fits in order
+   (`Del Potro J.M.` -> Juan Martin, `Herbert P-H.` -> Pierre Hugues);
+3. the surname equals the player's, the first name fits loosely: more initials than first
+   names (`Kwon S.W.` -> Soonwoo), a first-name prefix (`Daniel Galan` -> Daniel Elahi
+   Galan), or the initial of a later first name (`Statham R.` -> Jose Rubin Statham);
+4. the same first-name fits, with the surname a part of a compound surname or the other way
+   round (`Mpetshi G.` -> Mpetshi Perricard, `Bautista R.` -> Bautista Agut,
+   `Ramos-Vinolas A.` -> Ramos);
+5. only with activity and a date: a surname differing by a typo (`Querry S.` -> Querrey)
+   among players active around that date.
+
+When activity (first and last match date per player) is known, the first level holding
+exactly one player active around the date (within `active_margin_days`) wins. Several active
+players in that level are "ambiguous" (unless exactly one of them played both before and
+after the date); the resolver never picks silently. If nobody fitting was active, a single
+strict fit (levels 1-2) without any recorded match and of plausible age is taken as a
+newcomer; otherwise the name is "unknown", with the fitting but inactive players first in
+its suggestions. Without activity, the first level decides on names alone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+RESOLVED = "resolved"
+AMBIGUOUS = "ambiguous"
+UNKNOWN = "unknown"
+
+#: A candidate counts as active on a date within this many days of its first/last match.
+ACTIVE_MARGIN_DAYS = 365
+#: Ages (years) at which a player without any recorded match may be a newcomer.
+NEWCOMER_AGES = (14.0, 40.0)
+#: difflib ratio for surname typos (level 5: `Querry` ~ Querrey 0.92, `Tyurnev` ~ Tiurnev
+#: 0.86, while `Fish` ~ Fisher is 0.8) and for surname checks against a known match.
+SURNAME_CUTOFF = 0.85
+
+# Letters NFKD does not decompose into base letter + combining mark.
+_TRANSLIT = str.maketrans(
+    {
+        "ø": "o",
+        "Ø": "O",
+        "ł": "l",
+        "Ł": "L",
+        "đ": "d",
+        "Đ": "D",
+        "ð": "d",
+        "ı": "i",
+        "ß": "ss",
+        "æ": "ae",
+        "Æ": "AE",
+        "œ": "oe",
+        "Œ": "OE",
+        "þ": "th",
+        "Þ": "TH",
+    }
+)
+_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+# Generational suffixes dropped from the end of surnames and queries ("Wang Y. Jr").
+_SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv"})
+# Bare initials written without periods at the end of a name ("Aragone JC", "Kim K").
+_UPPER_INITIALS = re.compile(r"^[A-Z]{1,3}$")
+
+# Shortest surname part used for compound-surname matches (skips "de", "al", "van", "del").
+_MIN_PART = 4
+# Level kinds, in order of preference.
+_STRICT, _LOOSE, _PARTIAL, _FUZZY = 0, 1, 2, 3
+# First-name fit qualities.
+_FIT_ALL, _FIT_LOOSE, _FIT_LATER = 3, 2, 1
+
+
+def normalize(name: str) -> str:
+    """Accent-, case- and punctuation-insensitive key: `Carreño-Busta, P.` -> `carreno busta p`.
+
+    NFKD with combining marks stripped (plus a few letters NFKD leaves alone, such as ø and
+    ł), lowercased, every run of characters other than letters and digits (hyphens,
+    apostrophes, periods, commas, ...) turned into one space, trimmed.
+    """
+    if not name:
+        return ""
+    text = unicodedata.normalize("NFKD", name.translate(_TRANSLIT))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+    return _NON_ALNUM.sub(" ", text.translate(_TRANSLIT)).strip()
+
+
+def _compact(tokens: Sequence[str]) -> str:
+    return "".join(tokens)
+
+
+def _tokens(name: str | None, *, strip_suffix: bool = False) -> tuple[str, ...]:
+    toks = normalize(name or "").split()
+    while strip_suffix and len(toks) > 1 and toks[-1] in _SUFFIXES:
+        toks.pop()
+    return tuple(toks)
+
+
+def _surname_parts(last: tuple[str, ...]) -> set[str]:
+    """Leading and trailing token runs of a compound surname, too-short ones left out.
+
+    `mpetshi perricard` -> {mpetshi, perricard}; `van der merwe` -> {vander, dermerwe, merwe}
+    (not `van`: particles such as "de", "al", "van" would match half the players file).
+    """
+    parts = set()
+    for k in range(1, len(last)):
+        for part in (_compact(last[:k]), _compact(last[k:])):
+            if len(part) >= _MIN_PART:
+                parts.add(part)
+    return parts
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The outcome of resolving one name.
+
+    `name` is the name as given. `player_id` is set only when `status == "resolved"`;
+    `candidates` lists the ids that fit equally well when `status == "ambiguous"`;
+    `suggestions` holds up to three close full names when `status == "unknown"`.
+    """
+
+    name: str
+    player_id: int | None
+    status: str
+    candidates: tuple[int, ...] = ()
+    suggestions: tuple[str, ...] = ()
+
+    @property
+    def resolved(self) -> bool:
+        return self.status == RESOLVED
+
+
+@dataclass(frozen=True)
+class _Query:
+    """One reading of a name: surname tokens plus first-name tokens or initials."""
+
+    last: tuple[str, ...]
+    first: tuple[str, ...]
+    abbreviated: bool  # `first` holds initials / prefixes rather than whole names
+
+
+def _is_initials(tok: str, pieces: list[str], at_end: bool) -> bool:
+    if "." in tok and all(len(p) <= 3 for p in pieces):
+        return True  # "P.", "S.W.", "J-W.", "P..", "Mat.", "P.H"
+    if len(pieces) == 1 and len(pieces[0]) == 1:
+        return True  # "Kim K"
+    return at_end and bool(_UPPER_INITIALS.match(tok))  # "Aragone JC"
+
+
+def _parse(name: str) -> tuple[tuple[str, ...], list[_Query]]:
+    """The normalized tokens of `name` and all its readings."""
+    raw = name.split()
+    while len(raw) > 1 and normalize(raw[-1]) in _SUFFIXES:
+        raw.pop()
+    tokens = _tokens(" ".join(raw))
+    queries: list[_Query] = []
+    initials: list[str] = []
+    i = len(raw)
+    while i > 1:
+        tok = raw[i - 1]
+        pieces = normalize(tok).split()
+        if pieces and not _is_initials(tok, pieces, i == len(raw)):
+            break
+        if pieces and _UPPER_INITIALS.match(tok) and len(pieces[0]) > 1 and "." not in tok:
+            pieces = list(pieces[0])  # "JC" -> j, c
+        initials[:0] = pieces
+        i -= 1
+    last = _tokens(" ".join(raw[:i]), strip_suffix=True)
+    if initials and last:
+        queries.append(_Query(last, tuple(initials), True))
+    # Full name: every split, in both orders ("Jannik Sinner", "Zhang Ze"). Also tried for
+    # undotted initials ("Kim K", "Aragone JC"), which could be short names.
+    if len(tokens) >= 2 and not (queries and "." in name):
+        for k in range(1, len(tokens)):
+            queries.append(_Query(tokens[k:], tokens[:k], False))
+            queries.append(_Query(tokens[:k], tokens[k:], False))
+    return tokens, queries
+
+
+def _first_fit(query: _Query, first: tuple[str, ...]) -> int:
+    """How well the query's first names / initials fit a player's first-name tokens.
+
+    _FIT_ALL: every given piece fits, in order; _FIT_LOOSE: more initials than first names,
+    or one first-name list a prefix of the other; _FIT_LATER: fits from a later first name
+    on (a first name the bookmaker dropped); 0: no fit.
+    """
+    if not first:
+        return 0
+    pieces = query.first
+    if query.abbreviated:
+
+        def fits_from(start: int) -> int:
+            if not first[start].startswith(pieces[0]):
+                return 0
+            quality = _FIT_ALL
+            for j, piece in enumerate(pieces[1:], start=start + 1):
+                if j >= len(first):
+                    quality = _FIT_LOOSE  # "Kwon S.W." -> Soonwoo
+                elif not first[j].startswith(piece):
+                    return 0
+            return quality
+
+        best = fits_from(0)
+        if best:
+            return best
+        if any(fits_from(s) for s in range(1, len(first))):
+            return _FIT_LATER  # "Statham R." -> Jose Rubin Statham
+        if len(pieces) > 1 and _first_fit(_Query(query.last, pieces[1:], True), first):
+            return _FIT_LATER  # "Barrios Vera M.T." -> Tomas Barrios Vera
+        return 0
+    if _compact(pieces) == _compact(first):
+        return _FIT_ALL
+    pairs = zip(pieces, first, strict=False)  # the shorter list is a prefix of the other
+    if all(q == f or (len(q) == 1 and f.startswith(q)) for q, f in pairs):
+        # "Daniel Galan" -> Daniel Elahi Galan, "Juan M. Del Potro" -> Juan Martin
+        return _FIT_LOOSE
+    if len(pieces) < len(first) and any(
+        first[s : s + len(pieces)] == pieces for s in range(1, len(first))
+    ):
+        return _FIT_LATER  # "Rubin Statham" -> Jose Rubin Statham
+    return 0
+
+
+def _birth_ordinal(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.date):
+        return value.toordinal()
+    text = str(value).strip()
+    if len(text) >= 8 and text[:8].isdigit():
+        try:
+            return dt.date(int(text[:4]), int(text[4:6]), int(text[6:8])).toordinal()
+        except ValueError:
+            return None
+    try:
+        return dt.date.fromisoformat(text[:10]).toordinal()
+    except ValueError:
+        return None
+
+
+class NameResolver:
+    """Resolves names to player ids; build once, call `resolve` many times.
+
+    `players` needs player_id, name_first, name_last; `name` (display) and `dob` (Date or
+    YYYYMMDD) are used when present. `activity` (optional) has player_id, first_date,
+    last_date (Date): each player's first and last match date, used to tell namesakes
+    apart. Results of the name lookups are cached per name, so batches are cheap.
+    """
+
+    def __init__(
+        self,
+        players: pl.DataFrame,
+        activity: pl.DataFrame | None = None,
+        *,
+        active_margin_days: int = ACTIVE_MARGIN_DAYS,
+    ) -> None:
+        missing = {"player_id", "name_first", "name_last"} - set(players.columns)
+        if missing:
+            raise ValueError(f"players frame lacks columns {sorted(missing)}")
+        self.margin = active_margin_days
+        self._first: dict[int, tuple[str, ...]] = {}
+        self._last: dict[int, tuple[str, ...]] = {}
+        self._display: dict[int, str] = {}
+        self._born: dict[int, int] = {}
+        self._by_full: dict[str, set[int]] = defaultdict(set)
+        self._by_last: dict[str, set[int]] = defaultdict(set)
+        self._by_part: dict[str, set[int]] = defaultdict(set)
+        extra = [c for c in ("name", "dob") if c in players.columns]
+        for row in players.select("player_id", "name_first", "name_last", *extra).iter_rows(
+            named=True
+        ):
+            if row["player_id"] is None:
+                continue
+            pid = int(row["player_id"])
+            first = _tokens(row["name_first"])
+            last = _tokens(row["name_last"], strip_suffix=True)
+            if not first and not last:
+                continue
+            parts = (str(row["name_first"] or "").strip(), str(row["name_last"] or "").strip())
+            self._display[pid] = (row.get("name") or " ".join(p for p in parts if p)).strip()
+            self._first[pid], self._last[pid] = first, last
+            born = _birth_ordinal(row.get("dob"))
+            if born is not None:
+                self._born[pid] = born
+            self._by_full[_compact(first + last)].add(pid)
+            self._by_full[_compact(last + first)].add(pid)
+            if last:
+                self._by_last[_compact(last)].add(pid)
+                for part in _surname_parts(last):
+                    self._by_part[part].add(pid)  # "mpetshi" (Perricard), "galan" (Elahi)
+        self._activity: dict[int, tuple[int, int]] = {}
+        if activity is not None and activity.height:
+            spans = activity.select(
+                pl.col("player_id").cast(pl.Int64),
+                pl.col("first_date").cast(pl.Date),
+                pl.col("last_date").cast(pl.Date),
+            ).drop_nulls()
+            for pid, first_date, last_date in spans.iter_rows():
+                self._activity[pid] = (first_date.toordinal(), last_date.toordinal())
+        self._levels_cache: dict[str, list[tuple[int, tuple[int, ...]]]] = {}
+        self._fuzzy_cache: dict[str, tuple[int, ...]] = {}
+        self._suggest_cache: dict[str, tuple[str, ...]] = {}
+        self._suggest_pool: dict[str, dict[str, list[int]]] | None = None
+        self._active_surnames: dict[str, list[str]] | None = None
+
+    @classmethod
+    def from_db(cls, con: Any, **kwargs: Any) -> NameResolver:
+        """Build from a DuckDB connection with tables `players` and `matches`.
+
+        Activity is the first and last tourney_date of each player over winner and loser.
+        """
+        have = {
+            str(r[0]).lower()
+            for r in con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = 'players'"
+            ).fetchall()
+        }
+        # dob and name are optional (older or hand-made stores).
+        dob = "dob" if "dob" in have else "NULL::DATE"
+        name = "name" if "name" in have else "NULL::VARCHAR"
+        rows = con.execute(
+            f"SELECT player_id, name_first, name_last, {name}, {dob} FROM players"  # noqa: S608
+        ).fetchall()
+        players = pl.DataFrame(
+            rows,
+            schema={
+                "player_id": pl.Int64,
+                "name_first": pl.String,
+                "name_last": pl.String,
+                "name": pl.String,
+                "dob": pl.Date,
+            },
+            orient="row",
+        )
+        rows = con.execute(
+            """
+            SELECT player_id, min(d) AS first_date, max(d) AS last_date
+            FROM (
+                SELECT winner_id AS player_id, tourney_date AS d FROM matches
+                UNION ALL
+                SELECT loser_id AS player_id, tourney_date AS d FROM matches
+            )
+            WHERE player_id IS NOT NULL AND d IS NOT NULL
+            GROUP BY player_id
+            """
+        ).fetchall()
+        activity = pl.DataFrame(
+            rows,
+            schema={"player_id": pl.Int64, "first_date": pl.Date, "last_date": pl.Date},
+            orient="row",
+        )
+        return cls(players, activity, **kwargs)
+
+    # -- small lookups --------------------------------------------------------------------
+
+    def player_name(self, player_id: int) -> str | None:
+        """Display name ("First Last") of a player id, or None when unknown."""
+        return self._display.get(player_id)
+
+    def activity(self, player_id: int) -> tuple[dt.date, dt.date] | None:
+        """(first, last) match date of a player, or None without recorded matches."""
+        span = self._activity.get(player_id)
+        if span is None:
+            return None
+        return dt.date.fromordinal(span[0]), dt.date.fromordinal(span[1])
+
+    def surname_fits(self, name: str, player_id: int) -> bool:
+        """Whether `name`'s surname could be `player_id`'s, typos and compounds allowed.
+
+        Weaker than `resolve`: meant for confirming a player already pinned down by other
+        evidence (the opponent and week of a match), not for finding one.
+        """
+        last = self._last.get(player_id)
+        if not last:
+            return False
+        theirs = {_compact(last)} | _surname_parts(last)
+        _, queries = _parse(name.strip())
+        for q in queries:
+            ours = {_compact(q.last)} | _surname_parts(q.last)
+            if ours & theirs:
+                return True
+            full = _compact(q.last)
+            if any(
+                difflib.SequenceMatcher(None, full, t).ratio() >= SURNAME_CUTOFF for t in theirs
+            ):
+                return True
+        return False
+
+    # -- candidate levels -----------------------------------------------------------------
+
+    def _levels(self, name: str) -> list[tuple[int, tuple[int, ...]]]:
+        """(kind, candidate ids) from the best-fitting level to the loosest (no fuzzy)."""
+        cached = self._levels_cache.get(name)
+        if cached is not None:
+            return cached
+        tokens, queries = _parse(name)
+        levels: list[tuple[int, tuple[int, ...]]] = []
+        seen: set[int] = set()
+
+        def add(kind: int, ids: Iterable[int]) -> None:
+            fresh = tuple(sorted(set(ids) - seen))
+            if fresh:
+                levels.append((kind, fresh))
+                seen.update(fresh)
+
+        if tokens:
+            add(_STRICT, self._by_full.get(_compact(tokens), ()))
+        for partial in (False, True):
+            by_fit: dict[int, set[int]] = defaultdict(set)
+            for q in queries:
+                for pid in self._surname_candidates(q.last, partial):
+                    fit = _first_fit(q, self._first[pid])
+                    if fit:
+                        by_fit[fit].add(pid)
+            for fit in (_FIT_ALL, _FIT_LOOSE, _FIT_LATER):
+                if partial:
+                    kind = _PARTIAL
+                else:
+                    kind = _STRICT if fit == _FIT_ALL else _LOOSE
+                add(kind, by_fit[fit])
+        self._levels_cache[name] = levels
+        return levels
+
+    def _surname_candidates(self, last: tuple[str, ...], partial: bool) -> set[int]:
+        if not partial:
+            return self._by_last.get(_compact(last), set())
+        found = set(self._by_part.get(_compact(last), ()))
+        for part in _surname_parts(last):  # the query's surname is the longer one
+            found |= self._by_last.get(part, set())
+            found |= self._by_part.get(part, set())  # "Meligeni Rodrigues" ~ Meligeni Alves
+        return found
+
+    def _fuzzy(self, name: str) -> tuple[int, ...]:
+        """Players with recorded matches whose surname is a near miss and first name fits."""
+        cached = self._fuzzy_cache.get(name)
+        if cached is not None:
+            return cached
+        if self._active_surnames is None:
+            pool: dict[str, list[str]] = defaultdict(list)
+            for pid in self._activity:
+                last = self._last.get(pid)
+                if last:
+                    key = _compact(last)
+                    pool[key[0]].append(key)
+            self._active_surnames = {k: sorted(set(v)) for k, v in pool.items()}
+        _, queries = _parse(name)
+        found: set[int] = set()
+        for q in queries:
+            key = _compact(q.last)
+            bucket = self._active_surnames.get(key[:1], [])
+            for close in difflib.get_close_matches(key, bucket, n=5, cutoff=SURNAME_CUTOFF):
+                for pid in self._by_last.get(close, ()):
+                    if pid in self._activity and _first_fit(q, self._first[pid]):
+                        found.add(pid)
+        result = tuple(sorted(found))
+        self._fuzzy_cache[name] = result
+        return result
+
+    # -- resolution -----------------------------------------------------------------------
+
+    def _distance(self, pid: int, day: int) -> int | None:
+        """Days from `day` to the player's activity span (0 inside); None: no matches."""
+        span = self._activity.get(pid)
+        if span is None:
+            return None
+        first, last = span
+        return first - day if day < first else day - last if day > last else 0
+
+    def _newcomer_age_ok(self, pid: int, day: int | None) -> bool:
+        born = self._born.get(pid)
+        if born is None or day is None:
+            return True
+        age = (day - born) / 365.25
+        return NEWCOMER_AGES[0] <= age <= NEWCOMER_AGES[1]
+
+    def resolve(self, name: str, on: dt.date | None = None) -> Resolution:
+        """Resolve one name, using activity around `on` (a match date) to split namesakes.
+
+        Never guesses: several equally fitting players that activity does not tell apart
+        give "ambiguous" with their ids. With `on=None` several fits stay ambiguous.
+        """
+        key = name.strip() if isinstance(name, str) else ""
+        levels = self._levels(key) if key else []
+        if not self._activity:
+            if not levels:
+                return self._unknown(name, key, ())
+            return self._pick(name, levels[0][1])
+        day = on.toordinal() if on is not None else None
+        if day is None:
+            for _, ids in levels:
+                if any(pid in self._activity for pid in ids):
+                    return self._pick(name, ids)
+        else:
+            fuzzy = [(_FUZZY, ())] if key else []
+            for kind, ids in [*levels, *fuzzy]:
+                if kind == _FUZZY:
+                    ids = tuple(p for p in self._fuzzy(key) if p not in self._levels_seen(key))
+                dist = {pid: self._distance(pid, day) for pid in ids}
+                active = [p for p, d in dist.items() if d is not None and d <= self.margin]
+                if len(active) == 1:
+                    return Resolution(name, active[0], RESOLVED)
+                if active:
+                    inside = [p for p in active if dist[p] == 0]
+                    if len(inside) == 1:
+                        return Resolution(name, inside[0], RESOLVED)
+                    return Resolution(name, None, AMBIGUOUS, tuple(sorted(active)))
+        # Nobody fitting was active: a strict fit without recorded matches may be a newcomer.
+        for kind, ids in levels:
+            if kind != _STRICT:
+                break
+            fresh = [p for p in ids if p not in self._activity and self._newcomer_age_ok(p, day)]
+            if fresh:
+                return self._pick(name, tuple(fresh))
+        fits = [pid for _, ids in levels for pid in ids]
+        return self._unknown(name, key, fits)
+
+    def _levels_seen(self, key: str) -> set[int]:
+        return {pid for _, ids in self._levels(key) for pid in ids}
+
+    @staticmethod
+    def _pick(name: str, ids: tuple[int, ...]) -> Resolution:
+        if len(ids) == 1:
+            return Resolution(name, ids[0], RESOLVED)
+        return Resolution(name, None, AMBIGUOUS, tuple(sorted(ids)))
+
+    def _unknown(self, name: str, key: str, fits: Sequence[int]) -> Resolution:
+        """Unknown; suggestions list fitting-but-inactive players first, then near names."""
+        recent = sorted(fits, key=lambda p: -self._activity.get(p, (0, 0))[1])
+        names: list[str] = []
+        for display in [self._display[p] for p in recent] + list(self.suggest(key)):
+            if display not in names:
+                names.append(display)
+        return Resolution(name, None, UNKNOWN, (), tuple(names[:3]))
+
+    def resolve_many(
+        self, names: Sequence[str], on: Sequence[dt.date | None] | None = None
+    ) -> list[Resolution]:
+        """Resolve a batch; repeated (name, date) pairs are resolved once."""
+        dates: Sequence[dt.date | None] = on if on is not None else [None] * len(names)
+        if len(dates) != len(names):
+            raise ValueError("names and dates differ in length")
+        memo: dict[tuple[str, dt.date | None], Resolution] = {}
+        out = []
+        for n, d in zip(names, dates, strict=True):
+            r = memo.get((n, d))
+            if r is None:
+                r = memo[(n, d)] = self.resolve(n, d)
+            out.append(r)
+        return out
+
+    # -- suggestions ----------------------------------------------------------------------
+
+    def suggest(self, name: str, n: int = 3) -> tuple[str, ...]:
+        """Up to `n` display names close to `name` (either name form), recent players first."""
+        key = normalize(name)
+        if not key:
+            return ()
+        cached = self._suggest_cache.get(key)
+        if cached is None:
+            cached = self._suggest_cache[key] = self._compute_suggestions(key)
+        return cached[:n]
+
+    def _compute_suggestions(self, key: str) -> tuple[str, ...]:
+        if self._suggest_pool is None:
+            pool: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+            for pid, first in self._first.items():
+                last = self._last[pid]
+                forms = {" ".join(first + last), " ".join(last + first)}
+                if first:
+                    forms.add(" ".join((*last, *(f[0] for f in first))))
+                for form in forms:
+                    if form:
+                        pool[form[0]][form].append(pid)
+            self._suggest_pool = {k: dict(v) for k, v in pool.items()}
+        bucket = self._suggest_pool.get(key[0], {})
+        close = difflib.get_close_matches(key, bucket.keys(), n=10, cutoff=0.6)
+        ranked = sorted(
+            (
+                -round(difflib.SequenceMatcher(None, key, form).ratio(), 3),
+                -self._activity.get(pid, (0, 0))[1],  # equally close: most recent first
+                self._display[pid],
+            )
+            for form in close
+            for pid in bucket[form]
+        )
+        names: list[str] = []
+        for _, _, display in ranked:
+            if display not in names:
+                names.append(display)
+        return tuple(names[:3])

@@ -1,0 +1,351 @@
+"""Player-name resolution (acebet.names).
+
+With ACEBET_TEST_DATA set (e.g. /work/shared/data, holding tennis_atp/) the resolver is built
+from the real Sackmann players file and match history; a missing folder then fails the run.
+Without it the same tests run on a small synthetic players table built here, using the real
+player ids, so the suite always exercises the behaviour.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from functools import cache
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from acebet.names import AMBIGUOUS, RESOLVED, UNKNOWN, NameResolver, normalize
+
+DATA_ENV = "ACEBET_TEST_DATA"
+
+# Real Sackmann ids (atp_players.csv).
+SINNER, ALCARAZ, ALCARAZ_GONZALEZ = 206173, 207989, 106688
+AUGER_ALIASSIME, CARRENO_BUSTA, OCONNELL = 200000, 105807, 106331
+SOONWOO_KWON, SIWOOK_KWON, DEL_POTRO = 126952, 132885, 105223
+MPETSHI_PERRICARD, BAUTISTA_AGUT, TSONGA, HERBERT = 208659, 105138, 104542, 105732
+ALBERT_RAMOS, ZE_ZHANG, JARRY, ELAHI_GALAN = 105077, 105585, 111797, 123755
+EDUARDO_NAVA, EMILIO_NAVA = 124013, 207182
+ALEX_KUZNETSOV, ANDREY_KUZNETSOV = 104864, 105723
+OLEKSANDR_DOLGOPOLOV_SR, ALEXANDR_DOLGOPOLOV = 101051, 105238
+
+
+def data_dir(sub: str) -> Path | None:
+    """`$ACEBET_TEST_DATA/sub`, None when the variable is unset; fails if it is missing."""
+    root = os.environ.get(DATA_ENV)
+    if not root:
+        return None
+    path = Path(root) / sub
+    if not path.is_dir():
+        pytest.fail(f"{DATA_ENV}={root!r} is set but {path} does not exist")
+    return path
+
+
+@cache
+def load_sackmann(atp: Path, since: int = 1990) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(players, activity) from a Sackmann folder; activity over tour + qual/chall files."""
+    players = pl.read_csv(atp / "atp_players.csv", infer_schema=False).select(
+        pl.col("player_id").cast(pl.Int64),
+        "name_first",
+        "name_last",
+        pl.col("dob").str.to_date("%Y%m%d", strict=False),
+    )
+    files = [p for p in sorted(atp.glob("atp_matches_*.csv")) if int(p.stem[-4:]) >= since]
+    matches = pl.scan_csv(
+        files, infer_schema=False, missing_columns="insert", extra_columns="ignore"
+    ).select(
+        pl.col("tourney_date").str.to_date("%Y%m%d", strict=False),
+        pl.col("winner_id").cast(pl.Int64, strict=False),
+        pl.col("loser_id").cast(pl.Int64, strict=False),
+    )
+    long = pl.concat(
+        [
+            matches.select(pl.col("winner_id").alias("player_id"), "tourney_date"),
+            matches.select(pl.col("loser_id").alias("player_id"), "tourney_date"),
+        ]
+    )
+    activity = (
+        long.drop_nulls()
+        .group_by("player_id")
+        .agg(
+            pl.col("tourney_date").min().alias("first_date"),
+            pl.col("tourney_date").max().alias("last_date"),
+        )
+        .collect()
+    )
+    return players, activity
+
+
+def d(text: str) -> dt.date:
+    return dt.date.fromisoformat(text)
+
+
+# id, first, last, dob, first match, last match (None: no recorded match)
+SYNTHETIC_PLAYERS = [
+    (SINNER, "Jannik", "Sinner", "2001-08-16", "2018-06-25", "2022-10-31"),
+    (ALCARAZ, "Carlos", "Alcaraz", "2003-05-05", "2019-04-01", "2022-10-31"),
+    (ALCARAZ_GONZALEZ, "Carlos", "Alcaraz Gonzalez", None, None, None),
+    (AUGER_ALIASSIME, "Felix", "Auger-Aliassime", "2000-08-08", "2015-07-20", "2022-11-27"),
+    (CARRENO_BUSTA, "Pablo", "Carreno Busta", "1991-07-12", "2010-02-22", "2022-11-23"),
+    (OCONNELL, "Christopher", "Oconnell", "1994-06-03", "2014-01-27", "2022-11-14"),
+    (SOONWOO_KWON, "Soon Woo", "Kwon", "1997-12-02", "2015-05-11", "2022-10-17"),
+    (SIWOOK_KWON, "Si Wook", "Kwon", None, None, None),
+    (DEL_POTRO, "Juan Martin", "del Potro", "1988-09-23", "2005-06-20", "2022-02-07"),
+    (MPETSHI_PERRICARD, "Giovanni", "Mpetshi Perricard", "2003-07-08", "2020-09-07", "2022-11-14"),
+    (BAUTISTA_AGUT, "Roberto", "Bautista Agut", "1988-04-14", "2007-04-09", "2022-11-23"),
+    (TSONGA, "Jo-Wilfried", "Tsonga", "1985-04-17", "2003-02-17", "2022-05-23"),
+    (HERBERT, "Pierre Hugues", "Herbert", "1991-03-18", "2008-09-29", "2022-06-13"),
+    (ALBERT_RAMOS, "Albert", "Ramos", "1988-01-17", "2007-04-09", "2022-10-31"),
+    (106469, "Alberto", "Ramos", None, None, None),
+    (ZE_ZHANG, "Ze", "Zhang", "1990-07-04", "2009-03-06", "2020-01-13"),
+    (JARRY, "Nicolas", "Jarry", "1995-10-11", "2014-01-01", "2022-11-01"),
+    (ELAHI_GALAN, "Daniel Elahi", "Galan", "1996-06-18", "2013-07-15", "2022-10-31"),
+    (EDUARDO_NAVA, "Eduardo", "Nava", "1997-03-11", "2016-03-14", "2022-10-31"),
+    (EMILIO_NAVA, "Emilio", "Nava", "2001-12-02", "2018-10-01", "2022-11-07"),
+    (ALEX_KUZNETSOV, "Alex", "Kuznetsov", "1987-02-05", "2003-10-20", "2016-08-08"),
+    (ANDREY_KUZNETSOV, "Andrey", "Kuznetsov", "1991-02-22", "2008-07-28", "2022-07-25"),
+    (121665, "Askold", "Kuznetsov", "1991-09-23", None, None),
+    (OLEKSANDR_DOLGOPOLOV_SR, "Oleksandr", "Dolgopolov", "1964-07-10", None, None),
+    (ALEXANDR_DOLGOPOLOV, "Alexandr", "Dolgopolov", "1988-11-07", "2006-07-17", "2018-05-14"),
+]
+
+
+def synthetic_frames() -> tuple[pl.DataFrame, pl.DataFrame]:
+    players = pl.DataFrame(
+        [(pid, first, last, dob and d(dob)) for pid, first, last, dob, *_ in SYNTHETIC_PLAYERS],
+        schema={
+            "player_id": pl.Int64,
+            "name_first": pl.String,
+            "name_last": pl.String,
+            "dob": pl.Date,
+        },
+        orient="row",
+    )
+    activity = pl.DataFrame(
+        [(pid, d(a), d(b)) for pid, _, _, _, a, b in SYNTHETIC_PLAYERS if a],
+        schema={"player_id": pl.Int64, "first_date": pl.Date, "last_date": pl.Date},
+        orient="row",
+    )
+    return players, activity
+
+
+@pytest.fixture(scope="module")
+def frames() -> tuple[pl.DataFrame, pl.DataFrame]:
+    atp = data_dir("tennis_atp")
+    return load_sackmann(atp) if atp is not None else synthetic_frames()
+
+
+@pytest.fixture(scope="module")
+def resolver(frames: tuple[pl.DataFrame, pl.DataFrame]) -> NameResolver:
+    return NameResolver(*frames)
+
+
+# -- normalize -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        ("Carreño-Busta, P.", "carreno busta p"),
+        ("  O'Connell   C. ", "o connell c"),
+        ("Félix AUGER–ALIASSIME", "felix auger aliassime"),
+        ("Kwon S.W.", "kwon s w"),
+        ("Łukasz Kubot", "lukasz kubot"),
+        ("Holger Vitus Nødskov Rune", "holger vitus nodskov rune"),
+        ("", ""),
+    ],
+)
+def test_normalize(raw: str, key: str) -> None:
+    assert normalize(raw) == key
+
+
+# -- resolution of the brief's examples -----------------------------------------------------
+
+ON = d("2021-06-01")
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("Jannik Sinner", SINNER),
+        ("Carlos Alcaraz", ALCARAZ),
+        ("Felix Auger Aliassime", AUGER_ALIASSIME),
+        ("Felix Auger-Aliassime", AUGER_ALIASSIME),
+        ("Auger-Aliassime F.", AUGER_ALIASSIME),
+        ("Carreno Busta P.", CARRENO_BUSTA),
+        ("Pablo Carreno Busta", CARRENO_BUSTA),
+        ("O Connell C.", OCONNELL),
+        ("Christopher O'Connell", OCONNELL),
+        ("Kwon S.W.", SOONWOO_KWON),
+        ("Del Potro J.M.", DEL_POTRO),
+        ("Juan Martin Del Potro", DEL_POTRO),
+        ("Mpetshi G.", MPETSHI_PERRICARD),
+        ("Bautista R.", BAUTISTA_AGUT),
+        ("Bautista Agut R.", BAUTISTA_AGUT),
+        ("Tsonga J.W.", TSONGA),
+        ("Tsonga J-W.", TSONGA),
+        ("Herbert P-H.", HERBERT),
+        ("Herbert P.H", HERBERT),
+        ("Ramos-Vinolas A.", ALBERT_RAMOS),
+        ("Zhang Ze", ZE_ZHANG),
+        ("Elahi Galan D.", ELAHI_GALAN),
+        ("Galan D.E.", ELAHI_GALAN),
+        ("Daniel Galan", ELAHI_GALAN),
+    ],
+)
+def test_examples_resolve(resolver: NameResolver, name: str, expected: int) -> None:
+    res = resolver.resolve(name, ON if expected != ZE_ZHANG else d("2015-06-01"))
+    assert (res.status, res.player_id) == (RESOLVED, expected), res
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["jannik SINNER", "Jännik Sinnér", "  Jannik   Sinner ", "SINNER, Jannik", "Sinner J."],
+)
+def test_accent_case_punctuation_insensitive(resolver: NameResolver, name: str) -> None:
+    assert resolver.resolve(name, ON).player_id == SINNER
+
+
+def test_accented_query_for_plain_players_file(resolver: NameResolver) -> None:
+    assert resolver.resolve("Nicolás JARRY", ON).player_id == JARRY
+    assert resolver.resolve("jarry n.", ON).player_id == JARRY
+
+
+# -- namesakes -----------------------------------------------------------------------------
+
+
+def test_ambiguous_pair_active_together_is_not_picked(resolver: NameResolver) -> None:
+    # Eduardo and Emilio Nava were both playing in 2021-2022.
+    res = resolver.resolve("Nava E.", d("2022-06-01"))
+    assert res.status == AMBIGUOUS and res.player_id is None
+    assert set(res.candidates) == {EDUARDO_NAVA, EMILIO_NAVA}
+    # Alex and Andrey Kuznetsov were both active in 2012.
+    res = resolver.resolve("Kuznetsov A.", d("2012-03-01"))
+    assert res.status == AMBIGUOUS
+    assert set(res.candidates) == {ALEX_KUZNETSOV, ANDREY_KUZNETSOV}
+
+
+def test_activity_settles_namesakes(resolver: NameResolver) -> None:
+    # Alex Kuznetsov stopped in 2016; Andrey started in 2008.
+    assert resolver.resolve("Kuznetsov A.", d("2021-06-01")).player_id == ANDREY_KUZNETSOV
+    assert resolver.resolve("Kuznetsov A.", d("2005-06-01")).player_id == ALEX_KUZNETSOV
+    # Two-letter abbreviations narrow it down without activity help.
+    assert resolver.resolve("Kuznetsov An.", d("2012-03-01")).player_id == ANDREY_KUZNETSOV
+
+
+def test_without_date_several_fits_stay_ambiguous(resolver: NameResolver) -> None:
+    res = resolver.resolve("Kwon S.W.")
+    assert res.status == AMBIGUOUS
+    assert {SOONWOO_KWON, SIWOOK_KWON} <= set(res.candidates)
+    assert resolver.resolve("Kwon S.W.", ON).player_id == SOONWOO_KWON
+    assert resolver.resolve("Nava E.").status == AMBIGUOUS
+
+
+def test_inactive_namesake_is_not_a_silent_pick(resolver: NameResolver) -> None:
+    # The only "Dolgopolov O." in the players file is the father (born 1964), who never
+    # played a recorded match; the son is listed as Alexandr. Not resolved to the father.
+    res = resolver.resolve("Dolgopolov O.", d("2012-06-01"))
+    assert res.player_id != OLEKSANDR_DOLGOPOLOV_SR
+    assert res.status == UNKNOWN
+    assert any("Dolgopolov" in s for s in res.suggestions)
+
+
+# -- unknown names -------------------------------------------------------------------------
+
+
+def test_unknown_names_get_suggestions(resolver: NameResolver) -> None:
+    res = resolver.resolve("Janik Siner", ON)
+    assert res.status == UNKNOWN and res.player_id is None
+    assert "Jannik Sinner" in res.suggestions and len(res.suggestions) <= 3
+    # Without a date a misspelt surname is unknown, with the near name suggested ...
+    res = resolver.resolve("Alcaras C.")
+    assert res.status == UNKNOWN
+    assert "Carlos Alcaraz" in res.suggestions
+    # ... with one, a typo of the single active player with that initial is accepted.
+    assert resolver.resolve("Alcaras C.", ON).player_id == ALCARAZ
+    assert resolver.resolve("Alcaras C.", d("2010-01-01")).status == UNKNOWN
+
+
+def test_numeric_name_is_not_a_player_id(resolver: NameResolver) -> None:
+    res = resolver.resolve(str(SINNER), ON)
+    assert res.status == UNKNOWN and res.player_id is None
+
+
+@pytest.mark.parametrize("name", ["", "   ", "..."])
+def test_blank_names_are_unknown(resolver: NameResolver, name: str) -> None:
+    assert resolver.resolve(name, ON).status == UNKNOWN
+
+
+# -- construction ----------------------------------------------------------------------------
+
+
+def test_name_only_resolver_without_activity() -> None:
+    players, _ = synthetic_frames()
+    resolver = NameResolver(players.drop("dob"))
+    assert resolver.resolve("Sinner J.").player_id == SINNER
+    assert resolver.resolve("Carreno Busta P.", ON).player_id == CARRENO_BUSTA
+    res = resolver.resolve("Nava E.", ON)
+    assert res.status == AMBIGUOUS and set(res.candidates) == {EDUARDO_NAVA, EMILIO_NAVA}
+
+
+def test_missing_columns_rejected() -> None:
+    with pytest.raises(ValueError, match="name_last"):
+        NameResolver(pl.DataFrame({"player_id": [1], "name_first": ["A"]}))
+
+
+def test_from_db_builds_activity_from_matches() -> None:
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE players (player_id BIGINT, name VARCHAR, name_first VARCHAR,"
+        " name_last VARCHAR, dob DATE)"
+    )
+    con.execute(
+        "CREATE TABLE matches (tourney_id VARCHAR, match_num INTEGER, tourney_date DATE,"
+        " winner_id BIGINT, loser_id BIGINT)"
+    )
+    con.executemany(
+        "INSERT INTO players VALUES (?, ?, ?, ?, ?)",
+        [
+            (ALEX_KUZNETSOV, "Alex Kuznetsov", "Alex", "Kuznetsov", d("1987-02-05")),
+            (ANDREY_KUZNETSOV, "Andrey Kuznetsov", "Andrey", "Kuznetsov", d("1991-02-22")),
+            (SINNER, "Jannik Sinner", "Jannik", "Sinner", d("2001-08-16")),
+        ],
+    )
+    con.executemany(
+        "INSERT INTO matches VALUES (?, ?, ?, ?, ?)",
+        [
+            ("2005-1", 1, d("2005-01-10"), ALEX_KUZNETSOV, SINNER),
+            ("2016-1", 1, d("2016-08-08"), SINNER, ALEX_KUZNETSOV),
+            ("2010-1", 1, d("2010-01-04"), ANDREY_KUZNETSOV, ALEX_KUZNETSOV),
+            ("2022-1", 1, d("2022-07-25"), SINNER, ANDREY_KUZNETSOV),
+        ],
+    )
+    resolver = NameResolver.from_db(con)
+    assert resolver.activity(ALEX_KUZNETSOV) == (d("2005-01-10"), d("2016-08-08"))
+    assert resolver.player_name(SINNER) == "Jannik Sinner"
+    assert resolver.resolve("Kuznetsov A.", d("2021-01-01")).player_id == ANDREY_KUZNETSOV
+    assert resolver.resolve("Kuznetsov A.", d("2012-01-01")).status == AMBIGUOUS
+
+
+def test_bulk_resolution_is_fast(resolver: NameResolver) -> None:
+    names = ["Sinner J.", "Carreno Busta P.", "Kwon S.W.", "Nava E.", "Janik Siner"]
+    days = [d("2021-01-04") + dt.timedelta(days=i % 600) for i in range(30_000)]
+    pairs = [(names[i % len(names)], day) for i, day in enumerate(days)]
+    start = time.perf_counter()
+    out = resolver.resolve_many([n for n, _ in pairs], [day for _, day in pairs])
+    elapsed = time.perf_counter() - start
+    assert len(out) == len(pairs)
+    assert elapsed < 5.0, f"{len(pairs)} resolutions took {elapsed:.1f}s"
+
+
+def test_from_db_without_optional_columns() -> None:
+    con = duckdb.connect()
+    con.execute("CREATE TABLE players (player_id BIGINT, name_first VARCHAR, name_last VARCHAR)")
+    con.execute("CREATE TABLE matches (tourney_date DATE, winner_id BIGINT, loser_id BIGINT)")
+    con.execute(f"INSERT INTO players VALUES ({SINNER}, 'Jannik', 'Sinner')")
+    resolver = NameResolver.from_db(con)
+    assert resolver.resolve("Sinner J.", ON).player_id == SINNER  # a newcomer: no matches
+    assert resolver.player_name(SINNER) == "Jannik Sinner"
