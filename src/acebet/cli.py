@@ -173,7 +173,9 @@ def _table(frame: pl.DataFrame) -> str:
               for i, c in enumerate(cols)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True))]
     lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(v.rjust(w) for v, w in zip(r, widths, strict=True)) for r in cells]
+    numeric = [frame[c].dtype.is_numeric() for c in cols]
+    lines += ["  ".join(v.rjust(w) if num else v.ljust(w)
+                        for v, w, num in zip(r, widths, numeric, strict=True)) for r in cells]
     return "\n".join(lines)
 
 
@@ -292,3 +294,172 @@ def backtest(settings: Settings, date_from: str, date_to: str, retrain: str,
         result.predictions.write_parquet(out)
     click.echo(_table(result.metrics))
     click.echo(f"stored as {result.backtest_id}" + (f"; predictions in {out}" if out else ""))
+
+
+@main.group()
+def fixtures() -> None:
+    """Load upcoming fixtures to score."""
+
+
+@fixtures.command("load")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--strict", is_flag=True,
+              help="Load nothing and exit 2 if any row is rejected.")
+@click.pass_obj
+def fixtures_load(settings: Settings, file: Path, strict: bool) -> None:
+    """Validate and upsert fixtures from a CSV or Parquet FILE.
+
+    Columns: tourney_date, surface, tourney_level, round, best_of and either
+    p1_id/p2_id or p1_name/p2_name (full name or `Last F.`); optional fixture_id,
+    tourney_id, tourney_name, p1_odds/p2_odds (decimal). Unusable rows go to
+    fixture_rejects with their reason; the rest load.
+
+    \b
+    Example:
+      acebet fixtures load fixtures.csv
+    """
+    from acebet import fixtures as fx
+
+    con = settings.connect()
+    try:
+        summary, rejects = fx.load(con, file, strict=strict)
+    finally:
+        con.close()
+    log.info("fixtures loaded", extra=summary.as_dict())
+    for line in fx.describe_rejects(rejects, file.name):
+        click.echo(f"warning: {line}", err=True)
+    if strict and summary.rejected:
+        raise InputError(f"{file}: {summary.rejected} rows rejected; nothing loaded (--strict)")
+    click.echo(
+        f"fixtures from {file.name}: {summary.rows_read:,} rows, {summary.inserted:,} new, "
+        f"{summary.updated:,} updated, {summary.unchanged:,} unchanged, "
+        f"{summary.rejected:,} rejected"
+    )
+
+
+@main.command()
+@click.option("--as-of", metavar="DATE", help="Use only history up to this date.")
+@click.option("--model", "model_version", type=int, metavar="V",
+              help="Score with this model version instead of the active one.")
+@click.option("--rescore", is_flag=True,
+              help="Score fixtures again even if predicted (old predictions are archived).")
+@click.pass_obj
+def score(settings: Settings, as_of: str | None, model_version: int | None, rescore: bool
+          ) -> None:
+    """Score every fixture that has no prediction from the active model; predictions and
+    the run record are written in one transaction. Safe to re-run.
+
+    \b
+    Example:
+      acebet --log-format json --lock-timeout 300 score
+    """
+    from acebet import scoring
+
+    summary = scoring.score(settings.db, as_of=_date(as_of, "--as-of"),
+                            model_version=model_version, rescore=rescore,
+                            lock_timeout=settings.lock_timeout)
+    log.info("run finished", extra=summary.as_dict())
+    click.echo(
+        f"run {summary.run_id}: model {summary.model_version}, {summary.fixtures_seen:,} "
+        f"fixtures to score, {summary.predictions_written:,} predictions written, "
+        f"{summary.archived:,} archived, {summary.cold_start:,} cold start "
+        f"({summary.seconds:.1f}s)"
+    )
+
+
+@main.command()
+@click.argument("p1")
+@click.argument("p2")
+@click.option("--surface", required=True, help="Hard, Clay, Grass or Carpet.")
+@click.option("--level", default="A", show_default=True, help="G, M, A, F, D or C.")
+@click.option("--round", "round_", default="R32", show_default=True)
+@click.option("--best-of", default=3, show_default=True, type=int)
+@click.option("--date", metavar="DATE", help="Match date (default: today).")
+@click.pass_obj
+def predict(settings: Settings, p1: str, p2: str, surface: str, level: str, round_: str,
+            best_of: int, date: str | None) -> None:
+    """One ad-hoc matchup: P1 and P2 are player ids or names (full or `Last F.`).
+
+    \b
+    Example:
+      acebet predict "Jannik Sinner" "Alcaraz C." --surface Clay --level M
+    """
+    from acebet import scoring
+
+    day = _date(date, "--date") or dt.date.today()
+    con = settings.connect(read_only=True)
+    try:
+        result = scoring.predict_one(con, p1, p2, surface=surface, level=level, round_=round_,
+                                     best_of=best_of, date=day)
+    finally:
+        con.close()
+    p = result["p1_win_prob"]
+    flag = "  (cold start: a player has no history; priors used)" if result["cold_start"] else ""
+    click.echo(
+        f"{result['p1_name']} vs {result['p2_name']} — {result['surface']}, "
+        f"{result['tourney_level']}, {result['round']}, best of {result['best_of']}, "
+        f"{result['tourney_date']}\n"
+        f"  {result['p1_name']}: {p:.1%}\n  {result['p2_name']}: {1 - p:.1%}\n"
+        f"  model version {result['model_version']}{flag}"
+    )
+
+
+@main.command()
+@click.option("--fixtures", "fixtures_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Fixture file to load (default: the example fixtures shipped with AceBet).")
+@click.pass_obj
+def demo(settings: Settings, fixtures_file: Path | None) -> None:
+    """The whole pipeline on the default database: ingest history (env ACEBET_SOURCE or
+    upstream), train if no model exists, load the example fixtures, score, and print
+    the predictions. A second run adds nothing.
+    """
+    import os
+    from importlib import resources
+
+    from acebet import download, model, scoring
+    from acebet import fixtures as fx
+    from acebet import ingest as ingest_mod
+
+    source = os.environ.get("ACEBET_SOURCE") or download.UPSTREAM_URL
+    file = fixtures_file or Path(str(resources.files("acebet") / "data" /
+                                     "example_fixtures.csv"))
+    con = settings.connect()
+    try:
+        click.echo(f"1/4 ingest history from {source}", err=True)
+        summary = ingest_mod.ingest(con, source, progress=_progress())
+        click.echo(f"    {summary.inserted:,} new matches, {summary.updated:,} updated",
+                   err=True)
+        if not model.list_models(con).height:
+            click.echo("2/4 train a model (first run only; about a minute)", err=True)
+            version, _ = model.train(con)
+        else:
+            version = model.load(con)[0]
+            click.echo(f"2/4 model version {version} is active", err=True)
+        loaded, rejects = fx.load(con, file)
+        click.echo(f"3/4 fixtures: {loaded.inserted} new, {loaded.unchanged} unchanged, "
+                   f"{loaded.rejected} rejected", err=True)
+        for line in fx.describe_rejects(rejects, file.name):
+            click.echo(f"    warning: {line}", err=True)
+    finally:
+        con.close()
+    run = scoring.score(settings.db, lock_timeout=settings.lock_timeout)
+    click.echo(f"4/4 score: {run.predictions_written} predictions written", err=True)
+    con = settings.connect(read_only=True)
+    try:
+        table = scoring.latest(con)
+    finally:
+        con.close()
+    click.echo(_predictions_table(table))
+
+
+def _predictions_table(table: pl.DataFrame) -> str:
+    view = table.select(
+        pl.col("tourney_date").cast(pl.String).alias("date"),
+        pl.col("tourney_name").alias("event"), "round",
+        pl.col("p1_name").alias("player 1"), pl.col("p2_name").alias("player 2"),
+        (pl.col("p1_win_prob") * 100).round(1).cast(pl.String).alias("p1 win %"),
+        (pl.col("p1_market_prob") * 100).round(1).cast(pl.String).alias("market %"),
+        pl.when(pl.col("cold_start")).then(pl.lit("cold start")).otherwise(pl.lit(""))
+        .alias("note"),
+    )
+    return _table(view)

@@ -64,7 +64,8 @@ def _is_lock_conflict(exc: Exception) -> bool:
 
 
 def connect(
-    path: str | Path, *, read_only: bool = False, lock_timeout: float = 0.0
+    path: str | Path, *, read_only: bool = False, lock_timeout: float = 0.0,
+    check_schema: bool = True,
 ) -> duckdb.DuckDBPyConnection:
     """Open the database, waiting up to `lock_timeout` seconds for another process's lock.
 
@@ -93,10 +94,14 @@ def connect(
                 ) from exc
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
-    if read_only:
-        _check_schema_current(con, path)
-    else:
-        migrate(con)
+    try:
+        if not read_only:
+            migrate(con)
+        elif check_schema:
+            _check_schema_current(con, path)
+    except BaseException:
+        con.close()
+        raise
     return con
 
 
@@ -153,9 +158,12 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
     return applied
 
 
+def pending_migrations(con: duckdb.DuckDBPyConnection) -> list[int]:
+    return sorted({m.version for m in migrations()} - set(applied_versions(con)))
+
+
 def _check_schema_current(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    missing = {m.version for m in migrations()} - set(applied_versions(con))
-    if missing:
+    if pending_migrations(con):
         raise StoreError(
             f"{path}: the database schema is older than this AceBet "
             "(run any writing command, e.g. `acebet db migrate`, to upgrade it)"

@@ -1,0 +1,5 @@
+"""`python -m acebet`, the same as the `acebet` console script."""
+
+from acebet.cli import main
+
+main()

@@ -1,0 +1,363 @@
+"""The scheduled job: fixtures in, predictions out — atomic, idempotent, observable."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+from click.testing import CliRunner
+
+from acebet import scoring, store
+from acebet.cli import main
+
+HEADER = ["tourney_date", "tourney_name", "surface", "tourney_level", "round", "best_of",
+          "p1_id", "p2_id", "p1_name", "p2_name", "p1_odds", "p2_odds"]
+
+
+@pytest.fixture(scope="module")
+def scored_base(synthetic_source: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("scoring") / "base.duckdb"
+    runner = CliRunner()
+    assert runner.invoke(main, ["--db", str(path), "ingest", str(synthetic_source)]).exit_code == 0
+    assert runner.invoke(main, ["--db", str(path), "train"]).exit_code == 0
+    return path
+
+
+@pytest.fixture
+def db(scored_base: Path, tmp_path: Path) -> Path:
+    path = tmp_path / "acebet.duckdb"
+    shutil.copy(scored_base, path)
+    return path
+
+
+def players(db: Path, n: int = 8) -> list[tuple[int, str, str]]:
+    """(id, full name, `Last F.` name) of players with history."""
+    con = duckdb.connect(str(db), read_only=True)
+    rows = con.execute(
+        "SELECT player_id, name_first, name_last FROM players ORDER BY player_id LIMIT ?", [n]
+    ).fetchall()
+    con.close()
+    return [(pid, f"{first} {last}", f"{last} {first[0]}.") for pid, first, last in rows]
+
+
+def write(path: Path, rows: list[dict[str, object]]) -> Path:
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=HEADER)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: row.get(k, "") for k in HEADER})
+    return path
+
+
+def fixture(a: object, b: object, *, by: str = "id", **extra: object) -> dict[str, object]:
+    row = {"tourney_date": "2023-01-09", "tourney_name": "Test Open", "surface": "Hard",
+           "tourney_level": "A", "round": "R32", "best_of": 3}
+    row.update({f"p1_{by}": a, f"p2_{by}": b}, **extra)
+    return row
+
+
+def cli(db: Path, *args: str):  # noqa: ANN201
+    return CliRunner().invoke(main, ["--db", str(db), *args])
+
+
+def predictions(db: Path) -> list[tuple]:
+    con = duckdb.connect(str(db), read_only=True)
+    rows = con.execute(
+        "SELECT fixture_id, model_version, p1_id, p2_id, p1_win_prob, cold_start "
+        "FROM predictions ORDER BY fixture_id").fetchall()
+    con.close()
+    return rows
+
+
+def test_ids_and_last_f_names_score_identically_and_swaps_give_one_minus_p(
+    db: Path, tmp_path: Path
+) -> None:
+    (a, a_full, a_short), (b, b_full, b_short), *_ = players(db)
+    by_id = write(tmp_path / "ids.csv", [fixture(a, b, tourney_name="By id")])
+    by_name = write(tmp_path / "names.csv", [fixture(a_short, b_full, by="name",
+                                                     tourney_name="By name")])
+    swapped = write(tmp_path / "swap.csv", [fixture(b, a, tourney_name="Swapped")])
+    for file in (by_id, by_name, swapped):
+        result = cli(db, "fixtures", "load", str(file))
+        assert result.exit_code == 0, result.output
+    result = cli(db, "score")
+    assert result.exit_code == 0, result.output
+    assert "3 predictions written" in result.output
+    probs = {row[2:4]: row[4] for row in predictions(db)}
+    rows = predictions(db)
+    assert len(rows) == 3
+    p_ab = [r[4] for r in rows if r[2] == a]
+    p_ba = [r[4] for r in rows if r[2] == b]
+    assert p_ab[0] == p_ab[1]  # ids and names: the same players, the same number
+    assert p_ba[0] == 1.0 - p_ab[0] and p_ab[0] == 1.0 - p_ba[0]
+    assert probs
+
+
+def test_running_score_twice_writes_nothing_new(db: Path, tmp_path: Path) -> None:
+    ids = [p[0] for p in players(db)]
+    write(tmp_path / "f.csv", [fixture(ids[0], ids[1]), fixture(ids[2], ids[3])])
+    assert cli(db, "fixtures", "load", str(tmp_path / "f.csv")).exit_code == 0
+    assert cli(db, "score").exit_code == 0
+    first = predictions(db)
+    again = cli(db, "score")
+    assert again.exit_code == 0 and "0 predictions written" in again.output
+    assert predictions(db) == first
+    # re-loading the same file neither duplicates fixtures nor triggers a re-score
+    assert "0 new, 0 updated, 2 unchanged" in cli(db, "fixtures", "load",
+                                                  str(tmp_path / "f.csv")).output
+    assert "0 predictions written" in cli(db, "score").output
+
+
+def test_changed_fixture_is_updated_rescored_and_the_old_prediction_archived(
+    db: Path, tmp_path: Path
+) -> None:
+    a, b = (p[0] for p in players(db)[:2])
+    write(tmp_path / "f.csv", [fixture(a, b)])
+    cli(db, "fixtures", "load", str(tmp_path / "f.csv"))
+    cli(db, "score")
+    write(tmp_path / "f.csv", [fixture(a, b, surface="Clay", tourney_date="2023-01-10")])
+    assert "0 new, 1 updated" in cli(db, "fixtures", "load", str(tmp_path / "f.csv")).output
+    result = cli(db, "score")
+    assert "1 predictions written, 1 archived" in result.output
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("SELECT count(*) FROM fixtures").fetchall()[0][0] == 1
+    assert con.execute("SELECT surface FROM predictions").fetchall() == [("Clay",)]
+    assert con.execute("SELECT surface, archive_reason FROM predictions_history").fetchall() == [
+        ("Hard", "fixture details changed")]
+
+
+def test_bad_rows_are_rejected_with_reasons_and_the_rest_are_scored(
+    db: Path, tmp_path: Path
+) -> None:
+    ids = [p[0] for p in players(db)]
+    rows = [
+        fixture(ids[0], ids[1]),                                   # good
+        fixture("Nobody Atall", "Novak A.", by="name"),            # unknown player
+        fixture(ids[2], ids[2]),                                   # same player twice
+        fixture(ids[3], ids[4], surface="Ice"),                    # bad surface
+        fixture(ids[4], ids[5], tourney_date="2023-02-30"),        # bad date
+        fixture(ids[5], ids[6], p1_odds="1.8"),                    # missing odds value
+        fixture(ids[6], ids[7], p1_odds="1.5", p2_odds="2.6"),     # good, with odds
+    ]
+    path = write(tmp_path / "mixed.csv", rows)
+    result = cli(db, "fixtures", "load", str(path))
+    assert result.exit_code == 0
+    assert "2 new" in result.output and "5 rejected" in result.output
+    assert "warning: mixed.csv: row 2:" in result.output
+    con = duckdb.connect(str(db), read_only=True)
+    rejects = dict(con.execute(
+        "SELECT row_number, reason FROM fixture_rejects ORDER BY row_number").fetchall())
+    con.close()
+    assert set(rejects) == {2, 3, 4, 5, 6}
+    assert "'Nobody Atall' is not a known player" in rejects[2]
+    assert "same player" in rejects[3]
+    assert "surface Ice" in rejects[4]
+    assert "tourney_date 2023-02-30 is not a date" in rejects[5]
+    assert "p2_odds is missing" in rejects[6]
+    assert "2 predictions written" in cli(db, "score").output
+    con = duckdb.connect(str(db), read_only=True)
+    market = con.execute("SELECT p1_market_prob, edge, p1_win_prob FROM predictions "
+                         "WHERE p1_market_prob IS NOT NULL").fetchall()
+    assert len(market) == 1
+    con.close()
+    (m, edge, p), = market
+    assert m == pytest.approx((1 / 1.5) / (1 / 1.5 + 1 / 2.6))
+    assert edge == pytest.approx(p - m)
+
+    strict = write(tmp_path / "strict.csv", [fixture(ids[1], ids[2]), rows[2]])
+    result = cli(db, "fixtures", "load", "--strict", str(strict))
+    assert result.exit_code == 2 and "--strict" in result.output
+
+
+def test_missing_required_column_is_exit_2_and_loads_nothing(db: Path, tmp_path: Path) -> None:
+    path = tmp_path / "nosurface.csv"
+    path.write_text("tourney_date,tourney_level,round,best_of,p1_id,p2_id\n"
+                    "2023-01-09,A,R32,3,200000,200001\n")
+    result = cli(db, "fixtures", "load", str(path))
+    assert result.exit_code == 2 and "surface" in result.output
+    assert "Traceback" not in result.output
+    assert store.table_counts(store.connect(db, read_only=True))["fixtures"] == 0
+
+
+def test_parquet_fixtures_load(db: Path, tmp_path: Path) -> None:
+    import polars as pl
+
+    a, b = (p[0] for p in players(db)[:2])
+    pl.DataFrame([fixture(a, b)]).write_parquet(tmp_path / "f.parquet")
+    result = cli(db, "fixtures", "load", str(tmp_path / "f.parquet"))
+    assert result.exit_code == 0 and "1 new" in result.output
+
+
+def test_players_without_history_are_scored_from_priors_and_flagged(
+    db: Path, tmp_path: Path
+) -> None:
+    con = duckdb.connect(str(db))
+    con.execute("INSERT INTO players (player_id, name, name_first, name_last) "
+                "VALUES (999999, 'Newbie Player', 'Newbie', 'Player')")
+    con.close()
+    a = players(db)[0][0]
+    write(tmp_path / "f.csv", [fixture(a, 999999)])
+    cli(db, "fixtures", "load", str(tmp_path / "f.csv"))
+    assert "1 cold start" in cli(db, "score").output
+    assert predictions(db)[0][5] is True
+
+
+def test_no_model_is_exit_3(synthetic_source: Path, tmp_path: Path) -> None:
+    db = tmp_path / "nomodel.duckdb"
+    cli(db, "ingest", str(synthetic_source), "--years", "2022")
+    result = cli(db, "score")
+    assert result.exit_code == 3 and "acebet train" in result.output
+
+
+def test_json_logs_carry_the_run_fields(db: Path, tmp_path: Path) -> None:
+    a, b = (p[0] for p in players(db)[:2])
+    write(tmp_path / "f.csv", [fixture(a, b)])
+    cli(db, "fixtures", "load", str(tmp_path / "f.csv"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "acebet", "--db", str(db), "--log-format", "json", "score"],
+        capture_output=True, text=True, check=True)
+    events = [json.loads(line) for line in proc.stderr.splitlines()]
+    finished = [e for e in events if e["event"] == "run finished"][0]
+    assert finished["predictions_written"] == 1 and finished["run_id"].startswith("run-")
+    assert finished["model_version"] == 1 and "seconds" in finished
+
+
+def _acebet(db: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "acebet", "--db", str(db), *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, **(env or {})})
+
+
+def _wait_for(path: Path, proc: subprocess.Popen, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not path.exists():
+        if proc.poll() is not None:
+            raise AssertionError(f"process ended early: {proc.communicate()}")
+        if time.monotonic() > deadline:
+            raise AssertionError("pause point not reached")
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("point", ["score:computed", "score:in-transaction",
+                                   "score:before-commit"])
+def test_sigkill_in_the_middle_of_score_leaves_nothing_and_the_next_run_completes(
+    db: Path, tmp_path: Path, point: str
+) -> None:
+    ids = [p[0] for p in players(db)]
+    write(tmp_path / "f.csv", [fixture(ids[i], ids[i + 1]) for i in range(0, 6, 2)])
+    cli(db, "fixtures", "load", str(tmp_path / "f.csv"))
+    marker = tmp_path / "paused"
+    proc = _acebet(db, "score", env={"ACEBET_PAUSE_AT": point,
+                                     "ACEBET_PAUSE_FILE": str(marker)})
+    _wait_for(marker, proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    con = store.connect(db, read_only=True)
+    assert store.table_counts(con)["predictions"] == 0
+    assert store.table_counts(con)["score_runs"] == 0
+    con.close()
+    result = cli(db, "score")
+    assert result.exit_code == 0 and "3 predictions written" in result.output
+
+
+def test_two_scores_at_once_one_writes_the_other_exits_75_or_writes_nothing(
+    db: Path, tmp_path: Path
+) -> None:
+    ids = [p[0] for p in players(db)]
+    write(tmp_path / "f.csv", [fixture(ids[i], ids[i + 1]) for i in range(0, 6, 2)])
+    cli(db, "fixtures", "load", str(tmp_path / "f.csv"))
+    marker = tmp_path / "paused"
+    release = tmp_path / "release"
+    first = _acebet(db, "score", env={"ACEBET_PAUSE_AT": "score:in-transaction",
+                                      "ACEBET_PAUSE_FILE": str(marker),
+                                      "ACEBET_RELEASE_FILE": str(release)})
+    _wait_for(marker, first)
+    busy = _acebet(db, "score")
+    _, err = busy.communicate(timeout=60)
+    assert busy.returncode == 75, err
+    assert "another process holds the database" in err and "Traceback" not in err
+    waiting = _acebet(db, "--lock-timeout", "60", "score")
+    time.sleep(1.0)  # let it start waiting for the lock
+    release.touch()
+    out, _ = first.communicate(timeout=60)
+    assert first.returncode == 0 and "3 predictions written" in out
+    out, err = waiting.communicate(timeout=60)
+    assert waiting.returncode == 0, err
+    assert "0 predictions written" in out
+    con = duckdb.connect(str(db), read_only=True)
+    per_model = con.execute("SELECT fixture_id, model_version, count(*) FROM predictions "
+                            "GROUP BY ALL HAVING count(*) > 1").fetchall()
+    assert per_model == []
+    assert con.execute("SELECT count(*) FROM predictions").fetchall()[0][0] == 3
+
+
+def test_predict_prints_a_symmetric_matchup(db: Path) -> None:
+    (a, a_full, _), (b, _, b_short), *_ = players(db)
+    one = cli(db, "predict", a_full, b_short, "--surface", "Hard", "--date", "2023-01-09")
+    two = cli(db, "predict", str(b), str(a), "--surface", "Hard", "--date", "2023-01-09")
+    assert one.exit_code == 0 and two.exit_code == 0, one.output + two.output
+    first = one.output.splitlines()[1].split(": ")[1]
+    second = two.output.splitlines()[2].split(": ")[1]
+    assert first == second
+    unknown = cli(db, "predict", "Nobody Atall", str(a), "--surface", "Hard")
+    assert unknown.exit_code == 2 and "not a known player" in unknown.output
+
+
+def test_demo_runs_end_to_end_and_a_second_run_adds_nothing(
+    synthetic_source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "demo.duckdb"
+    monkeypatch.setenv("ACEBET_SOURCE", str(synthetic_source))
+    con = store.connect(db)
+    from acebet import ingest
+
+    ingest.ingest(con, str(synthetic_source))
+    con.close()
+    (a, a_full, _), (b, _, b_short), *_ = players(db)
+    fixtures = write(tmp_path / "demo.csv", [fixture(a_full, b_short, by="name")])
+    first = cli(db, "demo", "--fixtures", str(fixtures))
+    assert first.exit_code == 0, first.output
+    assert "Test Open" in first.output and "p1 win %" in first.output
+    counts = store.table_counts(store.connect(db, read_only=True))
+    second = cli(db, "demo", "--fixtures", str(fixtures))
+    assert second.exit_code == 0
+    again = store.table_counts(store.connect(db, read_only=True))
+    assert again["predictions"] == counts["predictions"] == 1
+    assert again["models"] == 1 and again["matches"] == counts["matches"]
+
+
+@pytest.mark.slow
+def test_demo_on_the_real_history_with_the_shipped_fixtures(
+    real_data: Path, history_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ACEBET_SOURCE", str(real_data / "tennis_atp"))
+    first = cli(history_db, "demo")
+    assert first.exit_code == 0, first.output
+    assert "Australian Open" in first.output and "Novak Djokovic" in first.output
+    con = duckdb.connect(str(history_db), read_only=True)
+    n = con.execute("SELECT count(*) FROM predictions").fetchall()[0][0]
+    rejected = con.execute("SELECT count(*) FROM fixture_rejects").fetchall()[0][0]
+    con.close()
+    assert n == 12 and rejected == 0
+    second = cli(history_db, "demo")
+    assert second.exit_code == 0
+    con = duckdb.connect(str(history_db), read_only=True)
+    assert con.execute("SELECT count(*) FROM predictions").fetchall()[0][0] == n
+
+
+def test_latest_lists_the_active_models_predictions(db: Path, tmp_path: Path) -> None:
+    a, b = (p[0] for p in players(db)[:2])
+    write(tmp_path / "f.csv", [fixture(a, b)])
+    cli(db, "fixtures", "load", str(tmp_path / "f.csv"))
+    cli(db, "score")
+    con = store.connect(db, read_only=True)
+    assert scoring.latest(con).height == 1
