@@ -34,7 +34,10 @@ TIMELINE_COLUMNS = {
     "round": pl.String, "best_of": pl.Int32, "p1_id": pl.Int64, "p2_id": pl.Int64,
     "p1_won": pl.Boolean, "score": pl.String, "p1_rank": pl.Int32, "p2_rank": pl.Int32,
     "p1_points": pl.Int32, "p2_points": pl.Int32, "is_fixture": pl.Boolean,
+    # serve statistics of a played match (unknown for fixtures and older matches)
+    "p1_svpt": pl.Int32, "p1_sv_won": pl.Int32, "p2_svpt": pl.Int32, "p2_sv_won": pl.Int32,
 }
+SERVE_HALF_LIFE = 20  # matches: how fast the serve/return averages forget
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,7 @@ class EloParams:
     level_k: tuple[tuple[str, float], ...] = (("G", 1.1), ("M", 1.0), ("A", 1.0),
                                               ("F", 1.0), ("D", 0.8), ("C", 0.9))
     retired_k: float = 0.5             # a retirement says less about play than a finish
-    margin_weight: float = 0.0         # >0: scale K by the games margin of victory
+    margin_weight: float = 1.0         # scale K by the games margin of victory (0: off)
     decay_days: float = 0.0            # >0: regress toward the mean after long breaks
     initial: float = 1500.0
 
@@ -63,7 +66,9 @@ def load_matches(
                winner_id AS p1_id, loser_id AS p2_id, true AS p1_won, score,
                winner_rank AS p1_rank, loser_rank AS p2_rank,
                winner_rank_points AS p1_points, loser_rank_points AS p2_points,
-               false AS is_fixture
+               false AS is_fixture,
+               w_svpt AS p1_svpt, w_1stWon + w_2ndWon AS p1_sv_won,
+               l_svpt AS p2_svpt, l_1stWon + l_2ndWon AS p2_sv_won
         FROM matches
         WHERE winner_id <> loser_id AND (? IS NULL OR tourney_date <= ?)
     """
@@ -80,9 +85,9 @@ def timeline(matches: pl.DataFrame, fixtures: pl.DataFrame | None = None) -> pl.
     Within a date, played matches come before fixtures, and a tournament's rounds in
     draw order; `row` is the position every as-of lookup uses.
     """
-    frames = [matches.select(list(TIMELINE_COLUMNS)).cast(TIMELINE_COLUMNS)]
+    frames = [_timeline_frame(matches)]
     if fixtures is not None and fixtures.height:
-        frames.append(fixtures.select(list(TIMELINE_COLUMNS)).cast(TIMELINE_COLUMNS))
+        frames.append(_timeline_frame(fixtures))
     rows = pl.concat(frames)
     return (
         rows.with_columns(
@@ -98,6 +103,13 @@ def timeline(matches: pl.DataFrame, fixtures: pl.DataFrame | None = None) -> pl.
         .with_row_index("row")
         .with_columns(pl.col("row").cast(pl.Int64))
     )
+
+
+def _timeline_frame(frame: pl.DataFrame) -> pl.DataFrame:
+    """Timeline columns in order; serve statistics may be absent (fixtures, old data)."""
+    absent = [c for c in TIMELINE_COLUMNS if c not in frame.columns]
+    return frame.with_columns(pl.lit(None).alias(c) for c in absent).select(
+        list(TIMELINE_COLUMNS)).cast(TIMELINE_COLUMNS)
 
 
 def _games(score: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
@@ -172,6 +184,12 @@ def elo_pass(rows: pl.DataFrame, params: EloParams = EloParams()) -> pl.DataFram
     return pl.DataFrame({name: out[:, j] for j, name in enumerate(names)})
 
 
+def _share(won: str, points: str) -> pl.Expr:
+    """Points won / points played, only where the match has sane serve statistics."""
+    ok = (pl.col(points) >= 10) & (pl.col(won) >= 0) & (pl.col(won) <= pl.col(points))
+    return pl.when(ok).then(pl.col(won) / pl.col(points))
+
+
 def _long(rows: pl.DataFrame) -> pl.DataFrame:
     """One row per player per timeline row, from that player's side."""
     gw, gl, sets = _games(pl.col("score"))
@@ -180,12 +198,15 @@ def _long(rows: pl.DataFrame) -> pl.DataFrame:
         gw.alias("_g1"), gl.alias("_g2"), sets.alias("sets"),
         pl.col("p1_id"), pl.col("p2_id"), pl.col("p1_won"),
         pl.col("p1_rank"), pl.col("p2_rank"), pl.col("p1_points"), pl.col("p2_points"),
+        _share("p1_sv_won", "p1_svpt").alias("_spw1"),
+        _share("p2_sv_won", "p2_svpt").alias("_spw2"),
     )
     side1 = base.select(
         "row", "tourney_date", "surface", "played", "is_fixture", "sets",
         pl.col("p1_id").alias("player"), pl.col("p2_id").alias("opponent"),
         pl.col("p1_won").cast(pl.Float64).alias("won"),
         pl.col("p1_rank").alias("rank"), pl.col("p1_points").alias("points"),
+        pl.col("_spw1").alias("spw"), (1.0 - pl.col("_spw2")).alias("rpw"),
         pl.lit(1, pl.Int8).alias("side"),
     )
     side2 = base.select(
@@ -193,6 +214,7 @@ def _long(rows: pl.DataFrame) -> pl.DataFrame:
         pl.col("p2_id").alias("player"), pl.col("p1_id").alias("opponent"),
         (1.0 - pl.col("p1_won").cast(pl.Float64)).alias("won"),
         pl.col("p2_rank").alias("rank"), pl.col("p2_points").alias("points"),
+        pl.col("_spw2").alias("spw"), (1.0 - pl.col("_spw1")).alias("rpw"),
         pl.lit(2, pl.Int8).alias("side"),
     )
     return pl.concat([side1, side2]).sort("row")
@@ -230,6 +252,16 @@ def history_features(rows: pl.DataFrame) -> pl.DataFrame:
         .select("row", "player", "surface", "swon10", "s_n")
         .sort("row")
     )
+    serve_states = (
+        played.filter(pl.col("spw").is_not_null() & pl.col("rpw").is_not_null())
+        .sort("player", "row")
+        .with_columns(
+            pl.col("spw").ewm_mean(half_life=SERVE_HALF_LIFE).over("player").alias("spw_avg"),
+            pl.col("rpw").ewm_mean(half_life=SERVE_HALF_LIFE).over("player").alias("rpw_avg"),
+        )
+        .select("row", "player", "spw_avg", "rpw_avg")
+        .sort("row")
+    )
     rank_states = (
         long.filter(~pl.col("is_fixture") & pl.col("rank").is_not_null())
         .select("row", "player", pl.col("rank").alias("last_rank"),
@@ -241,6 +273,7 @@ def history_features(rows: pl.DataFrame) -> pl.DataFrame:
     feats = _before(queries, states, ["player"])
     feats = _before(feats, surface_states, ["player", "surface"])
     feats = _before(feats, rank_states, ["player"])
+    feats = _before(feats, serve_states, ["player"])
     # matches and sets in the last 7/14/30 days: the running totals now, minus those at
     # the end of the last date outside the window
     per_date = (
@@ -288,7 +321,8 @@ def history_features(rows: pl.DataFrame) -> pl.DataFrame:
         pl.coalesce("points", "last_points").alias("points_now"),
     )
     keep = ["form10", "form25", "sform10", "days_since", "m7", "m14", "m30", "sets7",
-            "sets14", "sets30", "rank_now", "points_now", "h2h_wins", "h2h_n"]
+            "sets14", "sets30", "rank_now", "points_now", "spw_avg", "rpw_avg", "h2h_wins",
+            "h2h_n"]
     wide = feats.select("row", "side", *keep)
     p1 = wide.filter(pl.col("side") == 1).drop("side").rename({c: f"p1_{c}" for c in keep})
     p2 = wide.filter(pl.col("side") == 2).drop("side", "h2h_n").rename(
@@ -336,7 +370,7 @@ ANTISYMMETRIC = [
     "elo_diff", "selo_diff", "blend_diff", "log_n_diff", "log_sn_diff", "log_rank_diff",
     "log_points_diff", "rank_missing_diff", "age_diff", "height_diff", "left_diff",
     "form10_diff", "form25_diff", "sform10_diff", "log_days_since_diff", "m7_diff",
-    "m14_diff", "m30_diff", "sets14_diff", "h2h_diff",
+    "m14_diff", "m30_diff", "sets14_diff", "h2h_diff", "spw_diff", "rpw_diff", "sr_diff",
 ]
 SYMMETRIC = ["surface_code", "level_code", "round_code", "best_of", "h2h_n", "min_log_n"]
 FEATURES = ANTISYMMETRIC + SYMMETRIC
@@ -376,6 +410,9 @@ def model_matrix(feats: pl.DataFrame, params: EloParams = EloParams(), *, swap: 
         diff("m30").alias("m30_diff"),
         diff("sets14").alias("sets14_diff"),
         diff("h2h_wins").alias("h2h_diff"),
+        diff("spw_avg").alias("spw_diff"),
+        diff("rpw_avg").alias("rpw_diff"),
+        (diff("spw_avg") + diff("rpw_avg")).alias("sr_diff"),
         pl.col("surface").replace_strict({s: i for i, s in enumerate(SURFACES)}, default=None,
                                          return_dtype=pl.Float64).alias("surface_code"),
         pl.col("tourney_level").replace_strict({v: i for i, v in enumerate(LEVELS)},

@@ -29,7 +29,7 @@ from acebet import metrics
 from acebet.errors import InputError, NoModelError, StoreError
 from acebet.store import query_frame, scalar, transaction
 
-TRAIN_FROM = dt.date(1991, 1, 1)  # ranking points are recorded from the 1990s on
+TRAIN_FROM = dt.date(2000, 1, 1)  # ranking points and serve statistics are complete by then
 VALIDATION_MONTHS = 6
 PARAMS: dict[str, object] = {
     "objective": "binary", "learning_rate": 0.05, "num_leaves": 15,
