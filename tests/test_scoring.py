@@ -361,3 +361,59 @@ def test_latest_lists_the_active_models_predictions(db: Path, tmp_path: Path) ->
     cli(db, "score")
     con = store.connect(db, read_only=True)
     assert scoring.latest(con).height == 1
+
+
+def test_snapshot_features_equal_the_full_pass_bit_for_bit(db: Path, tmp_path: Path) -> None:
+    import datetime as dt
+
+    import polars as pl
+    from polars.testing import assert_frame_equal
+
+    from acebet import features as F
+    from acebet import model as M
+
+    ids = [p[0] for p in players(db, 12)]
+    con = store.connect(db, read_only=True)
+    end = con.execute("SELECT max(tourney_date) FROM matches").fetchall()[0][0]
+    fixtures = pl.DataFrame({
+        "fixture_id": [f"f{i}" for i in range(6)],
+        "tourney_date": [end + dt.timedelta(days=d) for d in (0, 1, 3, 10, 35, 400)],
+        "tourney_id": None, "tourney_name": "Snap Open",
+        "surface": ["Hard", "Clay", "Grass", "Hard", "Carpet", "Clay"],
+        "tourney_level": ["A", "G", "M", "A", "A", "C"], "round": "R32", "best_of": 3,
+        "p1_id": ids[:6], "p2_id": ids[6:12],
+    }, schema_overrides={"tourney_id": pl.String})
+    matches, people = F.load_matches(con), F.load_players(con)
+    full = F.build(F.timeline(matches, scoring.fixture_rows(fixtures)), people).filter(
+        pl.col("is_fixture"))
+    snap = F.Snapshot.from_history(matches, F.history_fingerprint(con))
+    stored = F.Snapshot.from_parts(snap.fingerprint, snap.to_parts())
+    fast = stored.build(scoring.fixture_rows(fixtures), people)
+    assert snap.covers(fixtures["tourney_date"])
+    assert_frame_equal(fast, full)
+    _, fitted = M.load(con)
+    assert (fitted.predict_proba(fast) == fitted.predict_proba(full)).all()
+    con.close()
+
+
+def test_score_uses_a_stored_snapshot_and_rebuilds_it_when_history_changes(
+    db: Path, tmp_path: Path, synthetic_source: Path
+) -> None:
+    ids = [p[0] for p in players(db)]
+    write(tmp_path / "f.csv", [fixture(ids[0], ids[1])])
+    cli(db, "fixtures", "load", str(tmp_path / "f.csv"))
+    assert cli(db, "score").exit_code == 0
+    con = duckdb.connect(str(db), read_only=True)
+    first = con.execute("SELECT DISTINCT fingerprint FROM feature_snapshots").fetchall()
+    con.close()
+    assert len(first) == 1
+    con = duckdb.connect(str(db))
+    con.execute("UPDATE matches SET score = '6-0 6-0' WHERE match_num = 1")
+    con.close()
+    write(tmp_path / "g.csv", [fixture(ids[2], ids[3])])
+    cli(db, "fixtures", "load", str(tmp_path / "g.csv"))
+    assert cli(db, "score").exit_code == 0
+    con = duckdb.connect(str(db), read_only=True)
+    second = con.execute("SELECT DISTINCT fingerprint FROM feature_snapshots").fetchall()
+    con.close()
+    assert len(second) == 1 and second != first

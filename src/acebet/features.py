@@ -10,6 +10,9 @@ because nothing ever looks forward.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import io
+import json
 from dataclasses import dataclass
 
 import duckdb
@@ -52,7 +55,6 @@ class EloParams:
                                               ("F", 1.0), ("D", 0.8), ("C", 0.9))
     retired_k: float = 0.5             # a retirement says less about play than a finish
     margin_weight: float = 1.0         # scale K by the games margin of victory (0: off)
-    decay_days: float = 0.0            # >0: regress toward the mean after long breaks
     initial: float = 1500.0
 
 
@@ -120,21 +122,41 @@ def _games(score: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
     return first, second, sets.list.len().cast(pl.Int32)
 
 
-def elo_pass(rows: pl.DataFrame, params: EloParams = EloParams()) -> pl.DataFrame:
-    """Pre-row ratings and experience for both players; updates only after played rows.
+RATING_COLUMNS = ["elo", "n", *(f"selo{i}" for i in range(len(SURFACES) + 1)),
+                  *(f"sn{i}" for i in range(len(SURFACES) + 1))]
 
-    Walkovers, defaults and fixtures read the ratings but never move them.
+
+def elo_pass(
+    rows: pl.DataFrame, params: EloParams = EloParams(), start: pl.DataFrame | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Pre-row ratings and experience for both players, and the ratings after the last row.
+
+    Walkovers, defaults and fixtures read the ratings but never move them. `start` (a
+    previous pass's final ratings) lets fixtures be rated without replaying the history.
     """
-    ids = pl.concat([rows["p1_id"], rows["p2_id"]]).unique().sort()
-    index = {pid: i for i, pid in enumerate(ids.to_list())}
+    seen = pl.concat([rows["p1_id"], rows["p2_id"]])
+    if start is not None:
+        seen = pl.concat([seen, start["player_id"]])
+    ids = seen.unique().sort().to_list()
+    index = {pid: i for i, pid in enumerate(ids)}
     n_players = len(index)
+    n_surfaces = len(SURFACES) + 1
+    elo = [params.initial] * n_players
+    n = [0] * n_players
+    s_elo = [[params.initial] * n_players for _ in range(n_surfaces)]
+    s_n = [[0] * n_players for _ in range(n_surfaces)]
+    if start is not None:
+        for row in start.iter_rows(named=True):
+            i = index[row["player_id"]]
+            elo[i], n[i] = row["elo"], row["n"]
+            for s in range(n_surfaces):
+                s_elo[s][i], s_n[s][i] = row[f"selo{s}"], row[f"sn{s}"]
     p1 = [index[x] for x in rows["p1_id"].to_list()]
     p2 = [index[x] for x in rows["p2_id"].to_list()]
     codes = {s: i for i, s in enumerate(SURFACES)}
     surface = rows["surface"].replace_strict(codes, default=len(SURFACES),
                                              return_dtype=pl.Int8).to_list()
-    level_k = dict(params.level_k)
-    k_mult = rows["tourney_level"].replace_strict(level_k, default=1.0,
+    k_mult = rows["tourney_level"].replace_strict(dict(params.level_k), default=1.0,
                                                   return_dtype=pl.Float64).to_numpy().copy()
     k_mult[rows["retired"].to_numpy()] *= params.retired_k
     if params.margin_weight:
@@ -143,26 +165,11 @@ def elo_pass(rows: pl.DataFrame, params: EloParams = EloParams()) -> pl.DataFram
         k_mult *= 1.0 + params.margin_weight * share.clip(0, 1).to_numpy()
     played = rows["played"].to_list()
     won = rows["p1_won"].fill_null(True).to_list()
-    days = (rows["tourney_date"].cast(pl.Int32)).to_list()
-
-    elo = [params.initial] * n_players
-    n = [0] * n_players
-    last = [None] * n_players
-    s_elo = [[params.initial] * n_players for _ in range(len(SURFACES) + 1)]
-    s_n = [[0] * n_players for _ in range(len(SURFACES) + 1)]
-    size = rows.height
-    out = np.empty((size, 8), dtype=np.float64)
+    out = np.empty((rows.height, 8), dtype=np.float64)
     ks, ko, kp = params.k_scale, params.k_offset, params.k_shape
-    decay = params.decay_days
-    for i in range(size):
-        a, b, s = p1[i], p2[i], surface[i]
-        se = s_elo[s]
-        sn = s_n[s]
-        if decay:
-            for p in (a, b):
-                if last[p] is not None and days[i] - last[p] > decay:
-                    shrink = min(1.0, (days[i] - last[p] - decay) / 365.0) * 0.2
-                    elo[p] -= (elo[p] - params.initial) * shrink
+    for i in range(rows.height):
+        a, b = p1[i], p2[i]
+        se, sn = s_elo[surface[i]], s_n[surface[i]]
         ea, eb, sa, sb = elo[a], elo[b], se[a], se[b]
         out[i] = (ea, eb, sa, sb, n[a], n[b], sn[a], sn[b])
         if not played[i]:
@@ -179,9 +186,14 @@ def elo_pass(rows: pl.DataFrame, params: EloParams = EloParams()) -> pl.DataFram
         n[b] += 1
         sn[a] += 1
         sn[b] += 1
-        last[a] = last[b] = days[i]
     names = ["p1_elo", "p2_elo", "p1_selo", "p2_selo", "p1_n", "p2_n", "p1_sn", "p2_sn"]
-    return pl.DataFrame({name: out[:, j] for j, name in enumerate(names)})
+    pre = pl.DataFrame({name: out[:, j] for j, name in enumerate(names)})
+    final = pl.DataFrame({
+        "player_id": pl.Series(ids, dtype=pl.Int64), "elo": elo, "n": n,
+        **{f"selo{s}": s_elo[s] for s in range(n_surfaces)},
+        **{f"sn{s}": s_n[s] for s in range(n_surfaces)},
+    }, schema_overrides={"n": pl.Int64, **{f"sn{s}": pl.Int64 for s in range(n_surfaces)}})
+    return pre, final
 
 
 def _share(won: str, points: str) -> pl.Expr:
@@ -228,22 +240,24 @@ def _before(queries: pl.DataFrame, states: pl.DataFrame, by: list[str]) -> pl.Da
     )
 
 
-def history_features(rows: pl.DataFrame) -> pl.DataFrame:
-    """Form, fatigue, activity, ranking and head-to-head, per side, known before each row."""
+def history_states(rows: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """Running per-player (and per-pair) state after each played row, keyed by `row`.
+
+    Looking these up strictly before a row gives that row's features; keeping only their
+    last rows gives everything a fixture after the history needs (see `Snapshot`).
+    """
     long = _long(rows)
     played = long.filter(pl.col("played"))
-    by_player = played.sort("player", "row").with_columns(
-        pl.col("won").cum_sum().over("player").alias("cum_won"),
+    states = played.sort("player", "row").with_columns(
         pl.col("won").rolling_sum(10, min_samples=1).over("player").alias("won10"),
         pl.col("won").rolling_sum(25, min_samples=1).over("player").alias("won25"),
         pl.int_range(1, pl.len() + 1).over("player").alias("cum_n"),
         pl.col("sets").cum_sum().over("player").alias("cum_sets"),
-    )
-    states = by_player.select(
-        "row", "player", "won10", "won25", "cum_n", "cum_won", "cum_sets",
+    ).select(
+        "row", "player", "won10", "won25", "cum_n", "cum_sets",
         pl.col("tourney_date").alias("last_date"),
     ).sort("row")
-    surface_states = (
+    surface = (
         played.sort("player", "surface", "row")
         .with_columns(
             pl.col("won").rolling_sum(10, min_samples=1).over("player", "surface").alias("swon10"),
@@ -252,7 +266,7 @@ def history_features(rows: pl.DataFrame) -> pl.DataFrame:
         .select("row", "player", "surface", "swon10", "s_n")
         .sort("row")
     )
-    serve_states = (
+    serve = (
         played.filter(pl.col("spw").is_not_null() & pl.col("rpw").is_not_null())
         .sort("player", "row")
         .with_columns(
@@ -262,24 +276,44 @@ def history_features(rows: pl.DataFrame) -> pl.DataFrame:
         .select("row", "player", "spw_avg", "rpw_avg")
         .sort("row")
     )
-    rank_states = (
+    rank = (
         long.filter(~pl.col("is_fixture") & pl.col("rank").is_not_null())
         .select("row", "player", pl.col("rank").alias("last_rank"),
                 pl.col("points").alias("last_points"))
         .sort("row")
     )
-    queries = long.select("row", "player", "opponent", "side", "surface", "tourney_date",
-                          "rank", "points")
-    feats = _before(queries, states, ["player"])
-    feats = _before(feats, surface_states, ["player", "surface"])
-    feats = _before(feats, rank_states, ["player"])
-    feats = _before(feats, serve_states, ["player"])
-    # matches and sets in the last 7/14/30 days: the running totals now, minus those at
-    # the end of the last date outside the window
     per_date = (
         states.group_by("player", "last_date").agg(pl.col("cum_n").max(), pl.col("cum_sets").max())
-        .sort("last_date")
+        .sort("player", "last_date")
     )
+    pair = played.filter(pl.col("side") == 1).select(
+        "row", pl.min_horizontal("player", "opponent").alias("lo"),
+        pl.max_horizontal("player", "opponent").alias("hi"),
+        pl.when(pl.col("player") < pl.col("opponent")).then(pl.col("won"))
+        .otherwise(1.0 - pl.col("won")).alias("lo_won"),
+    ).sort("lo", "hi", "row").with_columns(
+        pl.col("lo_won").cum_sum().over("lo", "hi").alias("lo_wins"),
+        pl.int_range(1, pl.len() + 1).over("lo", "hi").alias("h2h_n"),
+    ).select("row", "lo", "hi", "lo_wins", "h2h_n").sort("row")
+    return {"states": states, "surface": surface, "serve": serve, "rank": rank,
+            "per_date": per_date, "pair": pair}
+
+
+HISTORY_KEYS = {"states": ["player"], "surface": ["player", "surface"], "serve": ["player"],
+                "rank": ["player"], "pair": ["lo", "hi"]}
+
+
+def lookup_history(long: pl.DataFrame, st: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """Per-side history features for each row of `long`, from the states before it."""
+    queries = long.select("row", "player", "opponent", "side", "surface", "tourney_date",
+                          "rank", "points")
+    feats = _before(queries, st["states"], ["player"])
+    feats = _before(feats, st["surface"], ["player", "surface"])
+    feats = _before(feats, st["rank"], ["player"])
+    feats = _before(feats, st["serve"], ["player"])
+    # matches and sets in the last 7/14/30 days: the running totals now, minus those at
+    # the end of the last date outside the window
+    per_date = st["per_date"].sort("last_date")
     for days in (7, 14, 30):
         cutoff = (pl.col("tourney_date") - pl.duration(days=days + 1)).alias("_cutoff")
         edge = (
@@ -294,19 +328,10 @@ def history_features(rows: pl.DataFrame) -> pl.DataFrame:
             (pl.col("cum_sets").fill_null(0) - pl.col("_s_edge").fill_null(0)).alias(f"sets{days}"),
         ).drop("_n_edge", "_s_edge")
     # head to head: running wins of each player of an unordered pair
-    pair = played.filter(pl.col("side") == 1).select(
-        "row", pl.min_horizontal("player", "opponent").alias("lo"),
-        pl.max_horizontal("player", "opponent").alias("hi"),
-        pl.when(pl.col("player") < pl.col("opponent")).then(pl.col("won"))
-        .otherwise(1.0 - pl.col("won")).alias("lo_won"),
-    ).sort("lo", "hi", "row").with_columns(
-        pl.col("lo_won").cum_sum().over("lo", "hi").alias("lo_wins"),
-        pl.int_range(1, pl.len() + 1).over("lo", "hi").alias("h2h_n"),
-    ).select("row", "lo", "hi", "lo_wins", "h2h_n").sort("row")
     feats = _before(
         feats.with_columns(pl.min_horizontal("player", "opponent").alias("lo"),
                            pl.max_horizontal("player", "opponent").alias("hi")),
-        pair, ["lo", "hi"],
+        st["pair"], ["lo", "hi"],
     ).with_columns(
         pl.when(pl.col("player") == pl.col("lo")).then(pl.col("lo_wins"))
         .otherwise(pl.col("h2h_n") - pl.col("lo_wins")).fill_null(0).alias("h2h_wins"),
@@ -328,6 +353,12 @@ def history_features(rows: pl.DataFrame) -> pl.DataFrame:
     p2 = wide.filter(pl.col("side") == 2).drop("side", "h2h_n").rename(
         {c: f"p2_{c}" for c in keep if c != "h2h_n"})
     return p1.join(p2, on="row").rename({"p1_h2h_n": "h2h_n"}).sort("row")
+
+
+def history_features(rows: pl.DataFrame) -> pl.DataFrame:
+    """Form, fatigue, activity, ranking, serve/return and head-to-head, per side, known
+    before each row."""
+    return lookup_history(_long(rows), history_states(rows))
 
 
 def player_features(rows: pl.DataFrame, players: pl.DataFrame) -> pl.DataFrame:
@@ -352,7 +383,7 @@ def player_features(rows: pl.DataFrame, players: pl.DataFrame) -> pl.DataFrame:
 def build(rows: pl.DataFrame, players: pl.DataFrame, params: EloParams = EloParams()
           ) -> pl.DataFrame:
     """Every per-side feature for every timeline row, in timeline order."""
-    ratings = elo_pass(rows, params)
+    ratings, _ = elo_pass(rows, params)
     return pl.concat(
         [rows, ratings,
          history_features(rows).drop("row"),
@@ -452,3 +483,102 @@ def swap_sides(feats: pl.DataFrame) -> pl.DataFrame:
         pl.when(pl.col("p1_won").is_null()).then(None).otherwise(~pl.col("p1_won"))
         .alias("p1_won")
     ) if "p1_won" in feats.columns else swapped
+
+
+FEATURE_CODE_VERSION = 1  # bump when features change, so stored snapshots are rebuilt
+
+
+@dataclass
+class Snapshot:
+    """What fixtures dated after the history need, so a daily run does not replay 390K
+    matches: the final ratings and the last row of every running state.
+
+    Looking fixtures up in it gives exactly what `build` gives them on the full timeline
+    (tests check this bit for bit), because every lookup wants the latest state before
+    the fixture, and for a fixture after the history that is the last one.
+    """
+
+    fingerprint: str
+    next_row: int
+    history_end: dt.date | None
+    ratings: pl.DataFrame
+    tables: dict[str, pl.DataFrame]
+
+    WINDOW_DAYS = 40  # longest fatigue window (30 days) plus margin
+
+    @classmethod
+    def from_history(cls, matches: pl.DataFrame, fingerprint: str,
+                     params: EloParams = EloParams()) -> Snapshot:
+        rows = timeline(matches)
+        _, ratings = elo_pass(rows, params)
+        states = history_states(rows)
+        end = rows["tourney_date"].max() if rows.height else None
+        tables = {
+            name: states[name].sort("row").unique(subset=keys, keep="last", maintain_order=True)
+            for name, keys in HISTORY_KEYS.items()
+        }
+        per_date = states["per_date"]
+        if end is not None:
+            edge = end - dt.timedelta(days=cls.WINDOW_DAYS)
+            recent = per_date.filter(pl.col("last_date") >= edge)
+            older = (per_date.filter(pl.col("last_date") < edge).sort("last_date")
+                     .unique(subset=["player"], keep="last"))
+            per_date = pl.concat([older, recent])
+        tables["per_date"] = per_date
+        return cls(fingerprint, rows.height, end, ratings, tables)
+
+    def covers(self, dates: pl.Series) -> bool:
+        """Whether every fixture date comes after the whole history on the timeline."""
+        return self.history_end is None or bool((dates >= self.history_end).all())
+
+    def build(self, fixtures: pl.DataFrame, players: pl.DataFrame,
+              params: EloParams = EloParams()) -> pl.DataFrame:
+        """`build` for fixture rows after the history, from the snapshot alone."""
+        rows = timeline(fixtures.head(0), fixtures).with_columns(
+            pl.col("row") + self.next_row)
+        ratings, _ = elo_pass(rows, params, start=self.ratings)
+        return pl.concat(
+            [rows, ratings,
+             lookup_history(_long(rows), self.tables).drop("row"),
+             player_features(rows, players).drop("row")],
+            how="horizontal",
+        )
+
+    def to_parts(self) -> dict[str, bytes]:
+        """Parquet bytes per table, plus a JSON header, for storing in the database."""
+        parts = {"ratings": _parquet(self.ratings)}
+        parts.update({f"table:{k}": _parquet(v) for k, v in self.tables.items()})
+        parts["meta"] = json.dumps({
+            "next_row": self.next_row,
+            "history_end": self.history_end.isoformat() if self.history_end else None,
+        }).encode()
+        return parts
+
+    @classmethod
+    def from_parts(cls, fingerprint: str, parts: dict[str, bytes]) -> Snapshot:
+        meta = json.loads(parts["meta"])
+        end = meta["history_end"]
+        return cls(
+            fingerprint, meta["next_row"], dt.date.fromisoformat(end) if end else None,
+            pl.read_parquet(io.BytesIO(parts["ratings"])),
+            {k.split(":", 1)[1]: pl.read_parquet(io.BytesIO(v))
+             for k, v in parts.items() if k.startswith("table:")},
+        )
+
+
+def _parquet(frame: pl.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.write_parquet(buffer)
+    return buffer.getvalue()
+
+
+def history_fingerprint(con: duckdb.DuckDBPyConnection, params: EloParams = EloParams()) -> str:
+    """Changes whenever a match is added, changed or removed, or the feature code changes."""
+    count, end, digest = con.execute(
+        "SELECT count(*), max(tourney_date), "
+        "coalesce(sum(hash(tourney_id, match_num, winner_id, loser_id, score, tourney_date, "
+        "winner_rank, loser_rank, winner_rank_points, loser_rank_points, w_svpt, l_svpt, "
+        "surface, round)), 0) FROM matches"
+    ).fetchall()[0]
+    key = f"{count}|{end}|{digest}|{FEATURE_CODE_VERSION}|{params}"
+    return hashlib.sha256(key.encode()).hexdigest()[:24]

@@ -92,7 +92,12 @@ def predict_fixtures(
             pl.lit(None, pl.Float64).alias("p1_win_prob"), pl.lit(None, pl.Boolean)
             .alias("cold_start"))
     feats = F.build(F.timeline(matches, fixture_rows(fixtures)), players)
-    feats = feats.filter(pl.col("is_fixture"))
+    return score_frame(fixtures, feats.filter(pl.col("is_fixture")), fitted)
+
+
+def score_frame(fixtures: pl.DataFrame, feats: pl.DataFrame, fitted: M.TrainedModel
+                ) -> pl.DataFrame:
+    """Attach P(p1 wins) and the cold-start flag to fixtures from their feature rows."""
     prob = fitted.predict_proba(feats)
     scored = feats.select(
         pl.col("row_key").alias("fixture_id"),
@@ -121,18 +126,31 @@ def score(
     run_id = f"run-{started_at:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     _ensure_migrated(db, lock_timeout)
     con = store.connect(db, read_only=True, lock_timeout=lock_timeout)
+    new_snapshot = None
     try:
         version, fitted = M.load(con, model_version)
         todo = fixtures_to_score(con, version, rescore=rescore)
-        matches = F.load_matches(con, until=as_of) if todo.height else None
+        history_end = store.scalar(con, "SELECT max(tourney_date) FROM matches")
+        use_snapshot = todo.height > 0 and (as_of is None or (
+            history_end is not None and as_of >= history_end))
+        if use_snapshot:
+            snapshot = load_snapshot(con)
+            if snapshot is None:
+                snapshot = new_snapshot = F.Snapshot.from_history(
+                    F.load_matches(con), F.history_fingerprint(con))
+            use_snapshot = snapshot.covers(todo["tourney_date"])
+        matches = F.load_matches(con, until=as_of) if todo.height and not use_snapshot else None
         players = F.load_players(con) if todo.height else None
     finally:
         con.close()
     log.info("scoring", extra={"run_id": run_id, "model_version": version,
-                               "fixtures": todo.height})
+                               "fixtures": todo.height, "snapshot": bool(use_snapshot)})
     scored_at = dt.datetime.now(dt.UTC)
-    scored = predict_fixtures(todo, matches, players, fitted)
-    effective_as_of = as_of or (matches["tourney_date"].max() if todo.height else None)
+    if use_snapshot:
+        scored = score_frame(todo, snapshot.build(fixture_rows(todo), players), fitted)
+    else:
+        scored = predict_fixtures(todo, matches, players, fitted)
+    effective_as_of = as_of or history_end
     rows = _prediction_rows(scored, run_id, version, scored_at, effective_as_of)
     checkpoint("score:computed")
 
@@ -142,6 +160,8 @@ def score(
         with store.transaction(con):
             checkpoint("score:in-transaction")
             written, archived = _write(con, run_id, version, rescore)
+            if new_snapshot is not None:
+                save_snapshot(con, new_snapshot)
             cold = store.scalar(
                 con, "SELECT count(*) FROM predictions WHERE run_id = ? AND cold_start",
                 [run_id])
@@ -273,3 +293,21 @@ def predict_one(
     version, fitted = M.load(con)
     scored = predict_fixtures(ready, F.load_matches(con), F.load_players(con), fitted)
     return {**scored.row(0, named=True), "model_version": version}
+
+
+def load_snapshot(con: duckdb.DuckDBPyConnection) -> F.Snapshot | None:
+    """The stored snapshot if it matches the current history, else None."""
+    fingerprint = F.history_fingerprint(con)
+    parts = con.execute("SELECT part, data FROM feature_snapshots WHERE fingerprint = ?",
+                        [fingerprint]).fetchall()
+    if not parts:
+        return None
+    return F.Snapshot.from_parts(fingerprint, {part: bytes(data) for part, data in parts})
+
+
+def save_snapshot(con: duckdb.DuckDBPyConnection, snapshot: F.Snapshot) -> None:
+    """Replace any stored snapshot (call inside the run's transaction)."""
+    con.execute("DELETE FROM feature_snapshots")
+    for part, data in snapshot.to_parts().items():
+        con.execute("INSERT INTO feature_snapshots VALUES (?, ?, ?, now())",
+                    [snapshot.fingerprint, part, data])
