@@ -201,12 +201,13 @@ def train(settings: Settings, train_to: str | None) -> None:
     Example:
       acebet train --train-to 2022-01-01
     """
-    from acebet import model
+    from acebet import model, snapshots
 
     cutoff = _date(train_to, "--train-to")
     con = settings.connect()
     try:
         version, fitted = model.train(con, cutoff)
+        snapshots.refresh(con)  # so the next scoring run need not replay the history
     finally:
         con.close()
     val = fitted.metadata["validation"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import roc_auc_score
 
 EPS = 1e-15
 
@@ -36,6 +35,8 @@ def ece(p: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
 
 
 def auc(p: np.ndarray, y: np.ndarray) -> float | None:
+    from sklearn.metrics import roc_auc_score  # imported here: scoring runs never need it
+
     return float(roc_auc_score(y, p)) if 0 < y.sum() < len(y) else None
 
 

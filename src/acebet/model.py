@@ -22,7 +22,6 @@ import duckdb
 import lightgbm as lgb
 import numpy as np
 import polars as pl
-from scipy.optimize import minimize_scalar
 
 from acebet import features as F
 from acebet import metrics
@@ -161,6 +160,8 @@ def _canonical(rows: pl.DataFrame, p1_prob: np.ndarray) -> tuple[np.ndarray, np.
 
 
 def _fit_temperature(m_ab: np.ndarray, m_ba: np.ndarray, half: int) -> tuple[float, dict]:
+    from scipy.optimize import minimize_scalar  # training only; keeps scoring start-up lean
+
     if half < 20:
         return 1.0, {"used": False, "reason": "validation window too small"}
     ones = np.ones(len(m_ab))

@@ -21,7 +21,7 @@ import polars as pl
 
 from acebet import features as F
 from acebet import model as M
-from acebet import store
+from acebet import snapshots, store
 from acebet.faults import checkpoint
 
 log = logging.getLogger(__name__)
@@ -134,7 +134,7 @@ def score(
         use_snapshot = todo.height > 0 and (as_of is None or (
             history_end is not None and as_of >= history_end))
         if use_snapshot:
-            snapshot = load_snapshot(con)
+            snapshot = snapshots.load(con)
             if snapshot is None:
                 snapshot = new_snapshot = F.Snapshot.from_history(
                     F.load_matches(con), F.history_fingerprint(con))
@@ -161,7 +161,7 @@ def score(
             checkpoint("score:in-transaction")
             written, archived = _write(con, run_id, version, rescore)
             if new_snapshot is not None:
-                save_snapshot(con, new_snapshot)
+                snapshots.save(con, new_snapshot)
             cold = store.scalar(
                 con, "SELECT count(*) FROM predictions WHERE run_id = ? AND cold_start",
                 [run_id])
@@ -293,21 +293,3 @@ def predict_one(
     version, fitted = M.load(con)
     scored = predict_fixtures(ready, F.load_matches(con), F.load_players(con), fitted)
     return {**scored.row(0, named=True), "model_version": version}
-
-
-def load_snapshot(con: duckdb.DuckDBPyConnection) -> F.Snapshot | None:
-    """The stored snapshot if it matches the current history, else None."""
-    fingerprint = F.history_fingerprint(con)
-    parts = con.execute("SELECT part, data FROM feature_snapshots WHERE fingerprint = ?",
-                        [fingerprint]).fetchall()
-    if not parts:
-        return None
-    return F.Snapshot.from_parts(fingerprint, {part: bytes(data) for part, data in parts})
-
-
-def save_snapshot(con: duckdb.DuckDBPyConnection, snapshot: F.Snapshot) -> None:
-    """Replace any stored snapshot (call inside the run's transaction)."""
-    con.execute("DELETE FROM feature_snapshots")
-    for part, data in snapshot.to_parts().items():
-        con.execute("INSERT INTO feature_snapshots VALUES (?, ?, ?, now())",
-                    [snapshot.fingerprint, part, data])

@@ -51,15 +51,20 @@ con.close()
 
 
 def run(args: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
-    """(seconds, peak RSS MiB) of a child process."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            env={**os.environ, **(env or {})})
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{args} failed: {proc.stderr.read().decode()[-2000:]}")
-    return seconds, usage.ru_maxrss / 1024
+    """(seconds, peak RSS MiB) of a child process.
+
+    Linux carries a forking parent's memory high-water mark into its child, so the child
+    is started through GNU time, a small process, to get the child's own peak.
+    """
+    with tempfile.NamedTemporaryFile("r") as report:
+        start = time.perf_counter()
+        proc = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", report.name, *args],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              env={**os.environ, **(env or {})})
+        seconds = time.perf_counter() - start
+        if proc.returncode != 0:
+            raise SystemExit(f"{args} failed: {proc.stderr.decode()[-2000:]}")
+        return seconds, int(report.read().split()[-1]) / 1024
 
 
 def make_fixtures(db: Path, n: int, out: Path) -> None:
@@ -86,6 +91,15 @@ def make_fixtures(db: Path, n: int, out: Path) -> None:
     }).write_parquet(out)
 
 
+def warm_snapshot(db: Path) -> None:
+    """As after `acebet train`: the end-of-history snapshot is stored (untimed)."""
+    from acebet import snapshots, store
+
+    con = store.connect(db)
+    snapshots.refresh(con)
+    con.close()
+
+
 def prepared_matrices(db: Path, ab: Path, ba: Path) -> None:
     """The floor's 'ready features', computed (untimed) with AceBet's own code."""
     from acebet import features as F
@@ -108,7 +122,10 @@ def main() -> None:
     args = parser.parse_args()
     py = sys.executable
     startup = sorted(run([py, "-m", "acebet", "--help"])[0] for _ in range(5))[2]
-    print(f"process start-up (python -m acebet --help): {startup:.2f} s (median of 5)")
+    imports = sorted(run([py, "-c", "import acebet.cli, acebet.scoring"])[0]
+                     for _ in range(5))[2]
+    print(f"process start-up: `acebet --help` {startup:.2f} s, importing the scoring code "
+          f"{imports:.2f} s (medians of 5)")
     print(f"{'fixtures':>10} {'load s':>8} {'score s':>8} {'floor s':>8} {'ratio':>6} "
           f"{'score MiB':>10} {'floor MiB':>10} {'fixtures/s':>11}")
     for n in (int(s) for s in args.sizes.split(",")):
@@ -120,6 +137,7 @@ def main() -> None:
             shutil.copy(args.db, base)
             load_s, _ = run([py, "-m", "acebet", "--db", str(base), "fixtures", "load",
                              str(file)])
+            warm_snapshot(base)
             prepared_matrices(base, tmp / "ab.npy", tmp / "ba.npy")
             scores, floors = [], []
             for _ in range(args.repeat):

@@ -1,0 +1,40 @@
+"""Storing the end-of-history feature snapshot in the database (see features.Snapshot).
+
+`train` refreshes it, `score` rebuilds it when the history has changed since, so the
+daily run normally only looks fixtures up.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from acebet import features as F
+from acebet.store import transaction
+
+
+def load(con: duckdb.DuckDBPyConnection) -> F.Snapshot | None:
+    """The stored snapshot if it matches the current history, else None."""
+    fingerprint = F.history_fingerprint(con)
+    parts = con.execute("SELECT part, data FROM feature_snapshots WHERE fingerprint = ?",
+                        [fingerprint]).fetchall()
+    if not parts:
+        return None
+    return F.Snapshot.from_parts(fingerprint, {part: bytes(data) for part, data in parts})
+
+
+def save(con: duckdb.DuckDBPyConnection, snapshot: F.Snapshot) -> None:
+    """Replace any stored snapshot (call inside the caller's transaction)."""
+    con.execute("DELETE FROM feature_snapshots")
+    for part, data in snapshot.to_parts().items():
+        con.execute("INSERT INTO feature_snapshots VALUES (?, ?, ?, now())",
+                    [snapshot.fingerprint, part, data])
+
+
+def refresh(con: duckdb.DuckDBPyConnection) -> bool:
+    """Build and store the snapshot if it is missing or stale; True if it was rebuilt."""
+    if load(con) is not None:
+        return False
+    snapshot = F.Snapshot.from_history(F.load_matches(con), F.history_fingerprint(con))
+    with transaction(con):
+        save(con, snapshot)
+    return True
