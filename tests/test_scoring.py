@@ -417,3 +417,26 @@ def test_score_uses_a_stored_snapshot_and_rebuilds_it_when_history_changes(
     second = con.execute("SELECT DISTINCT fingerprint FROM feature_snapshots").fetchall()
     con.close()
     assert len(second) == 1 and second != first
+
+
+def test_as_of_uses_only_history_up_to_that_date(db: Path, tmp_path: Path) -> None:
+    import datetime as dt
+
+    from acebet import features as F
+    from acebet import model as M
+
+    a, b = (p[0] for p in players(db)[:2])
+    write(tmp_path / "f.csv", [fixture(a, b)])
+    cli(db, "fixtures", "load", str(tmp_path / "f.csv"))
+    assert cli(db, "score", "--as-of", "2021-06-30").exit_code == 0
+    con = store.connect(db, read_only=True)
+    stored, as_of = con.execute("SELECT p1_win_prob, as_of FROM predictions").fetchall()[0]
+    fixtures = store.query_frame(con, "SELECT * FROM fixtures")
+    cut = dt.date(2021, 6, 30)
+    _, fitted = M.load(con)
+    expected = scoring.predict_fixtures(fixtures, F.load_matches(con, until=cut),
+                                        F.load_players(con), fitted)["p1_win_prob"][0]
+    latest = scoring.predict_fixtures(fixtures, F.load_matches(con), F.load_players(con),
+                                      fitted)["p1_win_prob"][0]
+    con.close()
+    assert as_of == cut and stored == expected and stored != latest
