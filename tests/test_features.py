@@ -54,14 +54,16 @@ def test_a_players_first_match_uses_the_priors(history) -> None:
     assert (firsts["m30"] == 0).all()
 
 
-def test_walkovers_do_not_move_ratings() -> None:
+@pytest.mark.parametrize("no_play", ["W/O", "DEF", "6-5 DEF", "Def.", "UNK",
+                                     "6-4 5-6 Played and abandoned", "23-21 3-1 ABD"])
+def test_walkovers_and_defaults_do_not_move_ratings(no_play: str) -> None:
     day = dt.date(2020, 1, 6)
     rows = pl.DataFrame({
         "row_key": ["a", "b", "c"], "tourney_date": [day, day, day + dt.timedelta(days=7)],
         "tourney_id": ["t1", "t1", "t2"], "match_num": [1, 2, 1],
         "tourney_level": ["A"] * 3, "surface": ["Hard"] * 3, "round": ["R32", "R16", "R32"],
         "best_of": [3] * 3, "p1_id": [1, 1, 1], "p2_id": [2, 3, 2], "p1_won": [True] * 3,
-        "score": ["W/O", "6-4 6-4", None], "p1_rank": [None] * 3, "p2_rank": [None] * 3,
+        "score": [no_play, "6-4 6-4", None], "p1_rank": [None] * 3, "p2_rank": [None] * 3,
         "p1_points": [None] * 3, "p2_points": [None] * 3, "is_fixture": [False, False, True],
     })
     feats = F.build(F.timeline(rows), pl.DataFrame(
@@ -84,3 +86,25 @@ def test_model_matrix_is_antisymmetric(history) -> None:
     for name in F.SYMMETRIC:
         assert ab[name].equals(ba[name]), name
     assert F.model_matrix(feats, swap=True).equals(ba)
+
+
+def test_a_fixture_does_not_see_results_dated_the_same_day() -> None:
+    """Sackmann dates every round with the event's Monday: a fixture on that date must not
+    see the event's results, its own match included."""
+    day = dt.date(2022, 6, 27)
+    played = pl.DataFrame({
+        "row_key": ["m1"], "tourney_date": [day], "tourney_id": ["w"], "match_num": [1],
+        "tourney_level": ["G"], "surface": ["Grass"], "round": ["F"], "best_of": [5],
+        "p1_id": [1], "p2_id": [2], "p1_won": [True], "score": ["6-4 6-4 6-4"],
+        "p1_rank": [None], "p2_rank": [None], "p1_points": [None], "p2_points": [None],
+        "is_fixture": [False],
+    })
+    fixture = played.with_columns(pl.lit("fx").alias("row_key"), pl.lit(None, pl.Boolean)
+                                  .alias("p1_won"), pl.lit(None, pl.String).alias("score"),
+                                  pl.lit(True).alias("is_fixture"))
+    players = pl.DataFrame({"player_id": [1, 2], "hand": ["R", "R"], "dob": [None, None],
+                            "height": [None, None]},
+                           schema_overrides={"dob": pl.Date, "height": pl.Int32})
+    feats = F.build(F.timeline(played, fixture), players)
+    fx = feats.filter(pl.col("is_fixture")).row(0, named=True)
+    assert fx["p1_elo"] == 1500.0 and fx["h2h_n"] == 0 and fx["p1_n"] == 0

@@ -211,11 +211,17 @@ def test_players_without_history_are_scored_from_priors_and_flagged(
     assert predictions(db)[0][5] is True
 
 
-def test_no_model_is_exit_3(synthetic_source: Path, tmp_path: Path) -> None:
+def test_no_model_is_exit_3_and_the_failed_run_is_recorded(
+    synthetic_source: Path, tmp_path: Path
+) -> None:
     db = tmp_path / "nomodel.duckdb"
     cli(db, "ingest", str(synthetic_source), "--years", "2022")
     result = cli(db, "score")
     assert result.exit_code == 3 and "acebet train" in result.output
+    con = duckdb.connect(str(db), read_only=True)
+    runs = con.execute("SELECT status, error FROM score_runs").fetchall()
+    con.close()
+    assert len(runs) == 1 and runs[0][0] == "failed" and "acebet train" in runs[0][1]
 
 
 def test_json_logs_carry_the_run_fields(db: Path, tmp_path: Path) -> None:
@@ -377,7 +383,7 @@ def test_snapshot_features_equal_the_full_pass_bit_for_bit(db: Path, tmp_path: P
     end = con.execute("SELECT max(tourney_date) FROM matches").fetchall()[0][0]
     fixtures = pl.DataFrame({
         "fixture_id": [f"f{i}" for i in range(6)],
-        "tourney_date": [end + dt.timedelta(days=d) for d in (0, 1, 3, 10, 35, 400)],
+        "tourney_date": [end + dt.timedelta(days=d) for d in (1, 2, 3, 10, 35, 400)],
         "tourney_id": None, "tourney_name": "Snap Open",
         "surface": ["Hard", "Clay", "Grass", "Hard", "Carpet", "Clay"],
         "tourney_level": ["A", "G", "M", "A", "A", "C"], "round": "R32", "best_of": 3,
@@ -390,6 +396,8 @@ def test_snapshot_features_equal_the_full_pass_bit_for_bit(db: Path, tmp_path: P
     stored = F.Snapshot.from_parts(snap.fingerprint, snap.to_parts())
     fast = stored.build(scoring.fixture_rows(fixtures), people)
     assert snap.covers(fixtures["tourney_date"])
+    # a fixture on the history's last day must not see that day's results: full pass
+    assert not snap.covers(pl.Series([end]))
     assert_frame_equal(fast, full)
     _, fitted = M.load(con)
     assert (fitted.predict_proba(fast) == fitted.predict_proba(full)).all()
@@ -440,3 +448,47 @@ def test_as_of_uses_only_history_up_to_that_date(db: Path, tmp_path: Path) -> No
                                       fitted)["p1_win_prob"][0]
     con.close()
     assert as_of == cut and stored == expected and stored != latest
+
+
+def test_a_rematch_in_the_same_week_is_a_different_fixture(db: Path, tmp_path: Path) -> None:
+    a, b = (p[0] for p in players(db)[:2])
+    write(tmp_path / "f.csv", [fixture(a, b, round="RR"), fixture(b, a, round="F")])
+    result = cli(db, "fixtures", "load", str(tmp_path / "f.csv"))
+    assert "2 new" in result.output and "0 rejected" in result.output
+
+
+def test_user_errors_in_fixture_files_are_one_line_exit_2(db: Path, tmp_path: Path) -> None:
+    dup = tmp_path / "dup.csv"
+    dup.write_text("tourney_date,surface,tourney_level,round,best_of,p1_id,P1_ID,p2_id\n"
+                   "2023-01-09,Hard,A,R32,3,1,1,2\n")
+    own_row_number = tmp_path / "rn.csv"
+    own_row_number.write_text("row_number,tourney_date,surface,tourney_level,round,best_of,"
+                              "p1_id,p2_id\n7,2023-01-09,Hard,A,R32,3,200000,200001\n")
+    for path, expected in ((dup, "appears more than once"), (own_row_number, "1 new")):
+        result = cli(db, "fixtures", "load", str(path))
+        assert expected in result.output, result.output
+        assert "Traceback" not in result.output
+    assert cli(db, "fixtures", "load", str(dup)).exit_code == 2
+
+
+def test_parquet_dates_written_as_datetimes_are_accepted(db: Path, tmp_path: Path) -> None:
+    import datetime as dt
+
+    import polars as pl
+
+    a, b = (p[0] for p in players(db)[:2])
+    row = fixture(a, b)
+    row["tourney_date"] = dt.datetime(2023, 1, 9)
+    pl.DataFrame([row]).write_parquet(tmp_path / "f.parquet")
+    result = cli(db, "fixtures", "load", str(tmp_path / "f.parquet"))
+    assert "1 new" in result.output and "0 rejected" in result.output
+
+
+def test_json_mode_warnings_are_json_too(db: Path, tmp_path: Path) -> None:
+    path = write(tmp_path / "bad.csv", [fixture("Nobody Atall", "Somebody Else", by="name")])
+    proc = subprocess.run(
+        [sys.executable, "-m", "acebet", "--db", str(db), "--log-format", "json",
+         "fixtures", "load", str(path)], capture_output=True, text=True)
+    assert proc.returncode == 0
+    events = [json.loads(line) for line in proc.stderr.splitlines()]
+    assert any(e["level"] == "warning" and "not a known player" in e["event"] for e in events)

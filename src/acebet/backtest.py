@@ -78,6 +78,11 @@ def run(
     if date_from > date_to:
         raise InputError(f"--from {date_from} is after --to {date_to}")
     windows = periods(date_from, date_to, retrain)
+    book = None
+    if odds_dir is not None:  # read (and check) the odds before hours of training
+        from acebet import odds as O
+
+        book = O.read_odds(odds_dir, range(date_from.year, date_to.year + 1))
     matches = F.load_matches(con, until=date_to)
     if matches.filter(pl.col("tourney_date") < date_from).height == 0:
         raise InputError(f"no matches before {date_from} to train on; ingest history first")
@@ -108,8 +113,8 @@ def run(
     if not parts:
         raise InputError(f"no played matches between {date_from} and {date_to}")
     raw = pl.concat(parts)
-    if odds_dir is not None:
-        raw = _attach_odds(con, raw, odds_dir, date_from, date_to)
+    if book is not None:
+        raw = _attach_odds(con, raw, book)
     predictions = _canonical(raw)
     table = metric_table(predictions)
     backtest_id = f"backtest-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
@@ -126,13 +131,11 @@ class _Null:
     def flush(self) -> None: ...
 
 
-def _attach_odds(con: duckdb.DuckDBPyConnection, raw: pl.DataFrame, odds_dir: Path,
-                 date_from: dt.date, date_to: dt.date) -> pl.DataFrame:
+def _attach_odds(con: duckdb.DuckDBPyConnection, raw: pl.DataFrame, book: pl.DataFrame
+                 ) -> pl.DataFrame:
     from acebet import odds as O
     from acebet.names import NameResolver
 
-    years = range(date_from.year, date_to.year + 1)
-    book = O.read_odds(odds_dir, years)
     matched = O.match_odds(
         book, raw.select("tourney_id", "match_num", "tourney_date",
                          pl.col("p1_id").alias("winner_id"), pl.col("p2_id").alias("loser_id")),

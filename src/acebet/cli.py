@@ -41,6 +41,14 @@ class AceBetGroup(click.Group):
             else:
                 click.echo(f"Error: {exc}", err=True)
             ctx.exit(exc.exit_code)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as exc:
+            settings = ctx.find_object(Settings)
+            if settings and settings.log_format == "json":  # one JSON object, even for bugs
+                log.error(f"unexpected error: {exc}", exc_info=True, extra={"exit_code": 1})
+                ctx.exit(1)
+            raise
 
 
 @click.group(cls=AceBetGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -78,6 +86,15 @@ def main(ctx: click.Context, db: Path, log_format: str, lock_timeout: float, ver
 
 def _progress() -> bool:
     return sys.stderr.isatty()
+
+
+def _warn(message: str) -> None:
+    """A warning line for people, or a JSON event with --log-format json."""
+    settings = click.get_current_context().find_object(Settings)
+    if settings and settings.log_format == "json":
+        log.warning(message)
+    else:
+        click.echo(f"warning: {message}", err=True)
 
 
 @main.command()
@@ -121,9 +138,7 @@ def ingest(settings: Settings, source: str | None, years: str | None, levels: st
         f"{summary.players_updated:,} updated ({summary.seconds:.1f}s)"
     )
     if summary.rejected:
-        click.echo(
-            f"warning: {summary.rejected:,} rows rejected; see the ingest_rejects table", err=True
-        )
+        _warn(f"{summary.rejected:,} rows rejected; see the ingest_rejects table")
 
 
 @main.group()
@@ -286,6 +301,8 @@ def backtest(settings: Settings, date_from: str, date_to: str, retrain: str,
     start, end = _date(date_from, "--from"), _date(date_to, "--to")
     if odds is not None and not odds.is_dir():
         raise InputError(f"--odds {odds}: no such folder")
+    if out is not None and not out.parent.is_dir():
+        raise InputError(f"--out {out}: folder {out.parent} does not exist")
     con = settings.connect()
     try:
         result = bt.run(con, start, end, retrain=retrain, odds_dir=odds, progress=_progress())
@@ -328,7 +345,7 @@ def fixtures_load(settings: Settings, file: Path, strict: bool) -> None:
         con.close()
     log.info("fixtures loaded", extra=summary.as_dict())
     for line in fx.describe_rejects(rejects, file.name):
-        click.echo(f"warning: {line}", err=True)
+        _warn(line)
     if strict and summary.rejected:
         raise InputError(f"{file}: {summary.rejected} rows rejected; nothing loaded (--strict)")
     click.echo(

@@ -28,7 +28,9 @@ ROUND_ORDER = {
 SURFACES = ("Hard", "Clay", "Grass", "Carpet")
 LEVELS = ("G", "M", "A", "F", "D", "C", "S", "Q")
 TOUR_LEVELS = ("G", "M", "A", "F")
-NO_PLAY = r"(?i)W/O|walkover|^DEF|^UNK|^\s*$"  # scores that say nothing about play
+# Scores that say nothing (or too little) about play: walkovers, defaults (disqualified),
+# unknown or abandoned results. These rows never move ratings, form or fatigue.
+NO_PLAY = r"(?i)W/O|walkover|DEF|default|^UNK|ABD|abandoned|unfinished|^NA$|^\s*$"
 
 # Rows of the timeline: matches (result known) and fixtures (result unknown).
 TIMELINE_COLUMNS = {
@@ -84,8 +86,10 @@ def load_players(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 def timeline(matches: pl.DataFrame, fixtures: pl.DataFrame | None = None) -> pl.DataFrame:
     """Matches and fixtures in the order their information became known.
 
-    Within a date, played matches come before fixtures, and a tournament's rounds in
-    draw order; `row` is the position every as-of lookup uses.
+    Within a date, fixtures come before played matches (Sackmann dates every round of an
+    event with its Monday, so a fixture on that date must not see the event's results),
+    and a tournament's rounds are in draw order; `row` is the position every as-of
+    lookup uses.
     """
     frames = [_timeline_frame(matches)]
     if fixtures is not None and fixtures.height:
@@ -99,8 +103,8 @@ def timeline(matches: pl.DataFrame, fixtures: pl.DataFrame | None = None) -> pl.
             .alias("played"),
             pl.col("score").fill_null("").str.contains("RET").alias("retired"),
         )
-        .sort("tourney_date", "is_fixture", "tourney_id", "_round_order", "match_num",
-              "row_key", maintain_order=True)
+        .sort("tourney_date", ~pl.col("is_fixture"), "tourney_id", "_round_order",
+              "match_num", "row_key", maintain_order=True)
         .drop("_round_order")
         .with_row_index("row")
         .with_columns(pl.col("row").cast(pl.Int64))
@@ -323,7 +327,8 @@ def lookup_history(long: pl.DataFrame, st: dict[str, pl.DataFrame]) -> pl.DataFr
                        strategy="backward", check_sortedness=False)
             .select("row", "player", "_n_edge", "_s_edge")
         )
-        feats = feats.join(edge, on=["row", "player"], how="left").with_columns(
+        feats = feats.join(edge, on=["row", "player"], how="left",
+                           maintain_order="left").with_columns(
             (pl.col("cum_n").fill_null(0) - pl.col("_n_edge").fill_null(0)).alias(f"m{days}"),
             (pl.col("cum_sets").fill_null(0) - pl.col("_s_edge").fill_null(0)).alias(f"sets{days}"),
         ).drop("_n_edge", "_s_edge")
@@ -485,7 +490,7 @@ def swap_sides(feats: pl.DataFrame) -> pl.DataFrame:
     ) if "p1_won" in feats.columns else swapped
 
 
-FEATURE_CODE_VERSION = 1  # bump when features change, so stored snapshots are rebuilt
+FEATURE_CODE_VERSION = 2  # bump when features change, so stored snapshots are rebuilt
 
 
 @dataclass
@@ -528,8 +533,9 @@ class Snapshot:
         return cls(fingerprint, rows.height, end, ratings, tables)
 
     def covers(self, dates: pl.Series) -> bool:
-        """Whether every fixture date comes after the whole history on the timeline."""
-        return self.history_end is None or bool((dates >= self.history_end).all())
+        """Whether every fixture comes after the whole history on the timeline: dated
+        after its last day (a fixture on that day must not see that day's results)."""
+        return self.history_end is None or bool((dates > self.history_end).all())
 
     def build(self, fixtures: pl.DataFrame, players: pl.DataFrame,
               params: EloParams = EloParams()) -> pl.DataFrame:
@@ -574,11 +580,11 @@ def _parquet(frame: pl.DataFrame) -> bytes:
 
 def history_fingerprint(con: duckdb.DuckDBPyConnection, params: EloParams = EloParams()) -> str:
     """Changes whenever a match is added, changed or removed, or the feature code changes."""
+    from acebet.ingest import MATCH_COLUMNS
+
+    row = ", ".join(f'"{c}"' for c in MATCH_COLUMNS)  # every column, named by constants
     count, end, digest = con.execute(
-        "SELECT count(*), max(tourney_date), "
-        "coalesce(sum(hash(tourney_id, match_num, winner_id, loser_id, score, tourney_date, "
-        "winner_rank, loser_rank, winner_rank_points, loser_rank_points, w_svpt, l_svpt, "
-        "surface, round)), 0) FROM matches"
+        f"SELECT count(*), max(tourney_date), coalesce(sum(hash({row})), 0) FROM matches"  # noqa: S608
     ).fetchall()[0]
     key = f"{count}|{end}|{digest}|{FEATURE_CODE_VERSION}|{params}"
     return hashlib.sha256(key.encode()).hexdigest()[:24]

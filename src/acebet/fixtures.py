@@ -58,17 +58,24 @@ def read_table(path: Path) -> pl.DataFrame:
     try:
         if path.suffix.lower() in (".parquet", ".pq"):
             frame = pl.read_parquet(path)
-            frame = frame.with_columns(pl.all().cast(pl.String))
+            frame = frame.with_columns(  # a pandas-written date is a Datetime at midnight
+                pl.col(pl.Datetime).dt.date(), ).with_columns(pl.all().cast(pl.String))
         else:
             frame = pl.read_csv(path, infer_schema=False, encoding="utf8-lossy",
                                 truncate_ragged_lines=False)
     except pl.exceptions.NoDataError as exc:
         raise InputError(f"{path}: empty file") from exc
+    except pl.exceptions.DuplicateError as exc:
+        raise InputError(f"{path}: a column name appears more than once") from exc
     except (pl.exceptions.PolarsError, OSError) as exc:
         kind = "Parquet" if path.suffix.lower() in (".parquet", ".pq") else "CSV"
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"{path}: not a readable {kind} file ({reason[:200]})") from exc
-    frame.columns = [c.strip().lower() for c in frame.columns]
+    names = [c.strip().lower() for c in frame.columns]
+    repeated = sorted({c for c in names if names.count(c) > 1})
+    if repeated:
+        raise InputError(f"{path}: column {', '.join(repeated)} appears more than once")
+    frame.columns = names
     return frame
 
 
@@ -95,14 +102,16 @@ def _odds(text: pl.Expr) -> pl.Expr:
     return pl.when(value.is_finite() & (value > 1.0)).then(value)
 
 
-def fixture_id(date: dt.date, tournament: str | None, a: int, b: int) -> str:
-    """Stable id from the event week, the tournament and the unordered player pair.
+def fixture_id(date: dt.date, tournament: str | None, round_: str, a: int, b: int) -> str:
+    """Stable id from the event week, the tournament, the round and the unordered pair.
 
-    The week (its Monday), not the day, so a match moved within its event keeps its id.
+    The week (its Monday), not the day, so a match moved within its event keeps its id;
+    the round, so a round-robin meeting and a final between the same two players differ.
     """
     monday = date - dt.timedelta(days=date.weekday())
     lo, hi = sorted((int(a), int(b)))
-    key = f"{monday.isoformat()}|{(tournament or '').strip().lower()}|{lo}|{hi}"
+    key = (f"{monday.isoformat()}|{(tournament or '').strip().lower()}|{round_.upper()}|"
+           f"{lo}|{hi}")
     return "fx-" + hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
@@ -120,7 +129,7 @@ def validate(
         if col not in frame.columns:
             frame = frame.with_columns(pl.lit(None, pl.String).alias(col))
     raw_cols = [c for c in frame.columns]
-    frame = frame.with_row_index("row_number", offset=1).with_columns(
+    frame = frame.with_row_index("_row_number", offset=1).with_columns(
         pl.struct(raw_cols).struct.json_encode().alias("raw")
     )
     blank = lambda c: pl.col(c).str.strip_chars().fill_null("") == ""  # noqa: E731
@@ -219,10 +228,10 @@ def validate(
     good = typed.filter(pl.col("reason") == "")
     given_id = pl.col("fixture_id").str.strip_chars()
     derived = [
-        fixture_id(d, t, a, b) for d, t, a, b in zip(
+        fixture_id(d, t, r, a, b) for d, t, r, a, b in zip(
             good["_date"].to_list(),
             good.select(pl.coalesce(pl.col("tourney_name"), pl.col("tourney_id")))
-            .to_series().to_list(),
+            .to_series().to_list(), good["_round"].to_list(),
             good["_p1"].to_list(), good["_p2"].to_list(), strict=True)
     ]
     good = good.with_columns(
@@ -258,10 +267,11 @@ def validate(
                                    for d in fixtures["_details"].to_list()], dtype=pl.String)
     ).select(FIXTURE_COLUMNS)
     rejects = pl.concat([
-        typed.filter(pl.col("reason") != "").select("row_number", "reason", "suggestions",
+        typed.filter(pl.col("reason") != "").select("_row_number", "reason", "suggestions",
                                                     "raw"),
-        dup.select("row_number", "reason", "suggestions", "raw"),
-    ]).sort("row_number").with_columns(pl.col("row_number").cast(pl.Int64))
+        dup.select("_row_number", "reason", "suggestions", "raw"),
+    ]).sort("_row_number").select(
+        pl.col("_row_number").cast(pl.Int64).alias("row_number"), "reason", "suggestions", "raw")
     return fixtures, rejects
 
 
@@ -292,11 +302,14 @@ def load(
     register_frame(con, "_staged_fixtures", fixtures)
     register_frame(con, "_staged_fixture_rejects", rejects)
     cols = ", ".join(FIXTURE_COLUMNS)
+    # which file a fixture came from is bookkeeping, not a change of the fixture
+    same = " AND ".join(f"f.{c} IS NOT DISTINCT FROM s.{c}" for c in FIXTURE_COLUMNS
+                        if c != "source_file")
     try:
         with transaction(con):
             con.execute(
-                f"CREATE OR REPLACE TEMP TABLE _changed AS SELECT {cols} "  # noqa: S608
-                f"FROM _staged_fixtures EXCEPT SELECT {cols} FROM fixtures"
+                "CREATE OR REPLACE TEMP TABLE _changed AS SELECT s.* FROM _staged_fixtures s "  # noqa: S608
+                f"WHERE NOT EXISTS (SELECT 1 FROM fixtures f WHERE {same})"
             )
             changed = scalar(con, "SELECT count(*) FROM _changed")
             updated = scalar(con, "SELECT count(*) FROM _changed JOIN fixtures USING (fixture_id)")

@@ -178,10 +178,16 @@ def _read_text_csv(path: Path) -> pl.DataFrame:
         frame = pl.read_csv(path, infer_schema=False, encoding="utf8-lossy")
     except pl.exceptions.NoDataError as exc:
         raise InputError(f"{path}: empty file") from exc
+    except pl.exceptions.DuplicateError as exc:
+        raise InputError(f"{path}: a column name appears more than once") from exc
     except (pl.exceptions.ComputeError, OSError) as exc:
         reason = str(exc).strip().splitlines()[0]
         raise InputError(f"{path}: not a readable CSV file ({reason})") from exc
-    frame.columns = [c.strip() for c in frame.columns]
+    names = [c.strip() for c in frame.columns]
+    repeated = sorted({c for c in names if names.count(c) > 1})
+    if repeated:
+        raise InputError(f"{path}: column {', '.join(repeated)} appears more than once")
+    frame.columns = names
     return frame
 
 

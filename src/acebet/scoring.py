@@ -22,6 +22,7 @@ import polars as pl
 from acebet import features as F
 from acebet import model as M
 from acebet import snapshots, store
+from acebet.errors import DatabaseBusy
 from acebet.faults import checkpoint
 
 log = logging.getLogger(__name__)
@@ -120,10 +121,44 @@ def score(
     rescore: bool = False,
     lock_timeout: float = 0.0,
 ) -> ScoreSummary:
-    """Score pending fixtures; see the module docstring for the guarantees."""
-    started = time.perf_counter()
+    """Score pending fixtures; see the module docstring for the guarantees.
+
+    A run that fails (no model, a corrupted model, a bug) is recorded in `score_runs`
+    with status 'failed' and the error, so operators see it next to the good runs.
+    """
     started_at = dt.datetime.now(dt.UTC)
     run_id = f"run-{started_at:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    try:
+        return _score(db, run_id, started_at, as_of, model_version, rescore, lock_timeout)
+    except DatabaseBusy:
+        raise  # nothing to record it in
+    except Exception as exc:
+        _record_failure(db, run_id, started_at, model_version, as_of, exc, lock_timeout)
+        raise
+
+
+def _record_failure(db: Path | str, run_id: str, started_at: dt.datetime,
+                    model_version: int | None, as_of: dt.date | None, exc: Exception,
+                    lock_timeout: float) -> None:
+    try:
+        con = store.connect(db, lock_timeout=lock_timeout)
+    except Exception:  # the database itself is the problem; the error says so
+        return
+    try:
+        con.execute(
+            "INSERT INTO score_runs (run_id, started_at, finished_at, status, model_version, "
+            "as_of, error) VALUES (?, ?, now(), 'failed', ?, ?, ?)",
+            [run_id, started_at, model_version, as_of, f"{type(exc).__name__}: {exc}"[:2000]],
+        )
+    except Exception:
+        log.warning("could not record the failed run", exc_info=True)
+    finally:
+        con.close()
+
+
+def _score(db: Path | str, run_id: str, started_at: dt.datetime, as_of: dt.date | None,
+           model_version: int | None, rescore: bool, lock_timeout: float) -> ScoreSummary:
+    started = time.perf_counter()
     _ensure_migrated(db, lock_timeout)
     con = store.connect(db, read_only=True, lock_timeout=lock_timeout)
     new_snapshot = None

@@ -99,6 +99,11 @@ def connect(
             migrate(con)
         elif check_schema:
             _check_schema_current(con, path)
+    except duckdb.Error as exc:
+        con.close()
+        raise StoreError(
+            f"{path}: not an AceBet database, or one it cannot upgrade: {_first_line(exc)}"
+        ) from exc
     except BaseException:
         con.close()
         raise
