@@ -481,3 +481,58 @@ def _predictions_table(table: pl.DataFrame) -> str:
         .alias("note"),
     )
     return _table(view)
+
+
+@main.command("export")
+@click.argument("what", type=click.Choice(["predictions", "outcomes", "all-predictions"]))
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="File to write.")
+@click.option("--format", "fmt", type=click.Choice(["parquet", "csv"]),
+              help="Default: from the file name (.csv → csv, else parquet).")
+@click.option("--from", "date_from", metavar="DATE", help="First fixture date.")
+@click.option("--to", "date_to", metavar="DATE", help="Last fixture date.")
+@click.option("--model", "model_version", type=int, metavar="V", help="Only this model.")
+@click.pass_obj
+def export_cmd(settings: Settings, what: str, out: Path, fmt: str | None,
+               date_from: str | None, date_to: str | None, model_version: int | None) -> None:
+    """Export predictions (latest_predictions: the active model's current ones),
+    outcomes (prediction_outcomes: settled against results) or all-predictions.
+
+    \b
+    Example:
+      acebet export outcomes --format csv --out outcomes.csv --from 2023-01-01
+    """
+    from acebet import export
+
+    con = settings.connect(read_only=True)
+    try:
+        rows = export.export(con, what, out, fmt=fmt, date_from=_date(date_from, "--from"),
+                             date_to=_date(date_to, "--to"), model_version=model_version)
+    finally:
+        con.close()
+    click.echo(f"{rows:,} rows of {what} written to {out}")
+
+
+@main.group()
+def runs() -> None:
+    """Scoring runs: what ran, when, how long, and why it failed."""
+
+
+@runs.command("list")
+@click.option("--limit", default=20, show_default=True, help="How many runs, newest first.")
+@click.pass_obj
+def runs_list(settings: Settings, limit: int) -> None:
+    """The latest scoring runs from the run_history view."""
+    from acebet.store import query_frame
+
+    con = settings.connect(read_only=True)
+    try:
+        frame = query_frame(
+            con, "SELECT run_id, status, started_at, seconds, model_version, fixtures_seen, "
+            "predictions_written, cold_start, error FROM run_history LIMIT ?", [limit])
+    finally:
+        con.close()
+    if frame.height == 0:
+        click.echo("no scoring runs yet; run `acebet score`")
+        return
+    click.echo(_table(frame))
