@@ -26,6 +26,7 @@ from acebet import features as F
 from acebet import metrics
 from acebet import model as M
 from acebet.errors import InputError
+from acebet.store import register_frame, transaction
 
 log = logging.getLogger(__name__)
 RETRAIN_MONTHS = {"monthly": 1, "quarterly": 3, "yearly": 12, "once": 0}
@@ -118,11 +119,24 @@ def run(
     predictions = _canonical(raw)
     table = metric_table(predictions)
     backtest_id = f"backtest-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
-    con.execute(
-        "INSERT INTO backtests (backtest_id, created_at, date_from, date_to, retrain, metrics) "
-        "VALUES (?, now(), ?, ?, ?, ?)",
-        [backtest_id, date_from, date_to, retrain, json.dumps(table.to_dicts())],
-    )
+    stored = predictions.with_columns(pl.lit(backtest_id).alias("backtest_id"))
+    for col in ("pinnacle_prob", "market_avg_prob"):
+        if col not in stored.columns:
+            stored = stored.with_columns(pl.lit(None, pl.Float64).alias(col))
+    register_frame(con, "_backtest_predictions", stored)
+    with transaction(con):
+        con.execute(
+            "INSERT INTO backtests (backtest_id, created_at, date_from, date_to, retrain, "
+            "metrics) VALUES (?, now(), ?, ?, ?, ?)",
+            [backtest_id, date_from, date_to, retrain, json.dumps(table.to_dicts())],
+        )
+        con.execute(
+            "INSERT INTO backtest_predictions BY NAME SELECT backtest_id, tourney_date, "
+            "tourney_id, match_num, tourney_level, surface, round, p1_id, p2_id, winner_id, "
+            "evaluated, p1_win_prob, elo_prob, rank_prob, pinnacle_prob, market_avg_prob "
+            "FROM _backtest_predictions"
+        )
+    con.unregister("_backtest_predictions")
     return BacktestResult(backtest_id, predictions, table)
 
 

@@ -536,3 +536,25 @@ def runs_list(settings: Settings, limit: int) -> None:
         click.echo("no scoring runs yet; run `acebet score`")
         return
     click.echo(_table(frame))
+
+
+@main.command()
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("report"), show_default=True, help="Folder for report.html.")
+@click.pass_obj
+def report(settings: Settings, out_dir: Path) -> None:
+    """Write a self-contained HTML report: reliability diagram, log loss and accuracy over
+    time against the baselines and the market, and the latest runs.
+
+    \b
+    Example:
+      acebet report --out /tmp/report && xdg-open /tmp/report/report.html
+    """
+    from acebet import report as report_mod
+
+    con = settings.connect(read_only=True)
+    try:
+        path = report_mod.build(con, out_dir)
+    finally:
+        con.close()
+    click.echo(f"report written to {path}")
