@@ -142,9 +142,10 @@ th {{ background: #f6f6f6; }} .meta {{ color: #777; }} img {{ max-width: 100%; }
 
 
 def _run_section(con: duckdb.DuckDBPyConnection) -> str:
-    runs = query_frame(con, "SELECT run_id, status, started_at, seconds, model_version, "
-                            "fixtures_seen, predictions_written, cold_start, error "
-                            "FROM run_history LIMIT 5")
+    runs = query_frame(con, "SELECT strftime(started_at, '%Y-%m-%d %H:%M') AS started, "
+                            "status, round(seconds, 1) AS seconds, model_version AS model, "
+                            "fixtures_seen AS fixtures, predictions_written AS written, "
+                            "cold_start, error FROM run_history LIMIT 5")
     models = query_frame(con, "SELECT model_version, train_to, "
                               "metadata->>'$.validation.log_loss' AS val_log_loss "
                               "FROM models WHERE is_active")
