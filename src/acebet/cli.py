@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import click
+import duckdb
 import polars as pl
 
 from acebet import __version__, logs, store
@@ -41,6 +42,17 @@ class AceBetGroup(click.Group):
             else:
                 click.echo(f"Error: {exc}", err=True)
             ctx.exit(exc.exit_code)
+        except duckdb.Error as exc:  # a full disk, a corrupted page: what, where, exit 1
+            settings = ctx.find_object(Settings)
+            where = settings.db if settings else "database"
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            message = f"{where}: database error: {first}"
+            log.debug("failed", exc_info=True)
+            if settings and settings.log_format == "json":
+                log.error(message, extra={"exit_code": 1})
+            else:
+                click.echo(f"Error: {message}", err=True)
+            ctx.exit(1)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except Exception as exc:

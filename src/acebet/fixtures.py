@@ -301,7 +301,6 @@ def load(
     load_id = f"load-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     register_frame(con, "_staged_fixtures", fixtures)
     register_frame(con, "_staged_fixture_rejects", rejects)
-    cols = ", ".join(FIXTURE_COLUMNS)
     # which file a fixture came from is bookkeeping, not a change of the fixture
     same = " AND ".join(f"f.{c} IS NOT DISTINCT FROM s.{c}" for c in FIXTURE_COLUMNS
                         if c != "source_file")
@@ -313,13 +312,7 @@ def load(
             )
             changed = scalar(con, "SELECT count(*) FROM _changed")
             updated = scalar(con, "SELECT count(*) FROM _changed JOIN fixtures USING (fixture_id)")
-            con.execute(
-                f"INSERT INTO fixtures ({cols}, loaded_at, updated_at) "  # noqa: S608
-                f"SELECT {cols}, now(), now() FROM _changed "
-                "ON CONFLICT (fixture_id) DO UPDATE SET "
-                + ", ".join(f"{c} = excluded.{c}" for c in FIXTURE_COLUMNS if c != "fixture_id")
-                + ", updated_at = now()"
-            )
+            con.execute(_UPSERT_FIXTURES)
             con.execute("DROP TABLE _changed")
             con.execute(
                 "INSERT INTO fixture_rejects (load_id, source_file, row_number, reason, "
@@ -340,6 +333,16 @@ def load(
         con.unregister("_staged_fixtures")
         con.unregister("_staged_fixture_rejects")
     return summary, rejects
+
+
+# Built once from the module's column constants (no input reaches it).
+_UPSERT_FIXTURES = (
+    f"INSERT INTO fixtures ({', '.join(FIXTURE_COLUMNS)}, loaded_at, updated_at) "  # noqa: S608
+    f"SELECT {', '.join(FIXTURE_COLUMNS)}, now(), now() FROM _changed "
+    "ON CONFLICT (fixture_id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in FIXTURE_COLUMNS if c != "fixture_id")
+    + ", updated_at = now()"
+)
 
 
 def describe_rejects(rejects: pl.DataFrame, source_file: str, limit: int = 10) -> list[str]:

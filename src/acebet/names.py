@@ -323,17 +323,8 @@ class NameResolver:
 
         Activity is the first and last tourney_date of each player over winner and loser.
         """
-        have = {
-            str(r[0]).lower()
-            for r in con.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_name = 'players'"
-            ).fetchall()
-        }
-        # dob and name are optional (older or hand-made stores).
-        dob = "dob" if "dob" in have else "NULL::DATE"
-        name = "name" if "name" in have else "NULL::VARCHAR"
         rows = con.execute(
-            f"SELECT player_id, name_first, name_last, {name}, {dob} FROM players"  # noqa: S608
+            "SELECT player_id, name_first, name_last, name, dob FROM players"
         ).fetchall()
         players = pl.DataFrame(
             rows,
