@@ -65,3 +65,38 @@ def test_no_pickle_anywhere() -> None:
     hits = [f"{p.name}:{i}" for p in SRC.rglob("*.py")
             for i, line in enumerate(p.read_text().splitlines(), 1) if pattern.search(line)]
     assert hits == []
+
+
+def test_https_sources_verify_certificates(tmp_path: Path) -> None:
+    """A server whose certificate nobody vouches for is refused, not trusted."""
+    import http.server
+    import shutil
+    import ssl
+    import subprocess
+    import threading
+
+    from acebet import download
+    from acebet.errors import AceBetError
+
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.fail("openssl is needed to make a self-signed certificate")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    (tmp_path / "atp_players.csv").write_text("player_id\n1\n")
+    handler = lambda *a: http.server.SimpleHTTPRequestHandler(  # noqa: E731
+        *a, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"https://127.0.0.1:{server.server_address[1]}/atp_players.csv"
+        with pytest.raises(AceBetError, match="(?i)certificate"):
+            download.fetch(url, cache_dir=tmp_path / "cache", retries=0, timeout=5)
+    finally:
+        server.shutdown()
