@@ -20,8 +20,6 @@ from click.testing import CliRunner
 from acebet.cli import main
 from tests.synthetic import write_sackmann_folder
 
-pytestmark = pytest.mark.reliability
-
 
 def cli(db: Path, *args: str):  # noqa: ANN201
     result = CliRunner().invoke(main, ["--db", str(db), *args])
