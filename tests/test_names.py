@@ -9,17 +9,13 @@ player ids, so the suite always exercises the behaviour.
 from __future__ import annotations
 
 import datetime as dt
-import os
-from functools import cache
-from pathlib import Path
 
 import duckdb
 import polars as pl
 import pytest
 
 from acebet.names import AMBIGUOUS, RESOLVED, UNKNOWN, NameResolver, normalize
-
-DATA_ENV = "ACEBET_TEST_DATA"
+from tests.sackmann import data_dir, load_sackmann
 
 # Real Sackmann ids (atp_players.csv).
 SINNER, ALCARAZ, ALCARAZ_GONZALEZ = 206173, 207989, 106688
@@ -30,52 +26,6 @@ ALBERT_RAMOS, ZE_ZHANG, JARRY, ELAHI_GALAN = 105077, 105585, 111797, 123755
 EDUARDO_NAVA, EMILIO_NAVA = 124013, 207182
 ALEX_KUZNETSOV, ANDREY_KUZNETSOV = 104864, 105723
 OLEKSANDR_DOLGOPOLOV_SR, ALEXANDR_DOLGOPOLOV = 101051, 105238
-
-
-def data_dir(sub: str) -> Path | None:
-    """`$ACEBET_TEST_DATA/sub`, None when the variable is unset; fails if it is missing."""
-    root = os.environ.get(DATA_ENV)
-    if not root:
-        return None
-    path = Path(root) / sub
-    if not path.is_dir():
-        pytest.fail(f"{DATA_ENV}={root!r} is set but {path} does not exist")
-    return path
-
-
-@cache
-def load_sackmann(atp: Path, since: int = 1990) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(players, activity) from a Sackmann folder; activity over tour + qual/chall files."""
-    players = pl.read_csv(atp / "atp_players.csv", infer_schema=False).select(
-        pl.col("player_id").cast(pl.Int64),
-        "name_first",
-        "name_last",
-        pl.col("dob").str.to_date("%Y%m%d", strict=False),
-    )
-    files = [p for p in sorted(atp.glob("atp_matches_*.csv")) if int(p.stem[-4:]) >= since]
-    matches = pl.scan_csv(
-        files, infer_schema=False, missing_columns="insert", extra_columns="ignore"
-    ).select(
-        pl.col("tourney_date").str.to_date("%Y%m%d", strict=False),
-        pl.col("winner_id").cast(pl.Int64, strict=False),
-        pl.col("loser_id").cast(pl.Int64, strict=False),
-    )
-    long = pl.concat(
-        [
-            matches.select(pl.col("winner_id").alias("player_id"), "tourney_date"),
-            matches.select(pl.col("loser_id").alias("player_id"), "tourney_date"),
-        ]
-    )
-    activity = (
-        long.drop_nulls()
-        .group_by("player_id")
-        .agg(
-            pl.col("tourney_date").min().alias("first_date"),
-            pl.col("tourney_date").max().alias("last_date"),
-        )
-        .collect()
-    )
-    return players, activity
 
 
 def d(text: str) -> dt.date:
@@ -134,7 +84,7 @@ def synthetic_frames() -> tuple[pl.DataFrame, pl.DataFrame]:
 @pytest.fixture(scope="module")
 def frames() -> tuple[pl.DataFrame, pl.DataFrame]:
     atp = data_dir("tennis_atp")
-    return load_sackmann(atp) if atp is not None else synthetic_frames()
+    return load_sackmann(atp)[:2] if atp is not None else synthetic_frames()
 
 
 @pytest.fixture(scope="module")
