@@ -142,7 +142,8 @@ th {{ background: #f6f6f6; }} .meta {{ color: #777; }} img {{ max-width: 100%; }
 
 
 def _run_section(con: duckdb.DuckDBPyConnection) -> str:
-    runs = query_frame(con, "SELECT strftime(started_at, '%Y-%m-%d %H:%M') AS started, "
+    runs = query_frame(con, "SELECT strftime(started_at AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M') "
+                            "AS started, "
                             "status, round(seconds, 1) AS seconds, model_version AS model, "
                             "fixtures_seen AS fixtures, predictions_written AS written, "
                             "cold_start, error FROM run_history LIMIT 5")
@@ -152,9 +153,9 @@ def _run_section(con: duckdb.DuckDBPyConnection) -> str:
     parts = ["<h2>Latest scoring runs</h2>"]
     if runs.height:
         last = runs.row(0, named=True)
-        parts.append(f"<p>Last run <b>{html.escape(last['run_id'])}</b>: "
+        parts.append(f"<p>Last run, started {html.escape(str(last['started']))} UTC: "
                      f"<b>{html.escape(last['status'])}</b>, "
-                     f"{last['predictions_written'] or 0} predictions written.</p>")
+                     f"{last['written'] or 0} predictions written.</p>")
         parts.append(_table(runs))
     else:
         parts.append("<p>No scoring runs yet (<code>acebet score</code>).</p>")
