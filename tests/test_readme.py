@@ -58,3 +58,48 @@ def test_every_readme_command_parses(args: list[str]) -> None:
 def test_every_command_in_the_help_is_in_the_readme() -> None:
     for name in main.list_commands(click.Context(main)):
         assert f"acebet {name}" in README, name
+
+
+def readme_runs() -> list[tuple[dict[str, str], list[str], bool]]:
+    """(environment prefix, arguments, long-running?) of every README acebet line, in order."""
+    text = README.replace("\\\n", " ")
+    runs = []
+    for env, args, comment in re.findall(
+        r"^((?:[A-Z_]+=\S+ )*)uv run acebet (.+?)(\s+#.*)?$", text, flags=re.M
+    ):
+        variables = dict(item.split("=", 1) for item in env.split())
+        runs.append((variables, shlex.split(args), "long-running" in (comment or "")))
+    return runs
+
+
+@pytest.mark.slow
+def test_the_readme_commands_run_as_written(real_data: Path, tmp_path: Path) -> None:
+    """Every README command, in README order, on the real history. Only paths change
+    (/tmp and ../shared/data point into this test's folders); the one long-running
+    measurement (a two-year monthly backtest) is parsed above but not run here."""
+    import os
+    import subprocess
+    import sys
+
+    text = README.replace("\\\n", " ")
+    for name, body in re.findall(r"cat > (\S+) <<'CSV'\n(.*?)\nCSV", text, flags=re.S):
+        (tmp_path / name).write_text(body + "\n")
+
+    def local(arg: str) -> str:
+        arg = arg.replace("../shared/data", str(real_data))
+        return str(tmp_path / arg[len("/tmp/"):]) if arg.startswith("/tmp/") else arg
+
+    ran = 0
+    for variables, args, long_running in readme_runs():
+        if long_running:
+            continue
+        env = {**os.environ, "ACEBET_SOURCE": str(real_data / "tennis_atp"),  # no network
+               **{k: local(v) for k, v in variables.items()}}
+        proc = subprocess.run([sys.executable, "-m", "acebet", *map(local, args)],
+                              cwd=tmp_path, env=env, capture_output=True, text=True,
+                              timeout=900)
+        assert proc.returncode == 0, f"acebet {' '.join(args)}\n{proc.stderr[-2000:]}"
+        ran += 1
+    assert ran >= 18
+    assert (tmp_path / "report" / "report.html").exists()
+    assert (tmp_path / "outcomes.csv").exists() and (tmp_path / "predictions.parquet").exists()
