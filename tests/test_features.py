@@ -108,3 +108,29 @@ def test_a_fixture_does_not_see_results_dated_the_same_day() -> None:
     feats = F.build(F.timeline(played, fixture), players)
     fx = feats.filter(pl.col("is_fixture")).row(0, named=True)
     assert fx["p1_elo"] == 1500.0 and fx["h2h_n"] == 0 and fx["p1_n"] == 0
+
+
+def test_inactivity_decay_regresses_on_read_and_fixtures_change_nothing() -> None:
+    start = dt.date(2019, 1, 7)
+    dates = [start, start + dt.timedelta(days=7), start + dt.timedelta(days=800),
+             start + dt.timedelta(days=800)]
+    rows = pl.DataFrame({
+        "row_key": ["a", "b", "fx", "c"], "tourney_date": dates,
+        "tourney_id": ["t1", "t2", "t3", "t4"], "match_num": [1, 1, 1, 1],
+        "tourney_level": ["A"] * 4, "surface": ["Hard"] * 4, "round": ["R32"] * 4,
+        "best_of": [3] * 4, "p1_id": [1, 1, 1, 1], "p2_id": [2, 2, 2, 2],
+        "p1_won": [True, True, None, True], "score": ["6-0 6-0", "6-0 6-0", None, "6-4 6-4"],
+        "p1_rank": [None] * 4, "p2_rank": [None] * 4, "p1_points": [None] * 4,
+        "p2_points": [None] * 4, "is_fixture": [False, False, True, False],
+    })
+    players = pl.DataFrame({"player_id": [1, 2], "hand": ["R", "R"], "dob": [None, None],
+                            "height": [None, None]},
+                           schema_overrides={"dob": pl.Date, "height": pl.Int32})
+    off = F.build(F.timeline(rows), players).rows_by_key("row_key", named=True)
+    on = F.build(F.timeline(rows), players, F.EloParams(decay_days=180)).rows_by_key(
+        "row_key", named=True)
+    # before the idle spell both agree; after it the leader has drifted back to the mean
+    assert on["b"][0]["p1_elo"] == off["b"][0]["p1_elo"]
+    assert 1500 < on["fx"][0]["p1_elo"] < off["fx"][0]["p1_elo"]
+    # the fixture read the decayed rating but stored nothing: the next match sees the same
+    assert on["c"][0]["p1_elo"] == on["fx"][0]["p1_elo"]

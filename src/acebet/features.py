@@ -57,6 +57,8 @@ class EloParams:
                                               ("F", 1.0), ("D", 0.8), ("C", 0.9))
     retired_k: float = 0.5             # a retirement says less about play than a finish
     margin_weight: float = 1.0         # scale K by the games margin of victory (0: off)
+    decay_days: float = 0.0            # >0: after this many idle days ratings regress...
+    decay_per_year: float = 0.25       # ...toward `initial` by this share per idle year
     initial: float = 1500.0
 
 
@@ -147,12 +149,13 @@ def elo_pass(
     n_surfaces = len(SURFACES) + 1
     elo = [params.initial] * n_players
     n = [0] * n_players
+    last = [None] * n_players  # day of the last played match, for inactivity decay
     s_elo = [[params.initial] * n_players for _ in range(n_surfaces)]
     s_n = [[0] * n_players for _ in range(n_surfaces)]
     if start is not None:
         for row in start.iter_rows(named=True):
             i = index[row["player_id"]]
-            elo[i], n[i] = row["elo"], row["n"]
+            elo[i], n[i], last[i] = row["elo"], row["n"], row["last"]
             for s in range(n_surfaces):
                 s_elo[s][i], s_n[s][i] = row[f"selo{s}"], row[f"sn{s}"]
     p1 = [index[x] for x in rows["p1_id"].to_list()]
@@ -169,12 +172,24 @@ def elo_pass(
         k_mult *= 1.0 + params.margin_weight * share.clip(0, 1).to_numpy()
     played = rows["played"].to_list()
     won = rows["p1_won"].fill_null(True).to_list()
+    days = rows["tourney_date"].cast(pl.Int32).to_list()
     out = np.empty((rows.height, 8), dtype=np.float64)
     ks, ko, kp = params.k_scale, params.k_offset, params.k_shape
+    decay, per_day, mean = params.decay_days, params.decay_per_year / 365.0, params.initial
+
+    def kept(p: int, day: int) -> float:
+        """Share of a player's distance from the mean kept after an idle spell."""
+        idle = day - last[p] - decay if last[p] is not None else 0
+        return 1.0 - min(0.9, idle * per_day) if idle > 0 else 1.0
+
     for i in range(rows.height):
         a, b = p1[i], p2[i]
         se, sn = s_elo[surface[i]], s_n[surface[i]]
         ea, eb, sa, sb = elo[a], elo[b], se[a], se[b]
+        if decay:  # read-time regression: nothing is stored until a match is played
+            ka, kb = kept(a, days[i]), kept(b, days[i])
+            ea, sa = mean + (ea - mean) * ka, mean + (sa - mean) * ka
+            eb, sb = mean + (eb - mean) * kb, mean + (sb - mean) * kb
         out[i] = (ea, eb, sa, sb, n[a], n[b], sn[a], sn[b])
         if not played[i]:
             continue
@@ -190,10 +205,12 @@ def elo_pass(
         n[b] += 1
         sn[a] += 1
         sn[b] += 1
+        last[a] = last[b] = days[i]
     names = ["p1_elo", "p2_elo", "p1_selo", "p2_selo", "p1_n", "p2_n", "p1_sn", "p2_sn"]
     pre = pl.DataFrame({name: out[:, j] for j, name in enumerate(names)})
     final = pl.DataFrame({
         "player_id": pl.Series(ids, dtype=pl.Int64), "elo": elo, "n": n,
+        "last": pl.Series(last, dtype=pl.Int32),
         **{f"selo{s}": s_elo[s] for s in range(n_surfaces)},
         **{f"sn{s}": s_n[s] for s in range(n_surfaces)},
     }, schema_overrides={"n": pl.Int64, **{f"sn{s}": pl.Int64 for s in range(n_surfaces)}})
@@ -490,7 +507,7 @@ def swap_sides(feats: pl.DataFrame) -> pl.DataFrame:
     ) if "p1_won" in feats.columns else swapped
 
 
-FEATURE_CODE_VERSION = 2  # bump when features change, so stored snapshots are rebuilt
+FEATURE_CODE_VERSION = 3  # bump when features change, so stored snapshots are rebuilt
 
 
 @dataclass
