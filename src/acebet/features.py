@@ -128,10 +128,6 @@ def _games(score: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
     return first, second, sets.list.len().cast(pl.Int32)
 
 
-RATING_COLUMNS = ["elo", "n", *(f"selo{i}" for i in range(len(SURFACES) + 1)),
-                  *(f"sn{i}" for i in range(len(SURFACES) + 1))]
-
-
 def elo_pass(
     rows: pl.DataFrame, params: EloParams = EloParams(), start: pl.DataFrame | None = None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -225,32 +221,28 @@ def _share(won: str, points: str) -> pl.Expr:
 
 def _long(rows: pl.DataFrame) -> pl.DataFrame:
     """One row per player per timeline row, from that player's side."""
-    gw, gl, sets = _games(pl.col("score"))
     base = rows.select(
-        "row", "tourney_date", "surface", "played", "is_fixture",
-        gw.alias("_g1"), gl.alias("_g2"), sets.alias("sets"),
-        pl.col("p1_id"), pl.col("p2_id"), pl.col("p1_won"),
+        "row", "tourney_date", "surface", "played", "is_fixture", "p1_id", "p2_id",
+        pl.col("p1_won").cast(pl.Float64).alias("_won1"),
+        pl.col("score").fill_null("").str.count_matches(r"\d+-\d+").cast(pl.Int32)
+        .alias("sets"),
         pl.col("p1_rank"), pl.col("p2_rank"), pl.col("p1_points"), pl.col("p2_points"),
         _share("p1_sv_won", "p1_svpt").alias("_spw1"),
         _share("p2_sv_won", "p2_svpt").alias("_spw2"),
     )
-    side1 = base.select(
-        "row", "tourney_date", "surface", "played", "is_fixture", "sets",
-        pl.col("p1_id").alias("player"), pl.col("p2_id").alias("opponent"),
-        pl.col("p1_won").cast(pl.Float64).alias("won"),
-        pl.col("p1_rank").alias("rank"), pl.col("p1_points").alias("points"),
-        pl.col("_spw1").alias("spw"), (1.0 - pl.col("_spw2")).alias("rpw"),
-        pl.lit(1, pl.Int8).alias("side"),
-    )
-    side2 = base.select(
-        "row", "tourney_date", "surface", "played", "is_fixture", "sets",
-        pl.col("p2_id").alias("player"), pl.col("p1_id").alias("opponent"),
-        (1.0 - pl.col("p1_won").cast(pl.Float64)).alias("won"),
-        pl.col("p2_rank").alias("rank"), pl.col("p2_points").alias("points"),
-        pl.col("_spw2").alias("spw"), (1.0 - pl.col("_spw1")).alias("rpw"),
-        pl.lit(2, pl.Int8).alias("side"),
-    )
-    return pl.concat([side1, side2]).sort("row")
+
+    def side(me: str, other: str, number: int, won: pl.Expr) -> pl.DataFrame:
+        return base.select(
+            "row", "tourney_date", "surface", "played", "is_fixture", "sets",
+            pl.col(f"{me}_id").alias("player"), pl.col(f"{other}_id").alias("opponent"),
+            won.alias("won"),
+            pl.col(f"{me}_rank").alias("rank"), pl.col(f"{me}_points").alias("points"),
+            pl.col(f"_spw{me[1]}").alias("spw"), (1.0 - pl.col(f"_spw{other[1]}")).alias("rpw"),
+            pl.lit(number, pl.Int8).alias("side"),
+        )
+
+    return pl.concat([side("p1", "p2", 1, pl.col("_won1")),
+                      side("p2", "p1", 2, 1.0 - pl.col("_won1"))]).sort("row")
 
 
 def _before(queries: pl.DataFrame, states: pl.DataFrame, by: list[str]) -> pl.DataFrame:
