@@ -17,6 +17,17 @@ from acebet import ingest, store
 from tests.synthetic import write_sackmann_folder
 
 
+def require(available: bool, what: str) -> None:
+    """A test that needs something this machine may lack (root, a browser, a server):
+    skipped with the reason on a developer's machine, a failure in CI (CI=true), where
+    `.ci/run` installs and runs it all."""
+    if available:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{what} (CI must provide it; see .ci/run)", pytrace=False)
+    pytest.skip(what)
+
+
 def _shared_data() -> Path | None:
     value = os.environ.get("ACEBET_TEST_DATA")
     if not value:
@@ -62,6 +73,23 @@ def ingested_db(atp_source: Path, tmp_path_factory: pytest.TempPathFactory) -> P
     con = store.connect(path)
     ingest.ingest(con, str(atp_source))
     con.close()
+    return path
+
+
+@pytest.fixture(scope="session")
+def trained_synthetic_db(synthetic_source: Path, tmp_path_factory: pytest.TempPathFactory
+                         ) -> Path:
+    """The synthetic history with one trained model (version 1). Copy it before writing."""
+    from click.testing import CliRunner
+
+    from acebet.cli import main
+
+    path = tmp_path_factory.mktemp("trained") / "trained.duckdb"
+    result = CliRunner().invoke(main, ["--db", str(path), "ingest", str(synthetic_source)])
+    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(main, ["--db", str(path), "train"])
+    assert result.exit_code == 0, result.output
+    assert "model version 1 trained" in result.output and "log loss" in result.output
     return path
 
 

@@ -129,14 +129,37 @@ def test_latest_predictions_and_run_history(scenario: dict) -> None:
     assert runs == [("succeeded", 4)]
 
 
+# What each example query must return on the scenario: two settled predictions (the
+# first pair's p1 won, the second pair's p2 won), one void, one pending, one run, and
+# odds on the first fixture only.
+def _upsets_expected(con: duckdb.DuckDBPyConnection) -> int:
+    p, market = con.execute("SELECT p1_win_prob, p1_market_prob FROM latest_predictions "
+                            "WHERE p1_market_prob IS NOT NULL").fetchall()[0]
+    return int((p - 0.5) * (market - 0.5) < 0)
+
+
+QUERY_CHECKS = {
+    "biggest_upsets_this_week.sql": lambda rows, con: len(rows) == _upsets_expected(con),
+    "calibration_by_bucket.sql": lambda rows, con: sum(r[2] for r in rows) == 2,
+    "model_versions_compared.sql": lambda rows, con: ("all", 2) in {(r[1], r[3]) for r in rows},
+    "player_record.sql": lambda rows, con: rows[0][:2] == (1, 1),
+    "runs_last_30_days.sql": lambda rows, con: [(r[0], r[5]) for r in rows]
+    == [("succeeded", 4)],
+}
+
+
 @pytest.mark.parametrize("query", QUERIES, ids=lambda p: p.name)
-def test_every_example_query_runs_on_a_scored_database(scenario: dict, query: Path) -> None:
+def test_every_example_query_answers_its_question(scenario: dict, query: Path) -> None:
     con = duckdb.connect(str(scenario["db"]), read_only=True)
-    con.execute("SET VARIABLE player = (SELECT p1_name FROM predictions LIMIT 1)")
+    winner = scenario["pairs"][0][0]  # won the one settled match they played
+    con.execute("SET VARIABLE player = (SELECT name FROM players WHERE player_id = ?)",
+                [winner])
     con.execute("SET VARIABLE week_start = DATE '2022-01-01'")
     rows = con.execute(query.read_text()).fetchall()
-    con.close()
-    assert isinstance(rows, list)
+    try:
+        assert QUERY_CHECKS[query.name](rows, con), rows
+    finally:
+        con.close()
 
 
 def test_example_queries_are_documented() -> None:

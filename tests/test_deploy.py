@@ -96,14 +96,13 @@ def test_cron_wrapper_passes_the_exit_code_on_and_holds_a_lock(tmp_path: Path) -
     assert (ok.returncode, failed.returncode) == (0, 3)
     log = (tmp_path / "log").read_text()
     assert "ran --log-format json score" in log and "exit=3" in log
-    with open(tmp_path / "x.cron.lock", "w") as handle:  # another run holds the lock
-        held = subprocess.Popen(["flock", str(tmp_path / "x.cron.lock"), "sleep", "5"])
-        try:
-            import time
-
-            time.sleep(0.3)
-            busy = subprocess.run([wrapper, "score"], env=env)
-        finally:
-            held.kill()
-        handle.close()
+    # another run holds the lock: it says so once flock has granted it
+    held = subprocess.Popen(["flock", str(tmp_path / "x.cron.lock"), "sh", "-c",
+                             "echo held; exec sleep 60"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert held.stdout.readline() == "held\n"
+        busy = subprocess.run([wrapper, "score"], env=env)
+    finally:
+        held.kill()
+        held.wait()
     assert busy.returncode == 75

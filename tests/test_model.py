@@ -21,22 +21,10 @@ from acebet.cli import main
 from acebet.errors import NoModelError, StoreError
 
 
-@pytest.fixture(scope="module")
-def trained_db(synthetic_source: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Synthetic history with one trained model: small enough to train in seconds."""
-    path = tmp_path_factory.mktemp("model") / "trained.duckdb"
-    result = CliRunner().invoke(main, ["--db", str(path), "ingest", str(synthetic_source)])
-    assert result.exit_code == 0, result.output
-    result = CliRunner().invoke(main, ["--db", str(path), "train"])
-    assert result.exit_code == 0, result.output
-    assert "model version 1 trained" in result.output and "log loss" in result.output
-    return path
-
-
 @pytest.fixture
-def db(trained_db: Path, tmp_path: Path) -> Path:
+def db(trained_synthetic_db: Path, tmp_path: Path) -> Path:
     path = tmp_path / "acebet.duckdb"
-    shutil.copy(trained_db, path)
+    shutil.copy(trained_synthetic_db, path)
     return path
 
 

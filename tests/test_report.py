@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from acebet.cli import main
+from tests.conftest import require
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                   "--no-first-run", "--disable-background-networking",
@@ -60,10 +61,7 @@ def test_report_without_data_explains_what_to_run(tmp_path: Path) -> None:
 
 def test_report_screenshot_shows_the_plots(report_html: Path, tmp_path: Path) -> None:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is missing; .ci/run installs it")
-        pytest.skip("needs chromium (apt-get install chromium)")
+    require(chromium is not None, "needs chromium (apt-get install chromium)")
     shot = tmp_path / "report.png"
     proc = subprocess.run(
         [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}",

@@ -23,19 +23,10 @@ HEADER = ["tourney_date", "tourney_name", "surface", "tourney_level", "round", "
           "p1_id", "p2_id", "p1_name", "p2_name", "p1_odds", "p2_odds"]
 
 
-@pytest.fixture(scope="module")
-def scored_base(synthetic_source: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("scoring") / "base.duckdb"
-    runner = CliRunner()
-    assert runner.invoke(main, ["--db", str(path), "ingest", str(synthetic_source)]).exit_code == 0
-    assert runner.invoke(main, ["--db", str(path), "train"]).exit_code == 0
-    return path
-
-
 @pytest.fixture
-def db(scored_base: Path, tmp_path: Path) -> Path:
+def db(trained_synthetic_db: Path, tmp_path: Path) -> Path:
     path = tmp_path / "acebet.duckdb"
-    shutil.copy(scored_base, path)
+    shutil.copy(trained_synthetic_db, path)
     return path
 
 
@@ -92,14 +83,12 @@ def test_ids_and_last_f_names_score_identically_and_swaps_give_one_minus_p(
     result = cli(db, "score")
     assert result.exit_code == 0, result.output
     assert "3 predictions written" in result.output
-    probs = {row[2:4]: row[4] for row in predictions(db)}
     rows = predictions(db)
     assert len(rows) == 3
     p_ab = [r[4] for r in rows if r[2] == a]
     p_ba = [r[4] for r in rows if r[2] == b]
     assert p_ab[0] == p_ab[1]  # ids and names: the same players, the same number
     assert p_ba[0] == 1.0 - p_ab[0] and p_ab[0] == 1.0 - p_ba[0]
-    assert probs
 
 
 def test_running_score_twice_writes_nothing_new(db: Path, tmp_path: Path) -> None:
@@ -291,8 +280,9 @@ def test_two_scores_at_once_one_writes_the_other_exits_75_or_writes_nothing(
     _, err = busy.communicate(timeout=60)
     assert busy.returncode == 75, err
     assert "another process holds the database" in err and "Traceback" not in err
-    waiting = _acebet(db, "--lock-timeout", "60", "score")
-    time.sleep(1.0)  # let it start waiting for the lock
+    waiting = _acebet(db, "--log-format", "json", "--lock-timeout", "60", "score")
+    waited = waiting.stderr.readline()  # its first event: it has met the lock and waits
+    assert "waiting for another process's lock" in waited, waited
     release.touch()
     out, _ = first.communicate(timeout=60)
     assert first.returncode == 0 and "3 predictions written" in out

@@ -7,6 +7,7 @@ order on open and recorded in `schema_migrations`, so an old file upgrades in pl
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import time
 from collections.abc import Iterator
@@ -19,6 +20,8 @@ import duckdb
 import polars as pl
 
 from acebet.errors import DatabaseBusy, StoreError
+
+log = logging.getLogger(__name__)
 
 MIGRATION_FILE = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
 
@@ -86,6 +89,9 @@ def connect(
         except duckdb.Error as exc:
             if not _is_lock_conflict(exc):
                 raise StoreError(f"{path}: cannot open the database: {_first_line(exc)}") from exc
+            if delay == 0.05 and lock_timeout > 0:  # first conflict: say so once
+                log.info("database busy: waiting for another process's lock",
+                         extra={"db": str(path), "lock_timeout": lock_timeout})
             if time.monotonic() >= deadline:
                 raise DatabaseBusy(
                     f"{path}: another process holds the database lock"

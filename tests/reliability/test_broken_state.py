@@ -3,6 +3,7 @@ gives one clear message and a documented exit code, and loses nothing committed.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import duckdb
 import pytest
 
 from acebet import store
+from tests.conftest import require
 from tests.reliability.conftest import counts, fresh_copy, record
 
 pytestmark = pytest.mark.reliability
@@ -94,12 +96,12 @@ def test_a_model_for_other_features_is_refused(prepared: dict[str, Path], tmp_pa
 
 @pytest.fixture
 def small_disk(tmp_path: Path):  # noqa: ANN201
+    require(os.geteuid() == 0, "a small tmpfs disk needs root to mount")
     mount = tmp_path / "disk"
     mount.mkdir()
     proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2400k", "tmpfs", str(mount)],
                           capture_output=True, text=True)
-    if proc.returncode != 0:
-        pytest.fail(f"cannot mount a small tmpfs (needs root): {proc.stderr}")
+    require(proc.returncode == 0, f"cannot mount a small tmpfs: {proc.stderr.strip()}")
     try:
         yield mount
     finally:

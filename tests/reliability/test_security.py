@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import require
+
 pytestmark = pytest.mark.reliability
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "acebet"
@@ -79,8 +81,7 @@ def test_https_sources_verify_certificates(tmp_path: Path) -> None:
     from acebet.errors import AceBetError
 
     openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.fail("openssl is needed to make a self-signed certificate")
+    require(openssl is not None, "openssl is needed to make a self-signed certificate")
     key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
     subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
                     "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
