@@ -222,6 +222,28 @@ def test_publishing_appends_what_is_new_and_replaces_what_changed(
         job.close()
 
 
+def test_a_job_that_lost_its_database_adds_to_the_lake_and_removes_nothing(
+    db: Path, trained_base: Path, catalog: str, tmp_path: Path
+) -> None:
+    ids = player_ids(db)
+    data = tmp_path / "lake-files"
+    lake_cli(db, catalog, data, "fixtures", "load",
+             str(fixtures_file(tmp_path / "a.csv", [(ids[0], ids[1]), (ids[2], ids[3])])))
+    assert lake_cli(db, catalog, data, "score").exit_code == 0
+    fresh = tmp_path / "fresh" / "acebet.duckdb"  # an evicted cache: the job starts again
+    fresh.parent.mkdir()
+    shutil.copy(trained_base, fresh)
+    lake_cli(fresh, catalog, data, "fixtures", "load",
+             str(fixtures_file(tmp_path / "b.csv", [(ids[4], ids[5])])))
+    assert lake_cli(fresh, catalog, data, "score").exit_code == 0
+    reader = lake.connect_reader(catalog)
+    try:
+        assert reader.execute("SELECT count(*) FROM score_runs").fetchall() == [(2,)]
+        assert reader.execute("SELECT count(*) FROM latest_predictions").fetchall() == [(3,)]
+    finally:
+        reader.close()
+
+
 def test_lake_errors_are_one_line(db: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["--db", str(db), "--publish", "ducklake:mysql:x",
                                        "publish"])

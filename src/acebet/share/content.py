@@ -10,7 +10,8 @@ from __future__ import annotations
 import duckdb
 
 # Table -> the columns that identify a row. A lake publish replaces a row whose key
-# is the same but whose content changed (a corrected match, a rescored fixture).
+# is the same but whose content changed (a corrected match, a rescored fixture: its
+# old prediction is in predictions_history, keyed by the run that made it).
 TABLES: dict[str, tuple[str, ...]] = {
     "players": ("player_id",),
     "matches": ("tourney_id", "match_num"),
@@ -18,7 +19,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     "fixture_rejects": ("load_id", "row_number"),
     "models": ("model_version",),
     "score_runs": ("run_id",),
-    "predictions": ("fixture_id", "model_version", "run_id"),
+    "predictions": ("fixture_id", "model_version"),
     "predictions_history": ("fixture_id", "model_version", "run_id", "archived_by_run"),
     "backtests": ("backtest_id",),
 }

@@ -1,11 +1,12 @@
 """The DuckLake share: a catalog in SQLite (one machine, many processes) or PostgreSQL
 (many machines), data as Parquet files in a folder or object storage.
 
-Each publish is one DuckLake transaction that brings the lake to the job's current
-state by difference: rows that are new or changed (keyed per table in content.TABLES:
-by run, fixture and model version for predictions) are appended, rows that changed or
-left the job's tables are deleted. Publishing the same state twice changes nothing, and
-a reader sees either the state before a run or after it, never half of one.
+Each publish is one DuckLake transaction that appends what is new in the job's tables
+and replaces what changed (rows are keyed per table in content.TABLES; a rescored
+prediction replaces the one for its fixture and model version). Rows the job no longer
+has stay in the lake: a job that lost its database (an evicted CI cache, a new volume)
+and starts again adds to the lake and never empties it. Publishing the same state twice
+changes nothing, and a reader sees the lake before a run or after it, never half of it.
 """
 
 from __future__ import annotations
@@ -113,18 +114,18 @@ def _lake_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
 
 
 def _sync_table(con: duckdb.DuckDBPyConnection, table: str, key: tuple[str, ...]) -> int:
-    """Append what is new or changed, delete what changed or went; the row count after."""
+    """Upsert by key: rows new or changed in the job replace the lake's; the count after."""
     cols = select_list(table)
     # table, column lists and key names are content.py's constants, never input
     if table not in _lake_tables(con):
         con.execute(f"CREATE TABLE lake.{table} AS SELECT {cols} FROM acebet_job.{table}")  # noqa: S608
         return int(scalar(con, f"SELECT count(*) FROM lake.{table}"))  # noqa: S608
     _check_columns(con, table)
-    on = " AND ".join(f"gone.{c} IS NOT DISTINCT FROM t.{c}" for c in key)
+    on = " AND ".join(f"changed.{c} IS NOT DISTINCT FROM t.{c}" for c in key)
     con.execute(
         f"DELETE FROM lake.{table} t WHERE EXISTS (SELECT 1 FROM ("  # noqa: S608
-        f"SELECT * FROM lake.{table} EXCEPT SELECT {cols} FROM acebet_job.{table}"
-        f") gone WHERE {on})")
+        f"SELECT {cols} FROM acebet_job.{table} EXCEPT SELECT * FROM lake.{table}"
+        f") changed WHERE {on})")
     con.execute(
         f"INSERT INTO lake.{table} SELECT {cols} FROM acebet_job.{table} "  # noqa: S608
         f"EXCEPT SELECT * FROM lake.{table}")
