@@ -106,3 +106,19 @@ def test_cron_wrapper_passes_the_exit_code_on_and_holds_a_lock(tmp_path: Path) -
         held.kill()
         held.wait()
     assert busy.returncode == 75
+
+
+def test_cronjobs_publish_to_the_lake_from_a_secret_that_is_only_an_example() -> None:
+    import kubernetes_validate
+
+    example = K8S / "examples" / "share-secret.yaml"
+    secret = yaml.safe_load(example.read_text())
+    kubernetes_validate.validate(secret, K8S_VERSION, strict=True)
+    assert secret["stringData"]["ACEBET_PUBLISH"].startswith("ducklake:postgres:")
+    assert example not in kustomize_resources()
+    for manifest in ("cronjob-score.yaml", "cronjob-retrain.yaml"):
+        pod = yaml.safe_load((K8S / manifest).read_text())["spec"]["jobTemplate"]["spec"][
+            "template"]["spec"]
+        for container in pod.get("initContainers", []) + pod["containers"]:
+            refs = [e.get("secretRef", {}).get("name") for e in container["envFrom"]]
+            assert secret["metadata"]["name"] in refs, (manifest, container["name"])

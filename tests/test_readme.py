@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import shutil
 import warnings
 from pathlib import Path
 
@@ -85,6 +86,7 @@ def test_the_readme_commands_run_as_written(real_data: Path, tmp_path: Path) -> 
     text = README.replace("\\\n", " ")
     for name, body in re.findall(r"cat > (\S+) <<'CSV'\n(.*?)\nCSV", text, flags=re.S):
         (tmp_path / name).write_text(body + "\n")
+    shutil.copytree(ROOT / "sql", tmp_path / "sql")  # `acebet query -f sql/queries/…`
 
     def local(arg: str) -> str:
         arg = arg.replace("../shared/data", str(real_data))

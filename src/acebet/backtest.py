@@ -39,6 +39,9 @@ class BacktestResult:
     backtest_id: str
     predictions: pl.DataFrame
     metrics: pl.DataFrame
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    retrain: str = "monthly"
 
 
 def periods(start: dt.date, end: dt.date, retrain: str) -> list[tuple[dt.date, dt.date]]:
@@ -76,6 +79,24 @@ def run(
     progress: bool = False,
     on_period: Callable[[dt.date, int], None] | None = None,
 ) -> BacktestResult:
+    """Evaluate and store in one go, on one writable connection."""
+    result = evaluate(con, date_from, date_to, retrain=retrain, odds_dir=odds_dir,
+                      progress=progress, on_period=on_period)
+    store_result(con, result)
+    return result
+
+
+def evaluate(
+    con: duckdb.DuckDBPyConnection,
+    date_from: dt.date,
+    date_to: dt.date,
+    *,
+    retrain: str = "monthly",
+    odds_dir: Path | None = None,
+    progress: bool = False,
+    on_period: Callable[[dt.date, int], None] | None = None,
+) -> BacktestResult:
+    """The walk-forward evaluation; it only reads, so a read-only connection will do."""
     if date_from > date_to:
         raise InputError(f"--from {date_from} is after --to {date_to}")
     windows = periods(date_from, date_to, retrain)
@@ -119,7 +140,12 @@ def run(
     predictions = _canonical(raw)
     table = metric_table(predictions)
     backtest_id = f"backtest-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
-    stored = predictions.with_columns(pl.lit(backtest_id).alias("backtest_id"))
+    return BacktestResult(backtest_id, predictions, table, date_from, date_to, retrain)
+
+
+def store_result(con: duckdb.DuckDBPyConnection, result: BacktestResult) -> None:
+    """Store the metrics and per-match predictions in one transaction."""
+    stored = result.predictions.with_columns(pl.lit(result.backtest_id).alias("backtest_id"))
     for col in ("pinnacle_prob", "market_avg_prob"):
         if col not in stored.columns:
             stored = stored.with_columns(pl.lit(None, pl.Float64).alias(col))
@@ -128,7 +154,8 @@ def run(
         con.execute(
             "INSERT INTO backtests (backtest_id, created_at, date_from, date_to, retrain, "
             "metrics) VALUES (?, now(), ?, ?, ?, ?)",
-            [backtest_id, date_from, date_to, retrain, json.dumps(table.to_dicts())],
+            [result.backtest_id, result.date_from, result.date_to, result.retrain,
+             json.dumps(result.metrics.to_dicts())],
         )
         con.execute(
             "INSERT INTO backtest_predictions BY NAME SELECT backtest_id, tourney_date, "
@@ -137,7 +164,6 @@ def run(
             "FROM _backtest_predictions"
         )
     con.unregister("_backtest_predictions")
-    return BacktestResult(backtest_id, predictions, table)
 
 
 class _Null:

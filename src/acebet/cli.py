@@ -14,6 +14,7 @@ import polars as pl
 
 from acebet import __version__, logs, store
 from acebet.errors import AceBetError, InputError
+from acebet.faults import checkpoint
 
 log = logging.getLogger("acebet.cli")
 
@@ -23,9 +24,16 @@ class Settings:
     db: Path
     log_format: str
     lock_timeout: float
+    publish: str | None = None
+    publish_data: str | None = None
 
     def connect(self, *, read_only: bool = False):  # noqa: ANN201 - duckdb connection
         return store.connect(self.db, read_only=read_only, lock_timeout=self.lock_timeout)
+
+    def share(self):  # noqa: ANN201 - acebet.share.Target
+        from acebet import share
+
+        return share.resolve(self.db, self.publish, self.publish_data)
 
 
 class AceBetGroup(click.Group):
@@ -79,10 +87,20 @@ class AceBetGroup(click.Group):
     envvar="ACEBET_LOCK_TIMEOUT", show_default=True, show_envvar=True,
     help="Wait this long for another process's database lock, then exit 75.",
 )
+@click.option(
+    "--publish", metavar="TARGET", envvar="ACEBET_PUBLISH", show_envvar=True,
+    help="Where analysts read: a snapshot file (default NAME.analytics.duckdb beside "
+         "--db), ducklake:sqlite:PATH, ducklake:postgres:DSN, or none.",
+)
+@click.option(
+    "--publish-data", metavar="DIR_OR_URL", envvar="ACEBET_PUBLISH_DATA", show_envvar=True,
+    help="The DuckLake's Parquet files: a folder or s3://bucket/prefix.",
+)
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 @click.version_option(__version__, prog_name="acebet")
 @click.pass_context
-def main(ctx: click.Context, db: Path, log_format: str, lock_timeout: float, verbose: int) -> None:
+def main(ctx: click.Context, db: Path, log_format: str, lock_timeout: float,
+         publish: str | None, publish_data: str | None, verbose: int) -> None:
     """AceBet predicts the winner of upcoming ATP tennis matches.
 
     \b
@@ -93,11 +111,37 @@ def main(ctx: click.Context, db: Path, log_format: str, lock_timeout: float, ver
     75 database busy (another run holds the lock).
     """
     logs.configure(log_format, verbose)
-    ctx.obj = Settings(db=db, log_format=log_format, lock_timeout=lock_timeout)
+    ctx.obj = Settings(db=db, log_format=log_format, lock_timeout=lock_timeout,
+                       publish=publish, publish_data=publish_data)
+    ctx.obj.share()  # a bad --publish is exit 2 before any work
 
 
 def _progress() -> bool:
     return sys.stderr.isatty()
+
+
+def _publish(settings: Settings) -> None:
+    """Refresh the analyst share after a command changed what analysts see.
+
+    The command's own work is already stored. If another writer holds the database
+    now, it publishes when it finishes, so this only warns; any other failure exits 1
+    and says that `acebet publish` retries.
+    """
+    from acebet import share
+    from acebet.errors import DatabaseBusy, StoreError
+
+    target = settings.share()
+    try:
+        summary = share.publish(settings.db, target, lock_timeout=settings.lock_timeout)
+    except DatabaseBusy as exc:
+        _warn(f"analyst share not refreshed: {exc}")
+        return
+    except (AceBetError, duckdb.Error) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise StoreError(f"stored, but publishing to {target.describe()} failed: {first}; "
+                         "`acebet publish` retries") from exc
+    if summary is not None:
+        log.info("published", extra=summary.as_dict())
 
 
 def _warn(message: str) -> None:
@@ -141,6 +185,7 @@ def ingest(settings: Settings, source: str | None, years: str | None, levels: st
         )
     finally:
         con.close()
+    _publish(settings)
     log.info("ingest finished", extra=summary.as_dict())
     click.echo(
         f"ingested {summary.files} files from {summary.source}: "
@@ -231,12 +276,22 @@ def train(settings: Settings, train_to: str | None) -> None:
     from acebet import model, snapshots
 
     cutoff = _date(train_to, "--train-to")
-    con = settings.connect()
+    store.ensure_migrated(settings.db, settings.lock_timeout)
+    con = settings.connect(read_only=True)  # analysts and other readers go on meanwhile
     try:
-        version, fitted = model.train(con, cutoff)
-        snapshots.refresh(con)  # so the next scoring run need not replay the history
+        checkpoint("train:reading")
+        fitted = model.fit_from_store(con, cutoff)
+        snapshot = snapshots.build_if_stale(con)  # so scoring need not replay the history
     finally:
         con.close()
+    con = settings.connect()  # the write lock only to store the results
+    try:
+        version = model.save(con, fitted)
+        if snapshot is not None:
+            snapshots.store(con, snapshot)
+    finally:
+        con.close()
+    _publish(settings)
     val = fitted.metadata["validation"]
     log.info("model trained", extra={"model_version": version, **val})
     click.echo(
@@ -283,6 +338,7 @@ def models_activate(settings: Settings, version: int) -> None:
         model.activate(con, version)
     finally:
         con.close()
+    _publish(settings)
     click.echo(f"model version {version} is now active")
 
 
@@ -315,11 +371,19 @@ def backtest(settings: Settings, date_from: str, date_to: str, retrain: str,
         raise InputError(f"--odds {odds}: no such folder")
     if out is not None and not out.parent.is_dir():
         raise InputError(f"--out {out}: folder {out.parent} does not exist")
-    con = settings.connect()
+    store.ensure_migrated(settings.db, settings.lock_timeout)
+    con = settings.connect(read_only=True)  # hours of refits without the write lock
     try:
-        result = bt.run(con, start, end, retrain=retrain, odds_dir=odds, progress=_progress())
+        result = bt.evaluate(con, start, end, retrain=retrain, odds_dir=odds,
+                             progress=_progress())
     finally:
         con.close()
+    con = settings.connect()
+    try:
+        bt.store_result(con, result)
+    finally:
+        con.close()
+    _publish(settings)
     if out is not None:
         result.predictions.write_parquet(out)
     click.echo(_table(result.metrics))
@@ -355,6 +419,7 @@ def fixtures_load(settings: Settings, file: Path, strict: bool) -> None:
         summary, rejects = fx.load(con, file, strict=strict)
     finally:
         con.close()
+    _publish(settings)
     log.info("fixtures loaded", extra=summary.as_dict())
     for line in fx.describe_rejects(rejects, file.name):
         _warn(line)
@@ -388,6 +453,7 @@ def score(settings: Settings, as_of: str | None, model_version: int | None, resc
     summary = scoring.score(settings.db, as_of=_date(as_of, "--as-of"),
                             model_version=model_version, rescore=rescore,
                             lock_timeout=settings.lock_timeout)
+    _publish(settings)
     log.info("run finished", extra=summary.as_dict())
     click.echo(
         f"run {summary.run_id}: model {summary.model_version}, {summary.fixtures_seen:,} "
@@ -474,6 +540,7 @@ def demo(settings: Settings, fixtures_file: Path | None) -> None:
         con.close()
     run = scoring.score(settings.db, lock_timeout=settings.lock_timeout)
     click.echo(f"4/4 score: {run.predictions_written} predictions written", err=True)
+    _publish(settings)
     con = settings.connect(read_only=True)
     try:
         table = scoring.latest(con)
@@ -570,3 +637,70 @@ def report(settings: Settings, out_dir: Path) -> None:
     finally:
         con.close()
     click.echo(f"report written to {path}")
+
+
+@main.command("publish")
+@click.pass_obj
+def publish_cmd(settings: Settings) -> None:
+    """Publish the analyst share now (every command that changes what analysts see
+    also does): the snapshot file, or the DuckLake given by --publish.
+
+    \b
+    Example:
+      acebet --publish ducklake:sqlite:/srv/lake.sqlite --publish-data /srv/lake publish
+    """
+    from acebet import share
+
+    store.ensure_migrated(settings.db, settings.lock_timeout)
+    target = settings.share()
+    summary = share.publish(settings.db, target, lock_timeout=settings.lock_timeout)
+    if summary is None:
+        click.echo("publishing is off (--publish none)")
+        return
+    log.info("published", extra=summary.as_dict())
+    click.echo(f"published to {summary.target}: {summary.rows.get('predictions', 0):,} "
+               f"predictions, {summary.rows.get('score_runs', 0):,} runs "
+               f"({summary.seconds:.1f}s)")
+
+
+@main.command("query")
+@click.argument("sql", required=False)
+@click.option("-f", "--file", "sql_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Read the SQL from this file (e.g. sql/queries/runs_last_30_days.sql).")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True)
+@click.option("--var", "variables", multiple=True, metavar="NAME=VALUE",
+              help="SET VARIABLE NAME first, for queries that read getvariable('NAME').")
+@click.pass_obj
+def query_cmd(settings: Settings, sql: str | None, sql_file: Path | None, fmt: str,
+              variables: tuple[str, ...]) -> None:
+    """Read-only SQL against the analyst share (snapshot or lake), never the job's file.
+
+    \b
+    Examples:
+      acebet query "SELECT * FROM latest_predictions ORDER BY edge DESC LIMIT 10"
+      acebet query -f sql/queries/player_record.sql --var player='Jannik Sinner'
+    """
+    from acebet import share
+
+    if (sql is None) == (sql_file is None):
+        raise InputError("give the SQL as an argument or with -f FILE, not both")
+    if sql_file is not None:
+        if not sql_file.is_file():
+            raise InputError(f"-f {sql_file}: no such file")
+        sql = sql_file.read_text()
+    values = {}
+    for item in variables:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise InputError(f"--var {item!r}: expected NAME=VALUE")
+        values[name] = value
+    frame = share.query(settings.share(), sql, values)
+    if frame is None:
+        return
+    if fmt == "csv":
+        click.echo(frame.write_csv(), nl=False)
+    elif fmt == "json":
+        click.echo(frame.write_json())
+    else:
+        click.echo(_table(frame))

@@ -266,14 +266,20 @@ def train(
     con: duckdb.DuckDBPyConnection, train_to: dt.date | None = None
 ) -> tuple[int, TrainedModel]:
     """Build features from the store, fit, and save a new active version."""
+    model = fit_from_store(con, train_to)
+    return save(con, model), model
+
+
+def fit_from_store(con: duckdb.DuckDBPyConnection, train_to: dt.date | None = None
+                   ) -> TrainedModel:
+    """Fit on the stored history; it only reads, so a read-only connection will do."""
     matches = F.load_matches(con)
     if matches.height == 0:
         raise InputError("no matches in the database; run `acebet ingest` first")
     if train_to is None:
         train_to = matches["tourney_date"].max() + dt.timedelta(days=1)
     feats = F.build(F.timeline(matches), F.load_players(con))
-    model = fit(feats, train_to)
-    return save(con, model), model
+    return fit(feats, train_to)
 
 
 def refit(feats: pl.DataFrame, train_to: dt.date, like: TrainedModel) -> TrainedModel:

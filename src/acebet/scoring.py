@@ -159,7 +159,7 @@ def _record_failure(db: Path | str, run_id: str, started_at: dt.datetime,
 def _score(db: Path | str, run_id: str, started_at: dt.datetime, as_of: dt.date | None,
            model_version: int | None, rescore: bool, lock_timeout: float) -> ScoreSummary:
     started = time.perf_counter()
-    _ensure_migrated(db, lock_timeout)
+    store.ensure_migrated(db, lock_timeout)
     con = store.connect(db, read_only=True, lock_timeout=lock_timeout)
     new_snapshot = None
     try:
@@ -217,17 +217,6 @@ def _score(db: Path | str, run_id: str, started_at: dt.datetime, as_of: dt.date 
     finally:
         con.close()
     return summary
-
-
-def _ensure_migrated(db: Path | str, lock_timeout: float) -> None:
-    """An older database file is upgraded before the read-only phase needs the schema."""
-    con = store.connect(db, read_only=True, lock_timeout=lock_timeout, check_schema=False)
-    try:
-        current = not store.pending_migrations(con)
-    finally:
-        con.close()
-    if not current:
-        store.connect(db, lock_timeout=lock_timeout).close()
 
 
 def _prediction_rows(scored: pl.DataFrame, run_id: str, version: int,

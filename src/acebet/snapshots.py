@@ -32,9 +32,22 @@ def save(con: duckdb.DuckDBPyConnection, snapshot: F.Snapshot) -> None:
 
 def refresh(con: duckdb.DuckDBPyConnection) -> bool:
     """Build and store the snapshot if it is missing or stale; True if it was rebuilt."""
-    if load(con) is not None:
+    snapshot = build_if_stale(con)
+    if snapshot is None:
         return False
-    snapshot = F.Snapshot.from_history(F.load_matches(con), F.history_fingerprint(con))
+    store(con, snapshot)
+    return True
+
+
+def build_if_stale(con: duckdb.DuckDBPyConnection) -> F.Snapshot | None:
+    """A new snapshot if the stored one is missing or stale, else None (only reads)."""
+    if load(con) is not None:
+        return None
+    return F.Snapshot.from_history(F.load_matches(con), F.history_fingerprint(con))
+
+
+def store(con: duckdb.DuckDBPyConnection, snapshot: F.Snapshot) -> None:
+    """Save `snapshot` in its own transaction (a stale one is never used: its
+    fingerprint no longer matches the history)."""
     with transaction(con):
         save(con, snapshot)
-    return True

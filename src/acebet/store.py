@@ -10,19 +10,20 @@ import hashlib
 import logging
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 import polars as pl
 
 from acebet.errors import DatabaseBusy, StoreError
 
+T = TypeVar("T")
 log = logging.getLogger(__name__)
-
 MIGRATION_FILE = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
 
 
@@ -80,26 +81,8 @@ def connect(
         raise StoreError(f"{path}: no such database (run `acebet ingest` first)")
     if path.parent and not path.parent.exists():
         raise StoreError(f"{path}: folder {path.parent} does not exist")
-    deadline = time.monotonic() + max(lock_timeout, 0.0)
-    delay = 0.05
-    while True:
-        try:
-            con = duckdb.connect(str(path), read_only=read_only)
-            break
-        except duckdb.Error as exc:
-            if not _is_lock_conflict(exc):
-                raise StoreError(f"{path}: cannot open the database: {_first_line(exc)}") from exc
-            if delay == 0.05 and lock_timeout > 0:  # first conflict: say so once
-                log.info("database busy: waiting for another process's lock",
-                         extra={"db": str(path), "lock_timeout": lock_timeout})
-            if time.monotonic() >= deadline:
-                raise DatabaseBusy(
-                    f"{path}: another process holds the database lock"
-                    + (f" (waited {lock_timeout:g}s)" if lock_timeout > 0 else "")
-                    + "; retry later or raise --lock-timeout"
-                ) from exc
-            time.sleep(delay)
-            delay = min(delay * 2, 1.0)
+    con = _with_lock_retry(
+        path, lock_timeout, lambda: duckdb.connect(str(path), read_only=read_only))
     try:
         if not read_only:
             migrate(con)
@@ -114,6 +97,54 @@ def connect(
         con.close()
         raise
     return con
+
+
+def _with_lock_retry(path: Path, lock_timeout: float, open_it: Callable[[], T]) -> T:
+    """Call `open_it` until no other process holds a conflicting lock on `path`.
+
+    DuckDB lets one process write a file at a time; a scheduler that starts a run while
+    the previous one still writes gets DatabaseBusy (exit 75), naming the holder.
+    """
+    deadline = time.monotonic() + max(lock_timeout, 0.0)
+    delay = 0.05
+    while True:
+        try:
+            return open_it()
+        except duckdb.Error as exc:
+            if not _is_lock_conflict(exc):
+                raise StoreError(f"{path}: cannot open the database: {_first_line(exc)}") from exc
+            if delay == 0.05 and lock_timeout > 0:  # first conflict: say so once
+                log.info("database busy: waiting for another process's lock",
+                         extra={"db": str(path), "lock_timeout": lock_timeout})
+            if time.monotonic() >= deadline:
+                holder = lock_holder(exc)
+                raise DatabaseBusy(
+                    f"{path}: another process holds the database lock"
+                    + (f" ({holder})" if holder else "")
+                    + (f" (waited {lock_timeout:g}s)" if lock_timeout > 0 else "")
+                    + "; retry later or raise --lock-timeout"
+                ) from exc
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
+
+def attach_job_database(con: duckdb.DuckDBPyConnection, path: str | Path,
+                        lock_timeout: float = 0.0) -> None:
+    """Attach the job's database to `con` read-only as `acebet_job` (for publishing).
+
+    It must exist and have the current schema; a writer holding it makes this wait up
+    to `lock_timeout` like `connect`.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise StoreError(f"{path}: no such database (run `acebet ingest` first)")
+    literal = sql_literal(str(path))
+    _with_lock_retry(path, lock_timeout,
+                     lambda: con.execute(f"ATTACH {literal} AS acebet_job (READ_ONLY)"))
+    if scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'acebet_job' "
+                   "AND table_name = 'schema_migrations'") == 0:
+        con.execute("DETACH acebet_job")
+        raise StoreError(f"{path}: not an AceBet database")
 
 
 def _first_line(exc: BaseException) -> str:
@@ -230,3 +261,34 @@ def query_frame(
 ) -> pl.DataFrame:
     """Run a query and return the result as a Polars frame (zero copy, no pyarrow)."""
     return pl.DataFrame(con.sql(sql, params=params))
+
+
+def sql_literal(value: str) -> str:
+    """`value` as a single-quoted SQL string literal.
+
+    Only for the few statements DuckDB cannot take parameters in (ATTACH's path or
+    DSN): everything else passes values as parameters. A quote is doubled, the one
+    escape DuckDB string literals know; NUL cannot appear in a path or DSN.
+    """
+    if "\x00" in value:
+        raise StoreError(f"{value!r}: NUL character in a path or connection string")
+    return "'" + value.replace("'", "''") + "'"
+
+
+def lock_holder(exc: BaseException) -> str | None:
+    """The process DuckDB names in a lock conflict ("... held in /usr/bin/python (PID 42)")."""
+    match = re.search(r"held in (.*?)\s*\(PID (\d+)\)", str(exc))
+    if not match:
+        return None
+    return f"PID {match[2]}, {Path(match[1]).name}" if match[1] else f"PID {match[2]}"
+
+
+def ensure_migrated(db: str | Path, lock_timeout: float = 0.0) -> None:
+    """Upgrade an older file first, so a command can then do its long work read-only."""
+    con = connect(db, read_only=True, lock_timeout=lock_timeout, check_schema=False)
+    try:
+        current = not pending_migrations(con)
+    finally:
+        con.close()
+    if not current:
+        connect(db, lock_timeout=lock_timeout).close()

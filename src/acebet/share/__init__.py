@@ -1,0 +1,143 @@
+"""Publishing what analysts read, apart from the job's own file.
+
+The job's database has one writer. Analysts read a published share instead: a
+read-only snapshot file beside the database (the default), or a DuckLake
+(catalog in SQLite or PostgreSQL, data as Parquet) for many processes and machines.
+Either way an analyst's open connection never blocks the job.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from acebet.errors import InputError, StoreError
+
+LAKE_PREFIX = "ducklake:"
+LAKE_CATALOGS = ("sqlite", "postgres")
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the share goes: kind is 'snapshot', 'lake' or 'none'."""
+
+    kind: str
+    path: Path | None = None       # the snapshot file
+    catalog: str | None = None     # "sqlite:PATH" or "postgres:DSN"
+    data: str | None = None        # the lake's data folder or URL
+
+    def describe(self) -> str:
+        if self.kind == "snapshot":
+            return str(self.path)
+        if self.kind == "lake":
+            return f"{LAKE_PREFIX}{self.catalog.split(':', 1)[0]}:…"  # a DSN may hold secrets
+        return "none"
+
+
+@dataclass
+class PublishSummary:
+    target: str
+    seconds: float
+    rows: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, object]:
+        return {"target": self.target, "seconds": self.seconds, "rows": self.rows}
+
+
+def default_snapshot(db: Path) -> Path:
+    """`NAME.analytics.duckdb` beside `NAME.duckdb`."""
+    stem = db.name[: -len(".duckdb")] if db.name.endswith(".duckdb") else db.name
+    return db.with_name(f"{stem}.analytics.duckdb")
+
+
+def resolve(db: Path, publish: str | None, data: str | None = None) -> Target:
+    """The target named by --publish/--publish-data (None: the default snapshot)."""
+    if publish is None or publish == "":
+        return Target("snapshot", path=default_snapshot(db))
+    if publish == "none":
+        return Target("none")
+    if publish.startswith(LAKE_PREFIX):
+        catalog = publish[len(LAKE_PREFIX):]
+        kind, _, where = catalog.partition(":")
+        if kind not in LAKE_CATALOGS or not where:
+            raise InputError(f"--publish {publish.split(':', 2)[:2]}: expected "
+                             "ducklake:sqlite:PATH or ducklake:postgres:DSN")
+        if not data:
+            raise InputError("--publish ducklake:…: also give --publish-data DIR_OR_URL "
+                             "(env ACEBET_PUBLISH_DATA) for the lake's Parquet files")
+        return Target("lake", catalog=catalog, data=data)
+    path = Path(publish)
+    if path.resolve() == db.resolve():
+        raise InputError(f"--publish {publish}: that is the job's own database; "
+                         "give another file")
+    return Target("snapshot", path=path)
+
+
+def publish(db: Path, target: Target, *, lock_timeout: float = 0.0) -> PublishSummary | None:
+    """Publish the current state of `db` to `target` (nothing for 'none')."""
+    if target.kind == "none":
+        return None
+    started = time.perf_counter()
+    if target.kind == "snapshot":
+        from acebet.share import snapshot
+
+        if not target.path.parent.is_dir():
+            raise InputError(f"--publish {target.path}: folder {target.path.parent} "
+                             "does not exist")
+        rows = snapshot.publish(db, target.path, lock_timeout=lock_timeout)
+    else:
+        from acebet.share import lake
+
+        rows = lake.publish(db, target.catalog, target.data, lock_timeout=lock_timeout)
+    return PublishSummary(target.describe(), round(time.perf_counter() - started, 3), rows)
+
+
+def connect_reader(target: Target) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the share, with its tables and views unqualified."""
+    if target.kind == "none":
+        raise InputError("publishing is off (--publish none): nothing to query")
+    if target.kind == "snapshot":
+        if not target.path.exists():
+            raise StoreError(f"{target.path}: no analyst snapshot yet "
+                             "(run `acebet publish`, or any command that writes)")
+        try:
+            return duckdb.connect(str(target.path), read_only=True)
+        except duckdb.Error as exc:
+            first = str(exc).strip().splitlines()[0]
+            raise StoreError(f"{target.path}: cannot open the analyst snapshot: {first}"
+                             ) from exc
+    from acebet.share import lake
+
+    return lake.connect_reader(target.catalog, target.data)
+
+
+def query(target: Target, sql: str, variables: dict[str, str] | None = None
+          ) -> pl.DataFrame | None:
+    """Run analyst SQL read-only against the share; the last statement's rows, if any.
+
+    `variables` are set first with SET VARIABLE (values as parameters), for queries
+    that read `getvariable('name')`.
+    """
+    con = connect_reader(target)
+    try:
+        for name, value in (variables or {}).items():
+            con.execute("SET VARIABLE " + _variable_name(name) + " = ?", [value])
+        try:
+            relation = con.sql(sql)
+        except duckdb.Error as exc:
+            first = str(exc).strip().splitlines()[0]
+            raise InputError(f"query failed: {first}") from exc
+        return None if relation is None else pl.DataFrame(relation)
+    finally:
+        con.close()
+
+
+def _variable_name(name: str) -> str:
+    """A --var name is an identifier; anything else is refused (it becomes SQL text)."""
+    if not name.isidentifier() or not name.isascii():
+        raise InputError(f"--var {name!r}: a variable name is letters, digits and _")
+    return name

@@ -1,0 +1,70 @@
+"""The analyst snapshot: a read-only DuckDB file beside the job's database.
+
+Built under a staging name in the same folder, checkpointed, closed, then renamed over
+the previous one. An analyst who holds the old file open keeps reading the old state
+(the rename does not touch an open file) and never blocks the job; a new connection
+opens the new state, whole.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+
+from acebet.share.content import TABLES, select_list, view_definitions
+from acebet.store import attach_job_database, scalar
+
+
+def staging_path(target: Path) -> Path:
+    return target.with_name(f".{target.name}.{os.getpid()}.staging")
+
+
+def publish(db: Path, target: Path, *, lock_timeout: float = 0.0) -> dict[str, int]:
+    """Copy the share out of the job's database `db` into `target`; rows per table."""
+    staging = staging_path(target)
+    _remove(staging)
+    try:
+        con = duckdb.connect(str(staging))
+        try:
+            counts = _fill(con, db, lock_timeout)
+        finally:
+            con.close()  # closing checkpoints: the file is whole, no WAL left
+        _fsync(staging)
+        os.replace(staging, target)
+    except BaseException:
+        _remove(staging)
+        raise
+    _fsync(target.parent)
+    return counts
+
+
+def _fill(con: duckdb.DuckDBPyConnection, db: Path, lock_timeout: float) -> dict[str, int]:
+    attach_job_database(con, db, lock_timeout)
+    try:
+        counts = {}
+        for table in TABLES:  # names and column lists are content.py's constants
+            cols = select_list(table)
+            con.execute(
+                f"CREATE TABLE {table} AS SELECT {cols} FROM acebet_job.{table}")  # noqa: S608
+            counts[table] = int(scalar(con, f"SELECT count(*) FROM {table}"))  # noqa: S608
+        for view in view_definitions(con, "acebet_job").values():
+            con.execute(view)  # unqualified names bind to the snapshot's own tables
+    finally:
+        con.execute("DETACH acebet_job")
+    con.execute("CHECKPOINT")
+    return counts
+
+
+def _remove(path: Path) -> None:
+    for leftover in (path, path.with_name(path.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

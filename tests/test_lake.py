@@ -1,0 +1,319 @@
+"""The DuckLake share, with its catalog in SQLite and in a real PostgreSQL server that
+these tests start: the same tables and views as the job's database, each publish one
+transaction that appends only what is new, readers on other processes never see half
+a run. PostgreSQL is Debian's `postgresql` package (.ci/run installs it); in CI a
+server that cannot start fails the tests instead of skipping them."""
+
+from __future__ import annotations
+
+import csv
+import glob
+import json
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+from click.testing import CliRunner
+
+from acebet.cli import main
+from acebet.share import content, lake
+
+HEADER = ["tourney_date", "tourney_name", "surface", "tourney_level", "round", "best_of",
+          "p1_id", "p2_id"]
+
+
+# --- a throwaway PostgreSQL server ------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _postgres_bin() -> Path | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+                   key=lambda p: int(Path(p).parts[4]))
+    return Path(found[-1]).parent if found else None
+
+
+def _as_server_user(args: list[str]) -> list[str]:
+    """PostgreSQL refuses to run as root: run its tools as the `postgres` user then."""
+    if os.geteuid() != 0:
+        return args
+    return ["runuser", "-u", "postgres", "--", *args]
+
+
+@pytest.fixture(scope="module")
+def postgres_server() -> Iterator[tuple[Path, int]]:
+    """A fresh cluster in a temporary folder on a private port, stopped at the end:
+    (its binaries' folder, its port)."""
+    bin_dir = _postgres_bin()
+    if bin_dir is None:
+        _unavailable("no PostgreSQL server binaries (apt-get install postgresql)")
+    root = Path(tempfile.mkdtemp(prefix="acebet-pg-"))
+    if os.geteuid() == 0:
+        user = pwd.getpwnam("postgres")
+        os.chown(root, user.pw_uid, user.pw_gid)
+    data, port = root / "data", _free_port()
+    try:
+        subprocess.run(_as_server_user([str(bin_dir / "initdb"), "-D", str(data), "-A", "trust",
+                                        "-U", "acebet", "--no-sync", "-E", "UTF8"]),
+                       check=True, capture_output=True, text=True, timeout=120)
+        subprocess.run(_as_server_user([
+            str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(root / "server.log"), "-w",
+            "-t", "60", "-o", f"-p {port} -k {root} -c listen_addresses=127.0.0.1 "
+            "-c fsync=off", "start"]), check=True, capture_output=True, text=True, timeout=90)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
+        log = (root / "server.log").read_text() if (root / "server.log").exists() else ""
+        shutil.rmtree(root, ignore_errors=True)
+        _unavailable(f"PostgreSQL did not start: {exc} {getattr(exc, 'stderr', '')} {log}")
+    try:
+        yield bin_dir, port
+    finally:
+        subprocess.run(_as_server_user([str(bin_dir / "pg_ctl"), "-D", str(data), "-m",
+                                        "fast", "-w", "stop"]),
+                       capture_output=True, timeout=60)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _unavailable(why: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"PostgreSQL is required in CI: {why}", pytrace=False)
+    pytest.skip(why)
+
+
+_databases = iter(range(1_000_000))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def catalog(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A new, empty lake catalog of each kind ("sqlite:PATH" or "postgres:DSN")."""
+    if request.param == "sqlite":
+        return f"sqlite:{tmp_path / 'lake.sqlite'}"
+    bin_dir, port = request.getfixturevalue("postgres_server")
+    name = f"lake{next(_databases)}"
+    subprocess.run([str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U",
+                    "acebet", name], check=True, capture_output=True, timeout=60)
+    return f"postgres:dbname={name} host=127.0.0.1 port={port} user=acebet"
+
+
+# --- a scored job database -----------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def trained_base(synthetic_source: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("lake") / "base.duckdb"
+    for args in (["ingest", str(synthetic_source)], ["train"]):
+        result = CliRunner().invoke(main, ["--db", str(path), "--publish", "none", *args])
+        assert result.exit_code == 0, result.output
+    return path
+
+
+@pytest.fixture
+def db(trained_base: Path, tmp_path: Path) -> Path:
+    path = tmp_path / "acebet.duckdb"
+    shutil.copy(trained_base, path)
+    return path
+
+
+def player_ids(db: Path) -> list[int]:
+    con = duckdb.connect(str(db), read_only=True)
+    rows = con.execute("SELECT player_id FROM players ORDER BY player_id").fetchall()
+    con.close()
+    return [r[0] for r in rows]
+
+
+def fixtures_file(path: Path, pairs: list[tuple[int, int]], day: str = "2023-01-09") -> Path:
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(HEADER)
+        for a, b in pairs:
+            writer.writerow([day, "Lake Open", "Hard", "A", "R32", 3, a, b])
+    return path
+
+
+def lake_cli(db: Path, catalog: str, data: Path, *args: str):  # noqa: ANN201
+    return CliRunner().invoke(main, ["--db", str(db), "--publish", f"ducklake:{catalog}",
+                                     "--publish-data", str(data), *args])
+
+
+def snapshots(catalog: str) -> int:
+    con = lake.connect_reader(catalog)
+    try:
+        return con.execute("SELECT count(*) FROM ducklake_snapshots('lake')").fetchall()[0][0]
+    finally:
+        con.close()
+
+
+# --- tests ---------------------------------------------------------------------------
+
+def test_the_lake_holds_the_share_and_the_same_state_twice_changes_nothing(
+    db: Path, catalog: str, tmp_path: Path
+) -> None:
+    ids = player_ids(db)
+    data = tmp_path / "lake-files"
+    load = fixtures_file(tmp_path / "f.csv", [(ids[0], ids[1]), (ids[2], ids[3])])
+    assert lake_cli(db, catalog, data, "fixtures", "load", str(load)).exit_code == 0
+    result = lake_cli(db, catalog, data, "score")
+    assert result.exit_code == 0, result.output
+    assert any(data.rglob("*.parquet")) or snapshots(catalog) > 1
+    before = snapshots(catalog)
+    assert lake_cli(db, catalog, data, "publish").exit_code == 0
+    assert snapshots(catalog) == before  # nothing new: no new lake snapshot
+
+    job = duckdb.connect(str(db), read_only=True)
+    reader = lake.connect_reader(catalog)
+    try:
+        for view in content.VIEWS:
+            query = f"SELECT * FROM {view} ORDER BY ALL"
+            assert reader.execute(query).fetchall() == job.execute(query).fetchall(), view
+        for table in content.TABLES:
+            query = f"SELECT count(*) FROM {table}"
+            assert reader.execute(query).fetchall() == job.execute(query).fetchall(), table
+        columns = {r[0] for r in reader.execute("DESCRIBE models").fetchall()}
+        assert "model_text" not in columns
+        with pytest.raises(duckdb.Error):
+            reader.execute("DELETE FROM predictions")
+    finally:
+        job.close()
+        reader.close()
+    result = lake_cli(db, catalog, data, "query", "--format", "csv",
+                      "SELECT count(*) AS n FROM latest_predictions")
+    assert result.exit_code == 0 and result.output.splitlines() == ["n", "2"]
+
+
+def test_publishing_appends_what_is_new_and_replaces_what_changed(
+    db: Path, catalog: str, tmp_path: Path
+) -> None:
+    ids = player_ids(db)
+    data = tmp_path / "lake-files"
+    first = fixtures_file(tmp_path / "a.csv", [(ids[0], ids[1]), (ids[2], ids[3])])
+    lake_cli(db, catalog, data, "fixtures", "load", str(first))
+    assert lake_cli(db, catalog, data, "score").exit_code == 0
+    second = fixtures_file(tmp_path / "b.csv", [(ids[4], ids[5])])
+    lake_cli(db, catalog, data, "fixtures", "load", str(second))
+    assert lake_cli(db, catalog, data, "score").exit_code == 0
+    assert lake_cli(db, catalog, data, "score", "--rescore").exit_code == 0
+
+    reader = lake.connect_reader(catalog)
+    job = duckdb.connect(str(db), read_only=True)
+    try:
+        for table in ("predictions", "predictions_history", "score_runs", "fixtures"):
+            query = f"SELECT * FROM {table} ORDER BY ALL"
+            assert reader.execute(query).fetchall() == job.execute(query).fetchall(), table
+        assert reader.execute("SELECT count(*), count(DISTINCT (fixture_id, model_version)) "
+                              "FROM predictions").fetchall() == [(3, 3)]
+        assert reader.execute("SELECT count(*) FROM predictions_history").fetchall() == [(3,)]
+        # the rows of the first runs were appended once and never rewritten
+        changes = reader.execute(
+            "SELECT count(*) FROM ducklake_snapshots('lake') "
+            "WHERE changes::VARCHAR LIKE '%tables_created%'").fetchall()
+        assert changes == [(1,)]
+    finally:
+        reader.close()
+        job.close()
+
+
+def test_a_job_that_lost_its_database_adds_to_the_lake_and_removes_nothing(
+    db: Path, trained_base: Path, catalog: str, tmp_path: Path
+) -> None:
+    ids = player_ids(db)
+    data = tmp_path / "lake-files"
+    lake_cli(db, catalog, data, "fixtures", "load",
+             str(fixtures_file(tmp_path / "a.csv", [(ids[0], ids[1]), (ids[2], ids[3])])))
+    assert lake_cli(db, catalog, data, "score").exit_code == 0
+    fresh = tmp_path / "fresh" / "acebet.duckdb"  # an evicted cache: the job starts again
+    fresh.parent.mkdir()
+    shutil.copy(trained_base, fresh)
+    lake_cli(fresh, catalog, data, "fixtures", "load",
+             str(fixtures_file(tmp_path / "b.csv", [(ids[4], ids[5])])))
+    assert lake_cli(fresh, catalog, data, "score").exit_code == 0
+    reader = lake.connect_reader(catalog)
+    try:
+        assert reader.execute("SELECT count(*) FROM score_runs").fetchall() == [(2,)]
+        assert reader.execute("SELECT count(*) FROM latest_predictions").fetchall() == [(3,)]
+    finally:
+        reader.close()
+
+
+def test_lake_errors_are_one_line(db: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["--db", str(db), "--publish", "ducklake:mysql:x",
+                                       "publish"])
+    assert result.exit_code == 2 and "ducklake:sqlite:PATH" in result.output
+    result = CliRunner().invoke(main, ["--db", str(db), "--publish",
+                                       f"ducklake:sqlite:{tmp_path / 'l.sqlite'}", "publish"])
+    assert result.exit_code == 2 and "--publish-data" in result.output
+    result = CliRunner().invoke(main, ["--db", str(db), "--publish",
+                                       f"ducklake:sqlite:{tmp_path / 'no' / 'l.sqlite'}",
+                                       "--publish-data", str(tmp_path / "d"), "publish"])
+    assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1
+
+
+READER = textwrap.dedent("""
+    import json, sys, time
+    from pathlib import Path
+    from acebet.share import lake
+    catalog, stop = sys.argv[1], Path(sys.argv[2])
+    con = lake.connect_reader(catalog)
+    seen = 0
+    while not stop.exists():
+        runs = con.execute(
+            "SELECT r.run_id, r.predictions_written, "
+            "(SELECT count(*) FROM predictions p WHERE p.run_id = r.run_id), "
+            "(SELECT count(*) - count(DISTINCT (fixture_id, model_version)) FROM predictions) "
+            "FROM score_runs r WHERE r.status = 'succeeded'").fetchall()
+        for run_id, written, found, duplicated in runs:
+            if written != found or duplicated:
+                print(json.dumps({"run": run_id, "written": written, "found": found,
+                                  "duplicated": duplicated}), flush=True)
+        seen = max(seen, len(runs))
+        time.sleep(0.01)  # pacing only: nothing waits on it
+    con.close()
+    print(json.dumps({"seen": seen}), flush=True)
+""")
+
+
+@pytest.mark.slow
+def test_readers_see_only_whole_runs_while_twenty_runs_publish(
+    db: Path, catalog: str, tmp_path: Path
+) -> None:
+    ids = player_ids(db)
+    data = tmp_path / "lake-files"
+    assert lake_cli(db, catalog, data, "publish").exit_code == 0  # the readers' lake exists
+    stop = tmp_path / "stop"
+    readers = [subprocess.Popen([sys.executable, "-c", READER, catalog, str(stop)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for _ in range(4)]
+    try:
+        for run in range(20):
+            pairs = [(ids[(3 * run + k) % len(ids)], ids[(3 * run + k + 7) % len(ids)])
+                     for k in range(1 + run % 3)]
+            day = f"2023-{1 + run // 10:02d}-{1 + run % 10 * 2:02d}"
+            file = fixtures_file(tmp_path / f"run{run}.csv", pairs, day)
+            assert CliRunner().invoke(main, ["--db", str(db), "--publish", "none", "fixtures",
+                                             "load", str(file)]).exit_code == 0
+            result = lake_cli(db, catalog, data, "score")
+            assert result.exit_code == 0, result.output
+    finally:
+        stop.touch()
+        outputs = [r.communicate(timeout=120) for r in readers]
+    for reader, (out, err) in zip(readers, outputs, strict=True):
+        assert reader.returncode == 0, err[-3000:]
+        lines = [json.loads(line) for line in out.splitlines()]
+        assert lines[-1].keys() == {"seen"} and lines[:-1] == []  # no partial or double run
+        assert lines[-1]["seen"] >= 1
+    con = lake.connect_reader(catalog)
+    try:
+        assert con.execute("SELECT count(*) FROM score_runs").fetchall() == [(20,)]
+        assert con.execute("SELECT sum(predictions_written) = (SELECT count(*) FROM "
+                           "predictions) FROM score_runs").fetchall() == [(True,)]
+    finally:
+        con.close()

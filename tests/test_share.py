@@ -1,0 +1,234 @@
+"""The analyst share: analysts read a published snapshot, never the job's file, so an
+open analyst connection never blocks the job; `acebet query` reads it; the write lock
+is held only to write, and a busy database names the process holding it."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+from click.testing import CliRunner
+
+from acebet import share, store
+from acebet.cli import main
+from acebet.store import sql_dir
+
+HEADER = ["tourney_date", "tourney_name", "surface", "tourney_level", "round", "best_of",
+          "p1_id", "p2_id"]
+
+
+@pytest.fixture(scope="module")
+def trained_base(synthetic_source: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("share") / "base.duckdb"
+    runner = CliRunner()
+    for args in (["ingest", str(synthetic_source)], ["train"]):
+        result = runner.invoke(main, ["--db", str(path), "--publish", "none", *args])
+        assert result.exit_code == 0, result.output
+    return path
+
+
+@pytest.fixture
+def db(trained_base: Path, tmp_path: Path) -> Path:
+    path = tmp_path / "acebet.duckdb"
+    shutil.copy(trained_base, path)
+    return path
+
+
+def cli(db: Path, *args: str):  # noqa: ANN201
+    return CliRunner().invoke(main, ["--db", str(db), *args])
+
+
+def player_ids(db: Path, n: int) -> list[int]:
+    con = duckdb.connect(str(db), read_only=True)
+    rows = con.execute("SELECT player_id FROM players ORDER BY player_id LIMIT ?", [n]).fetchall()
+    con.close()
+    return [r[0] for r in rows]
+
+
+def fixtures_file(path: Path, pairs: list[tuple[int, int]], day: str = "2023-01-09") -> Path:
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(HEADER)
+        for a, b in pairs:
+            writer.writerow([day, "Share Open", "Hard", "A", "R32", 3, a, b])
+    return path
+
+
+ANALYST = textwrap.dedent("""
+    import duckdb, sys
+    con = duckdb.connect(sys.argv[1], read_only=True)
+    def count():
+        return con.execute("SELECT count(*) FROM latest_predictions").fetchall()[0][0]
+    print(count(), flush=True)
+    sys.stdin.readline()          # the job runs meanwhile
+    print(count(), flush=True)    # the same connection: the state it opened
+    con.close()
+    fresh = duckdb.connect(sys.argv[1], read_only=True)
+    print(fresh.execute("SELECT count(*) FROM latest_predictions").fetchall()[0][0], flush=True)
+""")
+
+
+def test_an_analyst_holding_the_snapshot_open_never_blocks_the_job(
+    db: Path, tmp_path: Path, synthetic_source: Path
+) -> None:
+    ids = player_ids(db, 8)
+    first = fixtures_file(tmp_path / "first.csv", [(ids[0], ids[1]), (ids[2], ids[3])])
+    assert cli(db, "fixtures", "load", str(first)).exit_code == 0
+    assert cli(db, "score").exit_code == 0
+    snapshot = tmp_path / "acebet.analytics.duckdb"
+    assert snapshot.exists()
+
+    analyst = subprocess.Popen([sys.executable, "-c", ANALYST, str(snapshot)],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert analyst.stdout.readline().strip() == "2"
+        second = fixtures_file(tmp_path / "second.csv", [(ids[4], ids[5]), (ids[6], ids[7])])
+        for args in (["fixtures", "load", str(second)], ["score"],
+                     ["ingest", str(synthetic_source)], ["train"], ["score"]):
+            result = cli(db, *args)
+            assert result.exit_code == 0, (args, result.output)
+        out, _ = analyst.communicate("\n", timeout=120)
+    finally:
+        analyst.kill()
+    held, fresh = out.split()
+    assert held == "2"    # one consistent state while the connection stays open
+    assert fresh == "4"   # a new connection sees the newest run (the new model's)
+    result = cli(db, "query", "--format", "csv",
+                 "SELECT DISTINCT model_version FROM latest_predictions")
+    assert result.exit_code == 0 and result.output.splitlines() == ["model_version", "2"]
+    assert sorted(p.name for p in tmp_path.iterdir() if "staging" in p.name) == []
+
+
+def test_the_snapshot_holds_the_analyst_views_and_tables_without_the_model_text(
+    db: Path, tmp_path: Path
+) -> None:
+    ids = player_ids(db, 4)
+    cli(db, "fixtures", "load", str(fixtures_file(tmp_path / "f.csv", [(ids[0], ids[1])])))
+    assert cli(db, "score").exit_code == 0
+    job = duckdb.connect(str(db), read_only=True)
+    snap = duckdb.connect(str(tmp_path / "acebet.analytics.duckdb"), read_only=True)
+    try:
+        for view in ("latest_predictions", "prediction_outcomes", "model_performance",
+                     "run_history"):
+            query = f"SELECT * FROM {view} ORDER BY ALL"
+            assert snap.execute(query).fetchall() == job.execute(query).fetchall(), view
+        for table in share.content.TABLES:
+            query = f"SELECT count(*) FROM {table}"
+            assert snap.execute(query).fetchall() == job.execute(query).fetchall(), table
+        columns = {r[0] for r in snap.execute("DESCRIBE models").fetchall()}
+        assert "model_text" not in columns and "metadata" in columns
+        assert snap.execute("SELECT count(*) FROM latest_predictions").fetchall() == [(1,)]
+        with pytest.raises(duckdb.Error, match="read-only"):
+            snap.execute("DELETE FROM predictions")
+    finally:
+        job.close()
+        snap.close()
+
+
+def test_publish_none_writes_nothing_and_a_named_file_is_used(db: Path, tmp_path: Path) -> None:
+    ids = player_ids(db, 2)
+    file = fixtures_file(tmp_path / "f.csv", [(ids[0], ids[1])])
+    before = set(tmp_path.iterdir())
+    assert cli(db, "--publish", "none", "fixtures", "load", str(file)).exit_code == 0
+    assert set(tmp_path.iterdir()) == before
+    named = tmp_path / "for-analysts.duckdb"
+    assert cli(db, "--publish", str(named), "score").exit_code == 0
+    assert named.exists() and not (tmp_path / "acebet.analytics.duckdb").exists()
+    result = cli(db, "--publish", str(db), "publish")
+    assert result.exit_code == 2 and "job's own database" in result.output
+
+
+def test_the_example_queries_run_through_acebet_query(db: Path, tmp_path: Path) -> None:
+    ids = player_ids(db, 4)
+    cli(db, "fixtures", "load",
+        str(fixtures_file(tmp_path / "f.csv", [(ids[0], ids[1]), (ids[2], ids[3])])))
+    assert cli(db, "score").exit_code == 0
+    name = duckdb.connect(str(db), read_only=True).execute(
+        "SELECT name FROM players WHERE player_id = ?", [ids[0]]).fetchall()[0][0]
+    for query in sorted((sql_dir() / "queries").glob("*.sql")):
+        result = cli(db, "query", "-f", str(query), "--var", f"player={name}")
+        assert result.exit_code == 0, (query.name, result.output)
+        assert "Error" not in result.output
+    result = cli(db, "query", "--format", "json",
+                 "SELECT fixture_id, p1_win_prob FROM latest_predictions ORDER BY fixture_id")
+    rows = json.loads(result.output)
+    assert len(rows) == 2 and all(0 < r["p1_win_prob"] < 1 for r in rows)
+    result = cli(db, "query", "--format", "csv", "SELECT getvariable('x') AS x",
+                 "--var", "x=O'Neil; DROP TABLE players")
+    assert list(csv.reader(io.StringIO(result.output))) == [["x"], ["O'Neil; DROP TABLE players"]]
+
+
+def test_query_is_read_only_and_its_errors_are_one_line(db: Path, tmp_path: Path) -> None:
+    assert cli(db, "publish").exit_code == 0
+    result = cli(db, "query", "DELETE FROM predictions")
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
+    assert "read-only" in result.output
+    result = cli(db, "query", "SELECT 1", "--var", "bad name=1")
+    assert result.exit_code == 2
+    result = cli(db, "query")
+    assert result.exit_code == 2 and "-f FILE" in result.output
+    missing = tmp_path / "elsewhere.duckdb"
+    result = cli(db, "--publish", str(missing), "query", "SELECT 1")
+    assert result.exit_code == 1 and "acebet publish" in result.output
+
+
+def _acebet(db: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "acebet", "--db", str(db), *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, **(env or {})})
+
+
+def _wait_for(path: Path, proc: subprocess.Popen, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while not path.exists():
+        if proc.poll() is not None:
+            raise AssertionError(f"process ended early: {proc.communicate()}")
+        if time.monotonic() > deadline:
+            raise AssertionError("pause point not reached")
+        time.sleep(0.05)
+
+
+def test_a_busy_database_names_the_process_holding_the_lock(db: Path) -> None:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys; c = duckdb.connect(sys.argv[1]); "
+         "print('open', flush=True); sys.stdin.readline()", str(db)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        busy = _acebet(db, "db", "migrate")
+        _, err = busy.communicate(timeout=60)
+    finally:
+        holder.communicate("\n", timeout=30)
+    assert busy.returncode == 75, err
+    assert f"PID {holder.pid}" in err and len(err.strip().splitlines()) == 1
+
+
+def test_train_reads_without_the_write_lock(db: Path, tmp_path: Path) -> None:
+    marker, release = tmp_path / "paused", tmp_path / "release"
+    training = _acebet(db, "--publish", "none", "train",
+                       env={"ACEBET_PAUSE_AT": "train:reading",
+                            "ACEBET_PAUSE_FILE": str(marker),
+                            "ACEBET_RELEASE_FILE": str(release)})
+    try:
+        _wait_for(marker, training)
+        # a reader opens the job's file while train is reading it
+        con = store.connect(db, read_only=True)
+        models_before = store.table_counts(con)["models"]
+        con.close()
+    finally:
+        release.touch()
+    out, err = training.communicate(timeout=300)
+    assert training.returncode == 0, err
+    con = store.connect(db, read_only=True)
+    assert store.table_counts(con)["models"] == models_before + 1
+    con.close()
