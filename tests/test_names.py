@@ -14,7 +14,16 @@ import duckdb
 import polars as pl
 import pytest
 
-from acebet.names import AMBIGUOUS, RESOLVED, UNKNOWN, NameResolver, normalize
+from acebet.names import (
+    AMBIGUOUS,
+    FIRST_NAME_DIFFERS,
+    LONG_ABSENCE,
+    RESOLVED,
+    SURNAME_ONLY,
+    UNKNOWN,
+    NameResolver,
+    normalize,
+)
 from tests.sackmann import data_dir, load_sackmann
 
 # Real Sackmann ids (atp_players.csv).
@@ -26,6 +35,10 @@ ALBERT_RAMOS, ZE_ZHANG, JARRY, ELAHI_GALAN = 105077, 105585, 111797, 123755
 EDUARDO_NAVA, EMILIO_NAVA = 124013, 207182
 ALEX_KUZNETSOV, ANDREY_KUZNETSOV = 104864, 105723
 OLEKSANDR_DOLGOPOLOV_SR, ALEXANDR_DOLGOPOLOV = 101051, 105238
+MARIANO_BARRIOS, TOMAS_BARRIOS_VERA = 122628, 144642
+ANDY_MURRAY, JAMIE_MURRAY, NAMELESS_MURRAY = 104918, 104679, 152040
+ALEXANDER_ZVEREV, MISCHA_ZVEREV, XXXXXXX_ZVEREV = 100644, 104999, 125903
+RADEK_STEPANEK, MARTIN_STEPANEK, AGASSI, MARTIN_SINNER = 103285, 103480, 101736, 101441
 
 
 def d(text: str) -> dt.date:
@@ -59,6 +72,18 @@ SYNTHETIC_PLAYERS = [
     (121665, "Askold", "Kuznetsov", "1991-09-23", None, None),
     (OLEKSANDR_DOLGOPOLOV_SR, "Oleksandr", "Dolgopolov", "1964-07-10", None, None),
     (ALEXANDR_DOLGOPOLOV, "Alexandr", "Dolgopolov", "1988-11-07", "2006-07-17", "2018-05-14"),
+    (MARIANO_BARRIOS, "Mariano", "Barrios", "1994-03-17", None, None),
+    (TOMAS_BARRIOS_VERA, "Tomas", "Barrios Vera", "1997-12-10", "2015-10-19", "2022-06-27"),
+    (ANDY_MURRAY, "Andy", "Murray", "1987-05-15", "2003-07-14", "2022-10-31"),
+    (JAMIE_MURRAY, "Jamie", "Murray", "1986-02-13", "2007-01-01", "2012-09-24"),
+    (NAMELESS_MURRAY, "", "Murray", None, None, None),
+    (ALEXANDER_ZVEREV, "Alexander", "Zverev", "1997-04-20", "2011-09-19", "2022-05-23"),
+    (MISCHA_ZVEREV, "Mischa", "Zverev", "1987-08-22", "2002-06-24", "2022-04-04"),
+    (XXXXXXX_ZVEREV, "Xxxxxxx", "Zverev", None, None, None),
+    (RADEK_STEPANEK, "Radek", "Stepanek", "1978-11-27", "1995-07-24", "2017-01-16"),
+    (MARTIN_STEPANEK, "Martin", "Stepanek", "1979-12-13", "2000-02-14", "2004-11-22"),
+    (AGASSI, "Andre", "Agassi", "1970-04-29", "1990-02-05", "2006-08-28"),
+    (MARTIN_SINNER, "Martin", "Sinner", "1968-02-07", "1990-01-22", "2009-07-13"),
 ]
 
 
@@ -195,11 +220,125 @@ def test_without_date_several_fits_stay_ambiguous(resolver: NameResolver) -> Non
 
 def test_inactive_namesake_is_not_a_silent_pick(resolver: NameResolver) -> None:
     # The only "Dolgopolov O." in the players file is the father (born 1964), who never
-    # played a recorded match; the son is listed as Alexandr. Not resolved to the father.
+    # played a recorded match; the son (Oleksandr) is listed as Alexandr. The son, the only
+    # Dolgopolov playing then, is taken, flagged: never the father.
     res = resolver.resolve("Dolgopolov O.", d("2012-06-01"))
-    assert res.player_id != OLEKSANDR_DOLGOPOLOV_SR
-    assert res.status == UNKNOWN
-    assert any("Dolgopolov" in s for s in res.suggestions)
+    assert (res.status, res.player_id) == (RESOLVED, ALEXANDR_DOLGOPOLOV)
+    assert res.flags == (FIRST_NAME_DIFFERS,) and "first name differs" in res.note
+    assert OLEKSANDR_DOLGOPOLOV_SR in res.candidates
+
+
+def test_no_recorded_matches_never_beats_an_active_namesake(resolver: NameResolver) -> None:
+    # Bookmakers write Marcelo Tomas Barrios Vera as `Barrios M.`; Mariano Barrios fits the
+    # name but never played a recorded match. The active player wins, flagged.
+    for day in ("2021-02-24", "2022-01-18"):
+        res = resolver.resolve("Barrios M.", d(day))
+        assert (res.status, res.player_id) == (RESOLVED, TOMAS_BARRIOS_VERA), res
+        assert res.flags == (FIRST_NAME_DIFFERS,)
+        assert MARIANO_BARRIOS in res.candidates and "Mariano Barrios" in res.note
+    # A fitting initial is no flag at all.
+    res = resolver.resolve("Barrios Vera T.", d("2021-02-24"))
+    assert (res.player_id, res.flags) == (TOMAS_BARRIOS_VERA, ())
+
+
+def test_a_pick_between_candidates_is_logged_with_them(
+    resolver: NameResolver, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("INFO", logger="acebet.names"):
+        resolver.resolve("Barrios M.", d("2021-06-28"))
+        resolver.resolve("Kuznetsov A.", d("2021-06-01"))
+    text = caplog.text
+    assert "'Barrios M.'" in text and str(TOMAS_BARRIOS_VERA) in text
+    assert str(MARIANO_BARRIOS) in text and "first name differs" in text
+    # Andrey is the only Kuznetsov A. active in 2021: Alex (stopped 2016) is named too.
+    assert "'Kuznetsov A.'" in text and str(ALEX_KUZNETSOV) in text
+    assert str(ANDREY_KUZNETSOV) in text
+
+
+@pytest.mark.parametrize(
+    ("name", "day", "expected", "last_match"),
+    [
+        ("Tsonga J.W.", "2024-03-04", TSONGA, "2022-05"),
+        ("Jo-Wilfried Tsonga", "2025-01-13", TSONGA, "2022-05"),
+        ("Del Potro J.M.", "2023-06-01", DEL_POTRO, "2022-02"),
+        ("Dolgopolov A.", "2020-01-06", ALEXANDR_DOLGOPOLOV, "2018-05"),
+    ],
+)
+def test_a_known_player_back_after_a_long_absence_is_resolved_and_flagged(
+    resolver: NameResolver, name: str, day: str, expected: int, last_match: str
+) -> None:
+    res = resolver.resolve(name, d(day))
+    assert (res.status, res.player_id) == (RESOLVED, expected), res
+    assert res.flags == (LONG_ABSENCE,)
+    assert f"last recorded match {last_match}" in res.note
+
+
+def test_long_absence_is_not_stretched_past_playing_age_or_over_an_active_namesake(
+    resolver: NameResolver,
+) -> None:
+    # Agassi last played in 2006; in 2023 he is 53: unknown, named in the suggestions.
+    res = resolver.resolve("Agassi A.", d("2023-01-16"))
+    assert res.status == UNKNOWN and "Andre Agassi" in res.suggestions
+    # Martin Stepanek stopped in 2004; in 2012 `Stepanek M.` may be a wrong initial for
+    # Radek, who was playing: both are candidates, no pick.
+    res = resolver.resolve("Stepanek M.", d("2012-01-16"))
+    assert res.status == AMBIGUOUS
+    assert set(res.candidates) == {MARTIN_STEPANEK, RADEK_STEPANEK}
+
+
+@pytest.mark.parametrize(
+    ("name", "day", "status", "ids"),
+    [
+        ("Zverev", "2021-06-01", AMBIGUOUS, {ALEXANDER_ZVEREV, MISCHA_ZVEREV}),
+        ("Murray", "2010-06-01", AMBIGUOUS, {ANDY_MURRAY, JAMIE_MURRAY}),
+        ("Murray", "2021-06-01", RESOLVED, {ANDY_MURRAY}),
+        ("SINNER", "2021-06-01", RESOLVED, {SINNER}),
+        ("Sinner", "2000-06-01", RESOLVED, {MARTIN_SINNER}),
+        ("Xyzzyq", "2021-06-01", UNKNOWN, set()),
+    ],
+)
+def test_a_bare_surname_resolves_only_when_one_player_of_it_was_active(
+    resolver: NameResolver, name: str, day: str, status: str, ids: set[int]
+) -> None:
+    res = resolver.resolve(name, d(day))
+    assert res.status == status, res
+    if status == RESOLVED:
+        assert {res.player_id} == ids and SURNAME_ONLY in res.flags
+    elif status == AMBIGUOUS:
+        assert set(res.candidates) == ids
+    # never a record without a first name or without a single match
+    assert res.player_id not in (NAMELESS_MURRAY, XXXXXXX_ZVEREV)
+
+
+def test_a_bare_surname_without_a_date_is_ambiguous_unless_unique(
+    resolver: NameResolver,
+) -> None:
+    res = resolver.resolve("Zverev")
+    assert res.status == AMBIGUOUS and {ALEXANDER_ZVEREV, MISCHA_ZVEREV} <= set(res.candidates)
+    assert XXXXXXX_ZVEREV not in res.candidates
+
+
+@pytest.mark.parametrize(
+    ("typo", "player"),
+    [
+        ("Zinner J.", "Jannik Sinner"),  # first letter
+        ("Sinnet J.", "Jannik Sinner"),  # last letter
+        ("Qsonga J.W.", "Jo-Wilfried Tsonga"),
+        ("Galan D.E.", "Daniel Elahi Galan"),  # no typo: still first
+        ("Kuznetsob An.", "Andrey Kuznetsov"),
+    ],
+)
+def test_suggestions_catch_one_letter_surname_typos(
+    resolver: NameResolver, typo: str, player: str
+) -> None:
+    assert resolver.suggest(typo)[0] == player
+
+
+def test_a_typo_in_an_unknown_name_is_suggested_in_the_resolution(
+    resolver: NameResolver,
+) -> None:
+    res = resolver.resolve("Zinner J.", ON)
+    assert res.status == UNKNOWN and res.suggestions[0] == "Jannik Sinner"
 
 
 # -- unknown names -------------------------------------------------------------------------

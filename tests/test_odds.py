@@ -96,6 +96,8 @@ def odds_folder(tmp_path: Path) -> Path:
                 odds_line("2021-01-08", "Carreno Busta P.", "O Connell C.", ps=("1", "0.97")),
                 odds_line("2021-01-09", "Kwon S.W.", "Nava E.", mx=("inf", "abc"), avg=("", "")),
                 odds_line("2021-01-10", "Zverev A.", "Medvedev D.", comment="Retired"),
+                odds_line("2021-01-11", "Ruud C.", "Fritz T.", b365=("1e308", "1001"),
+                          mx=("1.0009", "1000"), avg=("1.001", "42586")),
             ]
         )
         + "\n",
@@ -112,8 +114,8 @@ def test_read_odds_columns_and_types(odds_folder: Path) -> None:
     assert odds.schema["best_of"] == pl.Int64
     for col in ("ps_w", "ps_l", "avg_w", "avg_l", "b365_w", "b365_l", "max_w", "max_l"):
         assert odds.schema[col] == pl.Float64
-    assert odds.height == 6  # the blank trailer row is dropped
-    assert odds["source_file"].to_list() == ["2009.csv"] * 2 + ["2021.csv"] * 4
+    assert odds.height == 7  # the blank trailer row is dropped
+    assert odds["source_file"].to_list() == ["2009.csv"] * 2 + ["2021.csv"] * 5
     assert odds["date"].to_list()[0] == d("2009-01-05")
     first = odds.row(0, named=True)
     assert (first["winner_name"], first["loser_name"]) == ("Federer R.", "Nadal R.")
@@ -134,12 +136,20 @@ def test_read_odds_missing_columns_and_junk_become_null(odds_folder: Path) -> No
     assert kwon["avg_w"] is None and kwon["ps_w"] == 1.61
 
 
+def test_read_odds_keeps_only_what_bookmakers_quote(odds_folder: Path) -> None:
+    # 1e308 would be a near-certain market probability; 42586 is a real typo of 2005-2022.
+    ruud = read_odds(odds_folder).filter(pl.col("winner_name") == "Ruud C.").row(0, named=True)
+    assert (ruud["b365_w"], ruud["b365_l"]) == (None, None)
+    assert (ruud["max_w"], ruud["max_l"]) == (None, 1000.0)
+    assert (ruud["avg_w"], ruud["avg_l"]) == (1.001, None)
+
+
 def test_read_odds_selected_years(odds_folder: Path, caplog: pytest.LogCaptureFixture) -> None:
     odds = read_odds(odds_folder, years=[2021])
     assert set(odds["source_file"]) == {"2021.csv"}
     # Years past the odds data are skipped with a warning; none at all is an error.
     with caplog.at_level("WARNING", logger="acebet.odds"):
-        assert read_odds(odds_folder, years=range(2021, 2031)).height == 4
+        assert read_odds(odds_folder, years=range(2021, 2031)).height == 5
     assert "2030" in caplog.text
     with pytest.raises(InputError, match="2030"):
         read_odds(odds_folder, years=[2030])
@@ -262,12 +272,12 @@ def test_match_odds_synthetic_world(
     assert isinstance(report, MatchReport)
     assert report.odds_rows == len(WORLD_ODDS)
     # Both names resolve in all rows but the ambiguous Nava and the unknown Xyzzy.
-    # (Guccione A. resolves by name to Anthony, who never played: a newcomer reading.)
+    # (Guccione A. resolves to Chris, the only Guccione playing: Anthony, who fits the
+    # initial, never played a match and never wins over an active namesake.)
     assert report.resolved_rows == len(WORLD_ODDS) - 2
     assert report.unresolved == {("Nava E.", "ambiguous"): 1, ("Xyzzy Q.", "unknown"): 1}
-    # Nava E. (Emilio, the only Nava in that match) and Guccione A. (Chris, by surname
-    # against Alcaraz's match that week) are rescued.
-    assert report.rescued_rows == 2
+    # Nava E. (Emilio, the only Nava in that match) is rescued.
+    assert report.rescued_rows == 1
     assert report.matched_rows == len(WORLD_MATCHES)
     assert matched.height == len(WORLD_MATCHES)
     assert matched.select("tourney_id", "match_num").is_unique().all()
@@ -290,6 +300,15 @@ def test_match_odds_synthetic_world(
     assert math.isclose(row["pinnacle_prob_winner"], (1 / 1.61) / (1 / 1.61 + 1 / 2.44))
     assert math.isclose(row["avg_prob_winner"], (1 / 1.56) / (1 / 1.56 + 1 / 2.42))
     assert math.isclose(row["b365_prob_winner"], 0.625)
+
+
+def test_a_wrong_initial_resolves_to_the_active_namesake_flagged(
+    synthetic: tuple[pl.DataFrame, pl.DataFrame, NameResolver],
+) -> None:
+    _, _, resolver = synthetic
+    res = resolver.resolve("Guccione A.", d("2021-02-09"))
+    assert (res.player_id, res.flags) == (CHRIS_GUCCIONE, ("first_name_differs",))
+    assert ANTHONY_GUCCIONE in res.candidates
 
 
 def test_match_odds_window(synthetic: tuple[pl.DataFrame, pl.DataFrame, NameResolver]) -> None:

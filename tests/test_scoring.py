@@ -141,17 +141,18 @@ def test_bad_rows_are_rejected_with_reasons_and_the_rest_are_scored(
     result = cli(db, "fixtures", "load", str(path))
     assert result.exit_code == 0
     assert "2 new" in result.output and "5 rejected" in result.output
-    assert "warning: mixed.csv: row 2:" in result.output
+    # the file line an editor shows: the header is line 1, the first data row line 2
+    assert "warning: mixed.csv: line 3:" in result.output
     con = duckdb.connect(str(db), read_only=True)
     rejects = dict(con.execute(
         "SELECT row_number, reason FROM fixture_rejects ORDER BY row_number").fetchall())
     con.close()
-    assert set(rejects) == {2, 3, 4, 5, 6}
-    assert "'Nobody Atall' is not a known player" in rejects[2]
-    assert "same player" in rejects[3]
-    assert "surface Ice" in rejects[4]
-    assert "tourney_date 2023-02-30 is not a date" in rejects[5]
-    assert "p2_odds is missing" in rejects[6]
+    assert set(rejects) == {3, 4, 5, 6, 7}
+    assert "'Nobody Atall' is not a known player" in rejects[3]
+    assert "same player" in rejects[4]
+    assert "surface Ice" in rejects[5]
+    assert "tourney_date 2023-02-30 is not a date" in rejects[6]
+    assert "p2_odds is missing" in rejects[7]
     assert "2 predictions written" in cli(db, "score").output
     con = duckdb.connect(str(db), read_only=True)
     market = con.execute("SELECT p1_market_prob, edge, p1_win_prob FROM predictions "
@@ -475,7 +476,9 @@ def test_parquet_dates_written_as_datetimes_are_accepted(db: Path, tmp_path: Pat
 
 
 def test_json_mode_warnings_are_json_too(db: Path, tmp_path: Path) -> None:
-    path = write(tmp_path / "bad.csv", [fixture("Nobody Atall", "Somebody Else", by="name")])
+    a, b = (p[0] for p in players(db)[:2])
+    path = write(tmp_path / "bad.csv", [fixture("Nobody Atall", "Somebody Else", by="name"),
+                                        fixture(a, b)])
     proc = subprocess.run(
         [sys.executable, "-m", "acebet", "--db", str(db), "--log-format", "json",
          "fixtures", "load", str(path)], capture_output=True, text=True)

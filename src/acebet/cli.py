@@ -399,14 +399,17 @@ def fixtures() -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--strict", is_flag=True,
               help="Load nothing and exit 2 if any row is rejected.")
+@click.option("--encoding", metavar="NAME",
+              help="Text encoding of a CSV file (default UTF-8; e.g. latin-1, cp1252).")
 @click.pass_obj
-def fixtures_load(settings: Settings, file: Path, strict: bool) -> None:
+def fixtures_load(settings: Settings, file: Path, strict: bool, encoding: str | None) -> None:
     """Validate and upsert fixtures from a CSV or Parquet FILE.
 
     Columns: tourney_date, surface, tourney_level, round, best_of and either
     p1_id/p2_id or p1_name/p2_name (full name or `Last F.`); optional fixture_id,
     tourney_id, tourney_name, p1_odds/p2_odds (decimal). Unusable rows go to
-    fixture_rejects with their reason; the rest load.
+    fixture_rejects with their reason and file line; the rest load. Exit 2 when
+    every row is rejected (or, with --strict, any row).
 
     \b
     Example:
@@ -416,15 +419,16 @@ def fixtures_load(settings: Settings, file: Path, strict: bool) -> None:
 
     con = settings.connect()
     try:
-        summary, rejects = fx.load(con, file, strict=strict)
+        summary, rejects = fx.load(con, file, strict=strict, encoding=encoding)
     finally:
         con.close()
     _publish(settings)
     log.info("fixtures loaded", extra=summary.as_dict())
     for line in fx.describe_rejects(rejects, file.name):
         _warn(line)
-    if strict and summary.rejected:
-        raise InputError(f"{file}: {summary.rejected} rows rejected; nothing loaded (--strict)")
+    error = fx.load_error(summary, file, strict=strict)
+    if error is not None:
+        raise error
     click.echo(
         f"fixtures from {file.name}: {summary.rows_read:,} rows, {summary.inserted:,} new, "
         f"{summary.updated:,} updated, {summary.unchanged:,} unchanged, "

@@ -17,19 +17,36 @@ from the strictest fit to the loosest:
 5. only with activity and a date: a surname differing by a typo (`Querry S.` -> Querrey)
    among players active around that date.
 
-When activity (first and last match date per player) is known, the first level holding
-exactly one player active around the date (within `active_margin_days`) wins. Several active
-players in that level are "ambiguous" (unless exactly one of them played both before and
-after the date); the resolver never picks silently. If nobody fitting was active, a single
-strict fit (levels 1-2) without any recorded match and of plausible age is taken as a
-newcomer; otherwise the name is "unknown", with the fitting but inactive players first in
-its suggestions. Without activity, the first level decides on names alone.
+When activity (first and last match date per player) is known, a date is given and
+nobody is picked silently, the steps are:
+
+a. the first level holding exactly one player active around the date (within
+   `active_margin_days`) wins; several active players in that level are "ambiguous" (unless
+   exactly one of them played both before and after the date);
+b. a fitting player with recorded matches but none within a year of the date is resolved
+   and flagged `long_absence` (a known player coming back is still that player), unless
+   older than a playing age, or unless a namesake with another first name was active then
+   (`Stepanek M.` in 2012: Martin last played in 2007, Radek was playing): "ambiguous";
+c. a typo of an active player's surname (level 5);
+d. an active namesake (same surname, or a part of a compound one) whose first name does
+   not fit: the only one is resolved and flagged `first_name_differs` (bookmakers write
+   `Barrios M.` for Marcelo Tomas Barrios Vera, listed as Tomas), several are ambiguous.
+   A player without any recorded match never wins over an active namesake;
+e. a strict fit (levels 1-2) without any recorded match and of playing age: a newcomer,
+   flagged `no_recorded_matches`;
+f. otherwise "unknown", with the fitting but inactive players first in its suggestions.
+
+A bare surname (`Zverev`) is resolved only when exactly one player of that surname was
+active around the date (flagged `surname_only`); several are "ambiguous" with their ids,
+records without a first name never win. Without activity, the first level decides on
+names alone. Every pick between several candidates is logged at INFO (`-v`) with the
+candidates and the reason.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import difflib
+import logging
 import re
 import unicodedata
 from collections import defaultdict
@@ -38,6 +55,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
+from rapidfuzz import fuzz, process
+
+log = logging.getLogger(__name__)
 
 RESOLVED = "resolved"
 AMBIGUOUS = "ambiguous"
@@ -45,11 +65,24 @@ UNKNOWN = "unknown"
 
 #: A candidate counts as active on a date within this many days of its first/last match.
 ACTIVE_MARGIN_DAYS = 365
-#: Ages (years) at which a player without any recorded match may be a newcomer.
+#: Ages (years) at which a player without any recorded match may be a newcomer, and at
+#: which a player back after a long absence may still be playing.
 NEWCOMER_AGES = (14.0, 40.0)
-#: difflib ratio for surname typos (level 5: `Querry` ~ Querrey 0.92, `Tyurnev` ~ Tiurnev
-#: 0.86, while `Fish` ~ Fisher is 0.8) and for surname checks against a known match.
-SURNAME_CUTOFF = 0.85
+RETURNING_MAX_AGE = 45.0
+#: rapidfuzz ratio (0-100, normalized Indel) for surname typos (level 5: `Querry` ~ Querrey
+#: 92, `Tyurnev` ~ Tiurnev 86, while `Fish` ~ Fisher is 80) and for surname checks against
+#: a known match. Re-measured on the 2005-2022 bookmaker names (tests/bench/bench_names.py).
+SURNAME_CUTOFF = 85.0
+#: rapidfuzz ratio below which a name is not worth suggesting (`Zinner J` ~ `sinner j` 88).
+SUGGEST_CUTOFF = 60.0
+
+# Flags a resolution can carry: why the pick deserves a second look.
+LONG_ABSENCE = "long_absence"
+BEFORE_FIRST_MATCH = "before_first_match"
+FIRST_NAME_DIFFERS = "first_name_differs"
+SURNAME_ONLY = "surname_only"
+SURNAME_TYPO = "surname_typo"
+NO_RECORDED_MATCHES = "no_recorded_matches"
 
 # Letters NFKD does not decompose into base letter + combining mark.
 _TRANSLIT = str.maketrans(
@@ -129,8 +162,10 @@ class Resolution:
     """The outcome of resolving one name.
 
     `name` is the name as given. `player_id` is set only when `status == "resolved"`;
-    `candidates` lists the ids that fit equally well when `status == "ambiguous"`;
-    `suggestions` holds up to three close full names when `status == "unknown"`.
+    `candidates` lists the ids that fit equally well when `status == "ambiguous"` (and,
+    for a resolved name, the others that were considered); `suggestions` holds up to
+    three close full names when `status == "unknown"`. `flags` (see the module constants)
+    and `note` say why a resolved pick deserves a second look: callers warn with them.
     """
 
     name: str
@@ -138,6 +173,8 @@ class Resolution:
     status: str
     candidates: tuple[int, ...] = ()
     suggestions: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()
+    note: str = ""
 
     @property
     def resolved(self) -> bool:
@@ -314,8 +351,8 @@ class NameResolver:
         self._levels_cache: dict[str, list[tuple[int, tuple[int, ...]]]] = {}
         self._fuzzy_cache: dict[str, tuple[int, ...]] = {}
         self._suggest_cache: dict[str, tuple[str, ...]] = {}
-        self._suggest_pool: dict[str, dict[str, list[int]]] | None = None
-        self._active_surnames: dict[str, list[str]] | None = None
+        self._suggest_pool: tuple[list[str], list[list[int]]] | None = None
+        self._active_surnames: list[str] | None = None
 
     @classmethod
     def from_db(cls, con: Any, **kwargs: Any) -> NameResolver:
@@ -385,9 +422,7 @@ class NameResolver:
             if ours & theirs:
                 return True
             full = _compact(q.last)
-            if any(
-                difflib.SequenceMatcher(None, full, t).ratio() >= SURNAME_CUTOFF for t in theirs
-            ):
+            if any(fuzz.ratio(full, t) >= SURNAME_CUTOFF for t in theirs):
                 return True
         return False
 
@@ -441,25 +476,42 @@ class NameResolver:
         if cached is not None:
             return cached
         if self._active_surnames is None:
-            pool: dict[str, list[str]] = defaultdict(list)
-            for pid in self._activity:
-                last = self._last.get(pid)
-                if last:
-                    key = _compact(last)
-                    pool[key[0]].append(key)
-            self._active_surnames = {k: sorted(set(v)) for k, v in pool.items()}
+            self._active_surnames = sorted(
+                {_compact(self._last[p]) for p in self._activity if self._last.get(p)}
+            )
         _, queries = _parse(name)
         found: set[int] = set()
         for q in queries:
             key = _compact(q.last)
-            bucket = self._active_surnames.get(key[:1], [])
-            for close in difflib.get_close_matches(key, bucket, n=5, cutoff=SURNAME_CUTOFF):
-                for pid in self._by_last.get(close, ()):
+            close = process.extract(key, self._active_surnames, scorer=fuzz.ratio,
+                                    score_cutoff=SURNAME_CUTOFF, limit=5)
+            for surname, _, _ in close:
+                for pid in self._by_last.get(surname, ()):
                     if pid in self._activity and _first_fit(q, self._first[pid]):
                         found.add(pid)
         result = tuple(sorted(found))
         self._fuzzy_cache[name] = result
         return result
+
+    def _namesakes(self, name: str) -> tuple[int, ...]:
+        """Players sharing a surname reading of `name`, any first name, with recorded matches
+        (when activity is known) and a first name on record.
+
+        Exact surnames and parts of compound ones (`Barrios` ~ Tomas Barrios Vera); for a
+        bare surname (`Zverev`) the whole name is the surname.
+        """
+        tokens, queries = _parse(name)
+        keys = {_compact(q.last) for q in queries}
+        if len(tokens) == 1 or not queries:
+            keys.add(_compact(tokens))
+        found: set[int] = set()
+        for key in keys:
+            if not key:
+                continue
+            found |= self._by_last.get(key, set())
+            found |= self._by_part.get(key, set())
+        played = (lambda p: p in self._activity) if self._activity else (lambda p: True)
+        return tuple(sorted(p for p in found if played(p) and self._first.get(p)))
 
     # -- resolution -----------------------------------------------------------------------
 
@@ -471,20 +523,39 @@ class NameResolver:
         first, last = span
         return first - day if day < first else day - last if day > last else 0
 
-    def _newcomer_age_ok(self, pid: int, day: int | None) -> bool:
+    def _age(self, pid: int, day: int | None) -> float | None:
         born = self._born.get(pid)
         if born is None or day is None:
-            return True
-        age = (day - born) / 365.25
-        return NEWCOMER_AGES[0] <= age <= NEWCOMER_AGES[1]
+            return None
+        return (day - born) / 365.25
+
+    def _newcomer_age_ok(self, pid: int, day: int | None) -> bool:
+        age = self._age(pid, day)
+        return age is None or NEWCOMER_AGES[0] <= age <= NEWCOMER_AGES[1]
+
+    def _returning_age_ok(self, pid: int, day: int | None) -> bool:
+        age = self._age(pid, day)
+        return age is None or age <= RETURNING_MAX_AGE
+
+    def _active(self, ids: Iterable[int], day: int) -> tuple[list[int], dict[int, int | None]]:
+        dist = {pid: self._distance(pid, day) for pid in ids}
+        return [p for p, d in dist.items() if d is not None and d <= self.margin], dist
+
+    def _span_text(self, pid: int) -> str:
+        span = self.activity(pid)
+        return f"{span[0]} to {span[1]}" if span else "none"
 
     def resolve(self, name: str, on: dt.date | None = None) -> Resolution:
         """Resolve one name, using activity around `on` (a match date) to split namesakes.
 
         Never guesses: several equally fitting players that activity does not tell apart
-        give "ambiguous" with their ids. With `on=None` several fits stay ambiguous.
+        give "ambiguous" with their ids; a pick that deserves a second look (long absence,
+        a different first name, a bare surname, a typo, no recorded match) is flagged.
         """
         key = name.strip() if isinstance(name, str) else ""
+        tokens = _parse(key)[0] if key else ()
+        if len(tokens) == 1:
+            return self._resolve_surname(name, key, on)
         levels = self._levels(key) if key else []
         if not self._activity:
             if not levels:
@@ -495,32 +566,117 @@ class NameResolver:
             for _, ids in levels:
                 if any(pid in self._activity for pid in ids):
                     return self._pick(name, ids)
-        else:
-            fuzzy = [(_FUZZY, ())] if key else []
-            for kind, ids in [*levels, *fuzzy]:
-                if kind == _FUZZY:
-                    ids = tuple(p for p in self._fuzzy(key) if p not in self._levels_seen(key))
-                dist = {pid: self._distance(pid, day) for pid in ids}
-                active = [p for p, d in dist.items() if d is not None and d <= self.margin]
-                if len(active) == 1:
-                    return Resolution(name, active[0], RESOLVED)
-                if active:
-                    inside = [p for p in active if dist[p] == 0]
-                    if len(inside) == 1:
-                        return Resolution(name, inside[0], RESOLVED)
-                    return Resolution(name, None, AMBIGUOUS, tuple(sorted(active)))
-        # Nobody fitting was active: a strict fit without recorded matches may be a newcomer.
+            return self._no_fit_active(name, key, levels, None)
+        # a. the first level holding an active player decides
+        for _, ids in levels:
+            active, dist = self._active(ids, day)
+            if len(active) == 1:
+                return self._chosen(name, on, active[0], ids, "the only fit active then")
+            if active:
+                inside = [p for p in active if dist[p] == 0]
+                if len(inside) == 1:
+                    return self._chosen(name, on, inside[0], ids,
+                                        "the only fit who played before and after then")
+                return Resolution(name, None, AMBIGUOUS, tuple(sorted(active)))
+        return self._no_fit_active(name, key, levels, day)
+
+    def _no_fit_active(
+        self, name: str, key: str, levels: list[tuple[int, tuple[int, ...]]], day: int | None
+    ) -> Resolution:
+        """Steps b-f of the module docstring: nobody fitting the name was active then."""
+        on = dt.date.fromordinal(day) if day is not None else None
+        fits = [pid for _, ids in levels for pid in ids]
+        # b. a known player back after a long absence (or before his first recorded match)
+        for _, ids in levels:
+            known = [p for p in ids if p in self._activity and self._returning_age_ok(p, day)]
+            if known and day is not None:
+                # the name says one player, the date another: not ours to choose
+                active, _ = self._active(self._namesakes(key), day)
+                known += [p for p in active if p not in known]
+            if len(known) > 1:
+                return Resolution(name, None, AMBIGUOUS, tuple(sorted(known)))
+            if known:
+                pid = known[0]
+                first, last = self._activity[pid]
+                flag = BEFORE_FIRST_MATCH if day is not None and day < first else LONG_ABSENCE
+                when = dt.date.fromordinal(first if flag == BEFORE_FIRST_MATCH else last)
+                note = (f"first recorded match {when}" if flag == BEFORE_FIRST_MATCH
+                        else f"long absence: last recorded match {when}")
+                return self._chosen(name, on, pid, ids, note, flag)
+        if day is None:
+            return self._unknown(name, key, fits)
+        # c. a typo of an active player's surname
+        typos, _ = self._active(self._fuzzy(key), day)
+        if len(typos) == 1:
+            return self._chosen(name, on, typos[0], tuple(typos),
+                                f"surname typo of {self._display[typos[0]]}", SURNAME_TYPO)
+        if typos:
+            return Resolution(name, None, AMBIGUOUS, tuple(sorted(typos)))
+        # d. an active namesake beats any player without recorded matches
+        namesakes, _ = self._active(self._namesakes(key), day)
+        if len(namesakes) == 1:
+            pid = namesakes[0]
+            others = [self._display[p] for p in fits if p != pid]
+            note = (f"first name differs: {self._display[pid]} is the only player of that "
+                    f"surname active then")
+            if others:
+                note += f" ({', '.join(others[:3])} fit the name but never played then)"
+            return self._chosen(name, on, pid, (pid, *fits), note, FIRST_NAME_DIFFERS)
+        if namesakes:
+            return Resolution(name, None, AMBIGUOUS, tuple(sorted(namesakes)))
+        # e. a newcomer: a strict fit without recorded matches, of playing age
         for kind, ids in levels:
             if kind != _STRICT:
                 break
             fresh = [p for p in ids if p not in self._activity and self._newcomer_age_ok(p, day)]
+            if len(fresh) == 1:
+                return self._chosen(name, on, fresh[0], ids, "no recorded match yet",
+                                    NO_RECORDED_MATCHES)
             if fresh:
-                return self._pick(name, tuple(fresh))
-        fits = [pid for _, ids in levels for pid in ids]
+                return Resolution(name, None, AMBIGUOUS, tuple(sorted(fresh)))
         return self._unknown(name, key, fits)
 
-    def _levels_seen(self, key: str) -> set[int]:
-        return {pid for _, ids in self._levels(key) for pid in ids}
+    def _resolve_surname(self, name: str, key: str, on: dt.date | None) -> Resolution:
+        """A bare surname: resolved only when one player of that surname fits the date."""
+        namesakes = self._namesakes(key)
+        exact = [p for p in namesakes if _compact(self._last[p]) == _compact(_tokens(key))]
+        pool = exact or list(namesakes)
+        if on is None or not self._activity:
+            if len(pool) == 1:
+                return self._chosen(name, on, pool[0], tuple(pool), "bare surname",
+                                    SURNAME_ONLY)
+            if pool:
+                return Resolution(name, None, AMBIGUOUS, tuple(pool))
+            return self._unknown(name, key, ())
+        day = on.toordinal()
+        active, dist = self._active(pool, day)
+        if len(active) == 1:
+            return self._chosen(name, on, active[0], tuple(pool),
+                                "bare surname: the only player of that surname active then",
+                                SURNAME_ONLY)
+        if active:
+            return Resolution(name, None, AMBIGUOUS, tuple(sorted(active)))
+        if len(pool) > 1:
+            return Resolution(name, None, AMBIGUOUS, tuple(sorted(pool)))
+        if pool and self._returning_age_ok(pool[0], day):
+            return self._chosen(name, on, pool[0], tuple(pool),
+                                f"bare surname; long absence: recorded {self._span_text(pool[0])}",
+                                SURNAME_ONLY, LONG_ABSENCE)
+        return self._unknown(name, key, pool)
+
+    def _chosen(
+        self, name: str, on: dt.date | None, pid: int, considered: Iterable[int], why: str,
+        *flags: str,
+    ) -> Resolution:
+        """A resolved name; a pick among several candidates or a flagged one is logged."""
+        others = tuple(sorted(set(considered) - {pid}))
+        if others or flags:
+            listed = ", ".join(f"{p} {self._display.get(p, '?')} (matches: {self._span_text(p)})"
+                               for p in (pid, *others))
+            log.info("name %r on %s -> %s %s: %s; candidates: %s", name, on or "any date", pid,
+                     self._display.get(pid, "?"), why, listed)
+        note = why if flags else ""
+        return Resolution(name, pid, RESOLVED, others, (), tuple(flags), note)
 
     @staticmethod
     def _pick(name: str, ids: tuple[int, ...]) -> Resolution:
@@ -566,8 +722,10 @@ class NameResolver:
         return cached[:n]
 
     def _compute_suggestions(self, key: str) -> tuple[str, ...]:
+        """Closest forms ("first last", "last first", "last f") over all players, by rapidfuzz
+        ratio; no first-letter buckets, so a typo in the first letter (`Zinner`) is caught."""
         if self._suggest_pool is None:
-            pool: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+            pool: dict[str, list[int]] = defaultdict(list)
             for pid, first in self._first.items():
                 last = self._last[pid]
                 forms = {" ".join(first + last), " ".join(last + first)}
@@ -575,18 +733,19 @@ class NameResolver:
                     forms.add(" ".join((*last, *(f[0] for f in first))))
                 for form in forms:
                     if form:
-                        pool[form[0]][form].append(pid)
-            self._suggest_pool = {k: dict(v) for k, v in pool.items()}
-        bucket = self._suggest_pool.get(key[0], {})
-        close = difflib.get_close_matches(key, bucket.keys(), n=10, cutoff=0.6)
+                        pool[form].append(pid)
+            self._suggest_pool = (list(pool), list(pool.values()))
+        forms, ids = self._suggest_pool
+        close = process.extract(key, forms, scorer=fuzz.ratio, score_cutoff=SUGGEST_CUTOFF,
+                                limit=10)
         ranked = sorted(
             (
-                -round(difflib.SequenceMatcher(None, key, form).ratio(), 3),
+                -round(score, 1),
                 -self._activity.get(pid, (0, 0))[1],  # equally close: most recent first
                 self._display[pid],
             )
-            for form in close
-            for pid in bucket[form]
+            for _, score, index in close
+            for pid in ids[index]
         )
         names: list[str] = []
         for _, _, display in ranked:

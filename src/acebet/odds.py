@@ -60,6 +60,10 @@ OUTPUT_COLUMNS = [
     "source_file",
 ]
 DATE_FORMATS = ("%m/%d/%Y", "%Y-%m-%d", "%Y-%m-%d %H:%M:%S")
+#: Decimal odds bookmakers quote: the shortest price is 1.001, the longest 1000. Anything
+#: else is a typo or garbage (the 2005-2022 files hold a few, up to 42586 and down to 0.97)
+#: and would turn into a confident market probability.
+ODDS_MIN, ODDS_MAX = 1.001, 1000.0
 
 
 def _odds_files(folder: Path, years: Iterable[int] | None) -> list[Path]:
@@ -97,7 +101,7 @@ def _odds(col: str | None) -> pl.Expr:
     if col is None:
         return pl.lit(None, dtype=pl.Float64)
     value = pl.col(col).cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
-    return pl.when(value.is_finite() & (value > 1.0)).then(value).otherwise(None)
+    return pl.when(value.is_between(ODDS_MIN, ODDS_MAX)).then(value).otherwise(None)
 
 
 def _read_one(path: Path) -> pl.DataFrame:
@@ -148,8 +152,8 @@ def read_odds(folder: Path | str, years: Iterable[int] | None = None) -> pl.Data
 
     Columns: date (Date), tournament, series, surface, round, best_of (Int64), winner_name,
     loser_name, comment, ps_w, ps_l, avg_w, avg_l, b365_w, b365_l, max_w, max_l (Float64,
-    null where the year lacks the bookmaker or the cell is empty, junk, <= 1.0 or not
-    finite), source_file, sorted by date. A missing folder raises InputError, as does a
+    null where the year lacks the bookmaker or the cell is empty, junk or outside
+    ODDS_MIN-ODDS_MAX), source_file, sorted by date. A missing folder raises InputError, as does a
     `years` selection without any file; requested years without a file are skipped with a
     warning (backtests may run past the odds data).
     """
