@@ -19,7 +19,7 @@ from acebet.download import (
     is_url,
     join_url,
 )
-from acebet.errors import AceBetError, InputError
+from acebet.errors import AceBetError, InputError, NetworkError
 from tests.httpserver import serve_folder
 
 CSV = b"tourney_id,tourney_name,winner_name\n2024-339,Brisbane,Grigor Dimitrov\n"
@@ -296,3 +296,25 @@ def test_no_progress_output_off_a_terminal(
 def test_non_url_is_an_input_error(cache: Path) -> None:
     with pytest.raises(InputError):
         fetch("ftp://example.org/a.csv")
+
+
+def test_unresolvable_host_fails_at_once_without_retries(
+    cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    waits: list[float] = []
+    monkeypatch.setattr(download.time, "sleep", waits.append)
+    url = "https://acebet-test.invalid/atp_players.csv"  # .invalid never resolves (RFC 2606)
+    with pytest.raises(NetworkError) as info:
+        fetch(url, retries=3, backoff=5)
+    assert waits == []  # a name that does not resolve is not retried
+    message = str(info.value)
+    assert message.startswith(f"cannot download {url}: cannot resolve the host name")
+    assert "\n" not in message
+
+
+def test_connection_refused_is_not_retried(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    waits: list[float] = []
+    monkeypatch.setattr(download.time, "sleep", waits.append)
+    with pytest.raises(NetworkError, match="offline"):
+        fetch(_closed_port_url(), retries=3, backoff=5)
+    assert waits == []

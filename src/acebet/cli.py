@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,8 +11,8 @@ import click
 import duckdb
 import polars as pl
 
-from acebet import __version__, logs, store
-from acebet.errors import AceBetError, InputError
+from acebet import __version__, logs, progress, store
+from acebet.errors import AceBetError, DatabaseBusy, InputError
 
 log = logging.getLogger("acebet.cli")
 
@@ -23,6 +22,7 @@ class Settings:
     db: Path
     log_format: str
     lock_timeout: float
+    db_existed: bool = True
 
     def connect(self, *, read_only: bool = False):  # noqa: ANN201 - duckdb connection
         return store.connect(self.db, read_only=read_only, lock_timeout=self.lock_timeout)
@@ -32,6 +32,13 @@ class AceBetGroup(click.Group):
     """Turns the errors a user can cause into one line on stderr and a documented exit code."""
 
     def invoke(self, ctx: click.Context) -> object:
+        try:
+            return self._invoke_reporting_errors(ctx)
+        except BaseException as exc:
+            _discard_database_if_created(ctx, exc)
+            raise
+
+    def _invoke_reporting_errors(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
         except AceBetError as exc:
@@ -63,6 +70,16 @@ class AceBetGroup(click.Group):
             raise
 
 
+def _discard_database_if_created(ctx: click.Context, exc: BaseException) -> None:
+    """A failed command must not leave behind a database file that it created."""
+    settings = ctx.find_object(Settings)
+    if settings is None or settings.db_existed or isinstance(exc, DatabaseBusy):
+        return  # an existing file is never touched; a busy one belongs to someone else
+    if isinstance(exc, click.exceptions.Exit) and exc.exit_code in (0, DatabaseBusy.exit_code):
+        return
+    store.discard_created(settings.db)
+
+
 @click.group(cls=AceBetGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--db", type=click.Path(dir_okay=False, path_type=Path), default=Path("acebet.duckdb"),
@@ -80,9 +97,12 @@ class AceBetGroup(click.Group):
     help="Wait this long for another process's database lock, then exit 75.",
 )
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.option("-q", "--quiet", is_flag=True, envvar="ACEBET_QUIET",
+              help="No progress bars, steps or progress events (results and errors still print).")
 @click.version_option(__version__, prog_name="acebet")
 @click.pass_context
-def main(ctx: click.Context, db: Path, log_format: str, lock_timeout: float, verbose: int) -> None:
+def main(ctx: click.Context, db: Path, log_format: str, lock_timeout: float, verbose: int,
+         quiet: bool) -> None:
     """AceBet predicts the winner of upcoming ATP tennis matches.
 
     \b
@@ -93,11 +113,10 @@ def main(ctx: click.Context, db: Path, log_format: str, lock_timeout: float, ver
     75 database busy (another run holds the lock).
     """
     logs.configure(log_format, verbose)
-    ctx.obj = Settings(db=db, log_format=log_format, lock_timeout=lock_timeout)
-
-
-def _progress() -> bool:
-    return sys.stderr.isatty()
+    progress.configure(progress.mode_for(log_format, quiet))
+    ctx.call_on_close(lambda: progress.configure("bar"))  # the choice is per invocation
+    ctx.obj = Settings(db=db, log_format=log_format, lock_timeout=lock_timeout,
+                       db_existed=db.exists())
 
 
 def _warn(message: str) -> None:
@@ -137,7 +156,7 @@ def ingest(settings: Settings, source: str | None, years: str | None, levels: st
     con = settings.connect()
     try:
         summary = ingest_mod.ingest(
-            con, source, years=year_range, levels=level_list, progress=_progress()
+            con, source, years=year_range, levels=level_list
         )
     finally:
         con.close()
@@ -234,6 +253,7 @@ def train(settings: Settings, train_to: str | None) -> None:
     con = settings.connect()
     try:
         version, fitted = model.train(con, cutoff)
+        progress.step("storing the end-of-history feature snapshot")
         snapshots.refresh(con)  # so the next scoring run need not replay the history
     finally:
         con.close()
@@ -317,7 +337,7 @@ def backtest(settings: Settings, date_from: str, date_to: str, retrain: str,
         raise InputError(f"--out {out}: folder {out.parent} does not exist")
     con = settings.connect()
     try:
-        result = bt.run(con, start, end, retrain=retrain, odds_dir=odds, progress=_progress())
+        result = bt.run(con, start, end, retrain=retrain, odds_dir=odds)
     finally:
         con.close()
     if out is not None:
@@ -456,7 +476,7 @@ def demo(settings: Settings, fixtures_file: Path | None) -> None:
     con = settings.connect()
     try:
         click.echo(f"1/4 ingest history from {source}", err=True)
-        summary = ingest_mod.ingest(con, source, progress=_progress())
+        summary = ingest_mod.ingest(con, source)
         click.echo(f"    {summary.inserted:,} new matches, {summary.updated:,} updated",
                    err=True)
         if not model.list_models(con).height:

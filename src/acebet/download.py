@@ -32,7 +32,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import click
 
-from acebet.errors import AceBetError, InputError
+from acebet.errors import AceBetError, InputError, NetworkError
 
 UPSTREAM_URL = "https://raw.githubusercontent.com/JeffSackmann/tennis_atp/master/"
 
@@ -115,6 +115,9 @@ def fetch(
         except _Transient as exc:
             failure, offline = exc.reason, exc.offline
             log.debug("attempt %d/%d for %s failed: %s", attempt + 1, attempts, url, failure)
+            if not exc.heals:
+                attempts = attempt + 1
+                break
             if attempt + 1 < attempts:
                 time.sleep(max(backoff * 2**attempt, min(exc.retry_after, MAX_RETRY_AFTER)))
 
@@ -122,7 +125,7 @@ def fetch(
         log.warning("cannot download %s (%s); using the cached copy %s", url, failure, target)
         return target
     hint = "offline?" if offline else f"gave up after {attempts} attempts"
-    raise AceBetError(f"cannot download {url}: {failure} ({hint})")
+    raise (NetworkError if offline else AceBetError)(f"cannot download {url}: {failure} ({hint})")
 
 
 def fetch_many(urls: list[str], **kwargs: Any) -> list[Path]:
@@ -136,11 +139,15 @@ def fetch_many(urls: list[str], **kwargs: Any) -> list[Path]:
 class _Transient(Exception):
     """A failure worth retrying (and, once retries run out, worth falling back to the cache)."""
 
-    def __init__(self, reason: str, *, offline: bool, retry_after: float = 0.0) -> None:
+    def __init__(self, reason: str, *, offline: bool, retry_after: float = 0.0,
+                 heals: bool = True) -> None:
         super().__init__(reason)
         self.reason = reason
         self.offline = offline
         self.retry_after = retry_after
+        # A name that does not resolve or a host that refuses will not change within the
+        # seconds a retry waits: retrying only delays the one line the user needs.
+        self.heals = heals
 
 
 def _cache_path(url: str, cache_dir: Path) -> Path:
@@ -243,6 +250,11 @@ def _classify_os_error(url: str, exc: object) -> Exception:
         )
     if isinstance(exc, HTTPException):
         return _Transient(f"connection broken ({type(exc).__name__})", offline=True)
+    if isinstance(exc, socket.gaierror):
+        return _Transient(f"cannot resolve the host name ({_reason(exc)})", offline=True,
+                          heals=False)
+    if isinstance(exc, ConnectionRefusedError):
+        return _Transient(_reason(exc), offline=True, heals=False)
     if isinstance(exc, BaseException):
         return _Transient(_reason(exc), offline=True)
     return _Transient(_one_line(str(exc)), offline=True)

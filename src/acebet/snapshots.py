@@ -9,6 +9,7 @@ from __future__ import annotations
 import duckdb
 
 from acebet import features as F
+from acebet import progress
 from acebet.store import transaction
 
 
@@ -34,6 +35,7 @@ def refresh(con: duckdb.DuckDBPyConnection) -> bool:
     """Build and store the snapshot if it is missing or stale; True if it was rebuilt."""
     if load(con) is not None:
         return False
+    progress.step("rebuilding the end-of-history feature snapshot")
     snapshot = F.Snapshot.from_history(F.load_matches(con), F.history_fingerprint(con))
     with transaction(con):
         save(con, snapshot)
