@@ -460,45 +460,25 @@ def predict(settings: Settings, p1: str, p2: str, surface: str, level: str, roun
 @click.pass_obj
 def demo(settings: Settings, fixtures_file: Path | None) -> None:
     """The whole pipeline on the default database: ingest history (env ACEBET_SOURCE or
-    upstream), train if no model exists, load the example fixtures, score, and print
-    the predictions. A second run adds nothing.
+    upstream), train if no model exists, replay the last weeks of the history as fixtures
+    scored as of their dates (so predictions settle), load the example fixtures, score,
+    and print the predictions. A second run adds nothing.
     """
     import os
-    from importlib import resources
 
-    from acebet import download, model, scoring
-    from acebet import fixtures as fx
-    from acebet import ingest as ingest_mod
+    from acebet import demo as demo_mod
+    from acebet import scoring
 
-    source = os.environ.get("ACEBET_SOURCE") or download.UPSTREAM_URL
-    file = fixtures_file or Path(str(resources.files("acebet") / "data" /
-                                     "example_fixtures.csv"))
-    con = settings.connect()
-    try:
-        click.echo(f"1/4 ingest history from {source}", err=True)
-        summary = ingest_mod.ingest(con, source)
-        click.echo(f"    {summary.inserted:,} new matches, {summary.updated:,} updated",
-                   err=True)
-        if not model.list_models(con).height:
-            click.echo("2/4 train a model (first run only; about a minute)", err=True)
-            version, _ = model.train(con)
-        else:
-            version = model.load(con)[0]
-            click.echo(f"2/4 model version {version} is active", err=True)
-        loaded, rejects = fx.load(con, file)
-        click.echo(f"3/4 fixtures: {loaded.inserted} new, {loaded.unchanged} unchanged, "
-                   f"{loaded.rejected} rejected", err=True)
-        for line in fx.describe_rejects(rejects, file.name):
-            click.echo(f"    warning: {line}", err=True)
-    finally:
-        con.close()
-    run = scoring.score(settings.db, lock_timeout=settings.lock_timeout)
-    click.echo(f"4/4 score: {run.predictions_written} predictions written", err=True)
-    con = settings.connect(read_only=True)
-    try:
+    result = demo_mod.run(settings.db, source=os.environ.get("ACEBET_SOURCE"),
+                          fixtures_file=fixtures_file, lock_timeout=settings.lock_timeout,
+                          say=progress.note)
+    with settings.connect(read_only=True) as con:
         table = scoring.latest(con)
-    finally:
-        con.close()
+        settled = demo_mod.settled_predictions(con)
+    if result.replay_weeks:  # the replayed weeks are for the analyst views; show the rest
+        table = table.filter(pl.col("tourney_date") > result.replay_weeks[-1])
+    progress.note(f"{settled} settled predictions: see `acebet report`, the "
+                  "prediction_outcomes and model_performance views, and sql/queries/")
     click.echo(_predictions_table(table))
 
 

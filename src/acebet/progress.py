@@ -132,6 +132,15 @@ def step(message: str, *, enabled: bool | None = None, **fields: object) -> None
         log.info("step", extra={"step": message, **fields})
 
 
+def note(message: str) -> None:
+    """A line a command always tells its user on stderr (a JSON event with json logs),
+    unlike `step`, even off a terminal; silent only with --quiet."""
+    if _mode == "bar":
+        click.echo(message, err=True)
+    elif _mode == "json":
+        log.info("step", extra={"step": message})
+
+
 def per_iteration(current: Task) -> Callable[[Any], None]:
     """A LightGBM callback that advances `current` by one tree per boosting round."""
 
