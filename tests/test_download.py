@@ -19,7 +19,7 @@ from acebet.download import (
     is_url,
     join_url,
 )
-from acebet.errors import AceBetError, InputError
+from acebet.errors import AceBetError, InputError, NetworkError
 from tests.httpserver import serve_folder
 
 CSV = b"tourney_id,tourney_name,winner_name\n2024-339,Brisbane,Grigor Dimitrov\n"
@@ -296,3 +296,50 @@ def test_no_progress_output_off_a_terminal(
 def test_non_url_is_an_input_error(cache: Path) -> None:
     with pytest.raises(InputError):
         fetch("ftp://example.org/a.csv")
+
+
+def _count_connection_attempts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every connection starts with a name lookup: record them (and never sleep)."""
+    lookups: list[str] = []
+    real = socket.getaddrinfo
+
+    def counting(host, *args, **kwargs):  # type: ignore[no-untyped-def]
+        lookups.append(host)
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", counting)
+    monkeypatch.setattr(download.time, "sleep", lambda _s: None)
+    return lookups
+
+
+def test_unresolvable_host_fails_at_once_without_retries(
+    cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lookups = _count_connection_attempts(monkeypatch)
+    url = "https://acebet-test.invalid/atp_players.csv"  # .invalid never resolves (RFC 2606)
+    with pytest.raises(NetworkError) as info:
+        fetch(url, retries=3, backoff=5)
+    assert lookups == ["acebet-test.invalid"]  # a name that does not resolve: no retry
+    message = str(info.value)
+    assert message.startswith(f"cannot download {url}: cannot resolve the host name")
+    assert "offline" in message and "\n" not in message
+
+
+def test_connection_refused_is_not_retried(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = _closed_port_url()
+    lookups = _count_connection_attempts(monkeypatch)
+    with pytest.raises(NetworkError, match="offline"):
+        fetch(url, retries=3, backoff=5)
+    assert lookups == ["127.0.0.1"]
+
+
+def test_a_silent_server_is_retried(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Errors that can heal still get their retries."""
+    lookups = _count_connection_attempts(monkeypatch)
+    with socket.socket() as listener:  # connections queue up, nothing ever answers
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/a.csv"
+        with pytest.raises(AceBetError):
+            fetch(url, retries=2, timeout=1, backoff=0)
+    assert len(lookups) == 3

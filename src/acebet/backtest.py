@@ -16,7 +16,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import click
 import duckdb
 import numpy as np
 import polars as pl
@@ -25,6 +24,7 @@ from sklearn.linear_model import LogisticRegression
 from acebet import features as F
 from acebet import metrics
 from acebet import model as M
+from acebet import progress as progress_mod
 from acebet.errors import InputError
 from acebet.store import register_frame, transaction
 
@@ -76,7 +76,7 @@ def run(
     *,
     retrain: str = "monthly",
     odds_dir: Path | None = None,
-    progress: bool = False,
+    progress: bool | None = None,
     on_period: Callable[[dt.date, int], None] | None = None,
 ) -> BacktestResult:
     """Evaluate and store in one go, on one writable connection."""
@@ -93,7 +93,7 @@ def evaluate(
     *,
     retrain: str = "monthly",
     odds_dir: Path | None = None,
-    progress: bool = False,
+    progress: bool | None = None,
     on_period: Callable[[dt.date, int], None] | None = None,
 ) -> BacktestResult:
     """The walk-forward evaluation; it only reads, so a read-only connection will do."""
@@ -108,11 +108,12 @@ def evaluate(
     matches = F.load_matches(con, until=date_to)
     if matches.filter(pl.col("tourney_date") < date_from).height == 0:
         raise InputError(f"no matches before {date_from} to train on; ingest history first")
+    progress_mod.step(f"backtest: features over {matches.height:,} matches", enabled=progress)
     feats = F.build(F.timeline(matches), F.load_players(con))
     feats = feats.with_columns(pl.Series("elo_prob", F.elo_probability(feats)))
 
     parts, model = [], None
-    with click.progressbar(windows, label="backtest", file=None if progress else _Null()) as bar:
+    with progress_mod.task("backtest: periods", windows, enabled=progress) as bar:
         for lo, hi in bar:
             model = M.fit(feats, lo) if model is None else M.refit(feats, lo, model)
             ranking = _ranking_baseline(M.training_rows(feats, lo))
@@ -164,11 +165,6 @@ def store_result(con: duckdb.DuckDBPyConnection, result: BacktestResult) -> None
             "FROM _backtest_predictions"
         )
     con.unregister("_backtest_predictions")
-
-
-class _Null:
-    def write(self, _: str) -> None: ...
-    def flush(self) -> None: ...
 
 
 def _attach_odds(con: duckdb.DuckDBPyConnection, raw: pl.DataFrame, book: pl.DataFrame

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,8 +11,8 @@ import click
 import duckdb
 import polars as pl
 
-from acebet import __version__, logs, store
-from acebet.errors import AceBetError, InputError
+from acebet import __version__, logs, progress, store
+from acebet.errors import AceBetError, DatabaseBusy, InputError
 from acebet.faults import checkpoint
 
 log = logging.getLogger("acebet.cli")
@@ -26,6 +25,7 @@ class Settings:
     lock_timeout: float
     publish: str | None = None
     publish_data: str | None = None
+    db_existed: bool = True
 
     def connect(self, *, read_only: bool = False):  # noqa: ANN201 - duckdb connection
         return store.connect(self.db, read_only=read_only, lock_timeout=self.lock_timeout)
@@ -40,6 +40,13 @@ class AceBetGroup(click.Group):
     """Turns the errors a user can cause into one line on stderr and a documented exit code."""
 
     def invoke(self, ctx: click.Context) -> object:
+        try:
+            return self._invoke_reporting_errors(ctx)
+        except BaseException as exc:
+            _discard_database_if_created(ctx, exc)
+            raise
+
+    def _invoke_reporting_errors(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
         except AceBetError as exc:
@@ -71,6 +78,16 @@ class AceBetGroup(click.Group):
             raise
 
 
+def _discard_database_if_created(ctx: click.Context, exc: BaseException) -> None:
+    """A failed command must not leave behind a database file that it created."""
+    settings = ctx.find_object(Settings)
+    if settings is None or settings.db_existed or isinstance(exc, DatabaseBusy):
+        return  # an existing file is never touched; a busy one belongs to someone else
+    if isinstance(exc, click.exceptions.Exit) and exc.exit_code in (0, DatabaseBusy.exit_code):
+        return
+    store.discard_created(settings.db)
+
+
 @click.group(cls=AceBetGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--db", type=click.Path(dir_okay=False, path_type=Path), default=Path("acebet.duckdb"),
@@ -97,10 +114,12 @@ class AceBetGroup(click.Group):
     help="The DuckLake's Parquet files: a folder or s3://bucket/prefix.",
 )
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.option("-q", "--quiet", is_flag=True, envvar="ACEBET_QUIET",
+              help="No progress bars, steps or progress events (results and errors still print).")
 @click.version_option(__version__, prog_name="acebet")
 @click.pass_context
 def main(ctx: click.Context, db: Path, log_format: str, lock_timeout: float,
-         publish: str | None, publish_data: str | None, verbose: int) -> None:
+         publish: str | None, publish_data: str | None, verbose: int, quiet: bool) -> None:
     """AceBet predicts the winner of upcoming ATP tennis matches.
 
     \b
@@ -111,13 +130,11 @@ def main(ctx: click.Context, db: Path, log_format: str, lock_timeout: float,
     75 database busy (another run holds the lock).
     """
     logs.configure(log_format, verbose)
+    progress.configure(progress.mode_for(log_format, quiet))
+    ctx.call_on_close(lambda: progress.configure("bar"))  # the choice is per invocation
     ctx.obj = Settings(db=db, log_format=log_format, lock_timeout=lock_timeout,
-                       publish=publish, publish_data=publish_data)
+                       publish=publish, publish_data=publish_data, db_existed=db.exists())
     ctx.obj.share()  # a bad --publish is exit 2 before any work
-
-
-def _progress() -> bool:
-    return sys.stderr.isatty()
 
 
 def _publish(settings: Settings) -> None:
@@ -181,7 +198,7 @@ def ingest(settings: Settings, source: str | None, years: str | None, levels: st
     con = settings.connect()
     try:
         summary = ingest_mod.ingest(
-            con, source, years=year_range, levels=level_list, progress=_progress()
+            con, source, years=year_range, levels=level_list
         )
     finally:
         con.close()
@@ -374,8 +391,7 @@ def backtest(settings: Settings, date_from: str, date_to: str, retrain: str,
     store.ensure_migrated(settings.db, settings.lock_timeout)
     con = settings.connect(read_only=True)  # hours of refits without the write lock
     try:
-        result = bt.evaluate(con, start, end, retrain=retrain, odds_dir=odds,
-                             progress=_progress())
+        result = bt.evaluate(con, start, end, retrain=retrain, odds_dir=odds)
     finally:
         con.close()
     con = settings.connect()
@@ -510,46 +526,26 @@ def predict(settings: Settings, p1: str, p2: str, surface: str, level: str, roun
 @click.pass_obj
 def demo(settings: Settings, fixtures_file: Path | None) -> None:
     """The whole pipeline on the default database: ingest history (env ACEBET_SOURCE or
-    upstream), train if no model exists, load the example fixtures, score, and print
-    the predictions. A second run adds nothing.
+    upstream), train if no model exists, replay the last weeks of the history as fixtures
+    scored as of their dates (so predictions settle), load the example fixtures, score,
+    and print the predictions. A second run adds nothing.
     """
     import os
-    from importlib import resources
 
-    from acebet import download, model, scoring
-    from acebet import fixtures as fx
-    from acebet import ingest as ingest_mod
+    from acebet import demo as demo_mod
+    from acebet import scoring
 
-    source = os.environ.get("ACEBET_SOURCE") or download.UPSTREAM_URL
-    file = fixtures_file or Path(str(resources.files("acebet") / "data" /
-                                     "example_fixtures.csv"))
-    con = settings.connect()
-    try:
-        click.echo(f"1/4 ingest history from {source}", err=True)
-        summary = ingest_mod.ingest(con, source, progress=_progress())
-        click.echo(f"    {summary.inserted:,} new matches, {summary.updated:,} updated",
-                   err=True)
-        if not model.list_models(con).height:
-            click.echo("2/4 train a model (first run only; about a minute)", err=True)
-            version, _ = model.train(con)
-        else:
-            version = model.load(con)[0]
-            click.echo(f"2/4 model version {version} is active", err=True)
-        loaded, rejects = fx.load(con, file)
-        click.echo(f"3/4 fixtures: {loaded.inserted} new, {loaded.unchanged} unchanged, "
-                   f"{loaded.rejected} rejected", err=True)
-        for line in fx.describe_rejects(rejects, file.name):
-            click.echo(f"    warning: {line}", err=True)
-    finally:
-        con.close()
-    run = scoring.score(settings.db, lock_timeout=settings.lock_timeout)
-    click.echo(f"4/4 score: {run.predictions_written} predictions written", err=True)
+    result = demo_mod.run(settings.db, source=os.environ.get("ACEBET_SOURCE"),
+                          fixtures_file=fixtures_file, lock_timeout=settings.lock_timeout,
+                          say=progress.note)
     _publish(settings)
-    con = settings.connect(read_only=True)
-    try:
+    with settings.connect(read_only=True) as con:
         table = scoring.latest(con)
-    finally:
-        con.close()
+        settled = demo_mod.settled_predictions(con)
+    if result.replay_weeks:  # the replayed weeks are for the analyst views; show the rest
+        table = table.filter(pl.col("tourney_date") > result.replay_weeks[-1])
+    progress.note(f"{settled} settled predictions: see `acebet report`, the "
+                  "prediction_outcomes and model_performance views, and sql/queries/")
     click.echo(_predictions_table(table))
 
 

@@ -18,21 +18,21 @@ import os
 import secrets
 import socket
 import ssl
-import sys
 import time
-import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
-from http.client import HTTPException, HTTPMessage, HTTPResponse
+from collections.abc import Callable
+from contextlib import suppress
 from importlib import metadata
 from pathlib import Path
-from typing import IO, Any, NoReturn
+from typing import IO, Any
 from urllib.parse import unquote, urljoin, urlsplit
 
-import click
+import urllib3
+from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError
+from urllib3.util import Retry, Timeout
 
-from acebet.errors import AceBetError, InputError
+from acebet import progress
+from acebet.errors import AceBetError, InputError, NetworkError
 
 UPSTREAM_URL = "https://raw.githubusercontent.com/JeffSackmann/tennis_atp/master/"
 
@@ -104,25 +104,18 @@ def fetch(
     meta_path = target.with_name(target.name + ".meta.json")
     cached = target.is_file()
     meta = _read_meta(meta_path) if cached else {}
-    show = _want_progress(progress)
-
-    attempts = retries + 1
-    failure = ""
-    offline = False
-    for attempt in range(attempts):
-        try:
-            return _download_once(url, target, meta_path, meta, timeout=timeout, show=show)
-        except _Transient as exc:
-            failure, offline = exc.reason, exc.offline
-            log.debug("attempt %d/%d for %s failed: %s", attempt + 1, attempts, url, failure)
-            if attempt + 1 < attempts:
-                time.sleep(max(backoff * 2**attempt, min(exc.retry_after, MAX_RETRY_AFTER)))
-
-    if cached:
-        log.warning("cannot download %s (%s); using the cached copy %s", url, failure, target)
-        return target
-    hint = "offline?" if offline else f"gave up after {attempts} attempts"
-    raise AceBetError(f"cannot download {url}: {failure} ({hint})")
+    retry = _Retry(total=retries, backoff_factor=backoff, status_forcelist=_RETRY_STATUSES,
+                   allowed_methods={"GET"}, raise_on_status=False, redirect=False)
+    try:
+        return _download(url, target, meta_path, meta, retry=retry, timeout=timeout,
+                         show=progress)
+    except _Unreachable as exc:
+        if cached:
+            log.warning("cannot download %s (%s); using the cached copy %s", url, exc, target)
+            return target
+        hint = "offline?" if exc.offline else f"gave up after {retries + 1} attempts"
+        raise (NetworkError if exc.offline else AceBetError)(
+            f"cannot download {url}: {exc} ({hint})") from None
 
 
 def fetch_many(urls: list[str], **kwargs: Any) -> list[Path]:
@@ -133,14 +126,40 @@ def fetch_many(urls: list[str], **kwargs: Any) -> list[Path]:
 # --- internals -------------------------------------------------------------------------
 
 
-class _Transient(Exception):
-    """A failure worth retrying (and, once retries run out, worth falling back to the cache)."""
+_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
-    def __init__(self, reason: str, *, offline: bool, retry_after: float = 0.0) -> None:
+
+class _Unreachable(Exception):
+    """The file could not be had now (worth falling back to the cache for)."""
+
+    def __init__(self, reason: str, *, offline: bool) -> None:
         super().__init__(reason)
-        self.reason = reason
         self.offline = offline
-        self.retry_after = retry_after
+
+
+class _Retry(Retry):
+    """urllib3's retries, minus two things a batch job should not wait for: errors that
+    cannot heal within seconds, and Retry-After values longer than MAX_RETRY_AFTER."""
+
+    def increment(self, method: str | None = None, url: str | None = None,
+                  response: Any = None, error: Exception | None = None,
+                  _pool: Any = None, _stacktrace: Any = None) -> Retry:
+        if error is not None and _cannot_heal(error):
+            raise MaxRetryError(_pool, url, error) from error
+        return super().increment(method, url, response, error, _pool, _stacktrace)
+
+    def get_retry_after(self, response: Any) -> float | None:
+        seconds = super().get_retry_after(response)
+        return None if seconds is None else min(seconds, MAX_RETRY_AFTER)
+
+
+def _cannot_heal(error: Exception) -> bool:
+    # A name that does not resolve or a host that refuses will not change within the
+    # seconds a retry waits: retrying only delays the one line the user needs.
+    return isinstance(error, NameResolutionError) or (
+        isinstance(error, NewConnectionError)
+        and isinstance(error.__cause__, ConnectionRefusedError))
 
 
 def _cache_path(url: str, cache_dir: Path) -> Path:
@@ -164,88 +183,85 @@ def _read_meta(meta_path: Path) -> dict[str, str]:
     return {k: v for k, v in data.items() if k in ("etag", "last_modified") and isinstance(v, str)}
 
 
-def _want_progress(progress: bool | None) -> bool:
-    if progress is not None:
-        return progress
-    try:
-        return sys.stderr is not None and sys.stderr.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
-def _download_once(
-    url: str,
-    target: Path,
-    meta_path: Path,
-    meta: dict[str, str],
-    *,
-    timeout: float,
-    show: bool,
-) -> Path:
+def _download(url: str, target: Path, meta_path: Path, meta: dict[str, str], *,
+              retry: Retry, timeout: float, show: bool | None) -> Path:
+    """GET `url` (following safe redirects), answer 304 from the cache, store a 200."""
     headers = {"User-Agent": _user_agent(), "Accept-Encoding": "identity"}
     if meta.get("etag"):
         headers["If-None-Match"] = meta["etag"]
     if meta.get("last_modified"):
         headers["If-Modified-Since"] = meta["last_modified"]
-    request = urllib.request.Request(url, headers=headers)
-    try:
-        response = _opener(url).open(request, timeout=timeout)
-    except urllib.error.HTTPError as exc:
-        with suppress(Exception):
-            exc.close()
-        return _handle_http_error(url, target, exc)
-    except urllib.error.URLError as exc:
-        raise _classify_os_error(url, exc.reason) from exc
-    except (OSError, HTTPException) as exc:
-        raise _classify_os_error(url, exc) from exc
-
-    with response:
+    current = url
+    for hop in range(MAX_REDIRECTS + 1):
+        response = _request(current, headers, retry, timeout)
         try:
-            _store(response, url, target, meta_path, show=show)
-        except (OSError, HTTPException) as exc:
-            if isinstance(exc, OSError) and not _is_network_error(exc):
-                raise AceBetError(f"cannot write the cache file {target}: {_reason(exc)}") from exc
-            raise _classify_os_error(url, exc) from exc
-    return target
+            location = response.headers.get("Location")
+            if response.status not in _REDIRECTS or not location:
+                return _answer(url, response, target, meta_path, show)
+            following = urljoin(current, location.strip())
+            _refuse_unsafe_redirect(current, following)
+            if hop == MAX_REDIRECTS:
+                raise AceBetError(f"cannot download {url}: more than {MAX_REDIRECTS} redirects "
+                                  f"(last from {current} to {following})")
+            current = following
+        finally:
+            response.release_conn()
+    raise AssertionError("unreachable")  # the loop returns or raises
 
 
-def _handle_http_error(url: str, target: Path, exc: urllib.error.HTTPError) -> Path:
-    code = exc.code
+def _request(url: str, headers: dict[str, str], retry: Retry, timeout: float) -> Any:
+    try:
+        return _pool_for(url).request("GET", url, headers=headers, retries=retry,
+                                      redirect=False, preload_content=False,
+                                      timeout=Timeout(connect=timeout, read=timeout))
+    except MaxRetryError as exc:
+        raise _unreachable(url, exc.reason) from exc
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        raise _unreachable(url, exc) from exc
+
+
+def _unreachable(url: str, exc: BaseException | None) -> Exception:
+    if isinstance(exc, urllib3.exceptions.SSLError) and "CERTIFICATE_VERIFY_FAILED" in str(exc):
+        # Not transient and not "offline": an intercepting proxy or a wrong clock. Say so.
+        return AceBetError(f"cannot download {url}: TLS certificate verification failed "
+                           f"({_one_line(str(exc))})")
+    if isinstance(exc, NameResolutionError):
+        cause = exc.__cause__
+        return _Unreachable("cannot resolve the host name"
+                            + (f" ({_reason(cause)})" if cause else ""), offline=True)
+    if isinstance(exc, NewConnectionError) and exc.__cause__ is not None:
+        return _Unreachable(_reason(exc.__cause__), offline=True)
+    if isinstance(exc, urllib3.exceptions.TimeoutError):
+        return _Unreachable("timed out", offline=True)
+    if isinstance(exc, urllib3.exceptions.ResponseError):  # retries used up on 5xx/429
+        return _Unreachable(_one_line(str(exc)), offline=False)
+    return _Unreachable(_one_line(str(exc)) or type(exc).__name__, offline=True)
+
+
+def _answer(url: str, response: Any, target: Path, meta_path: Path, show: bool | None
+            ) -> Path:
+    code = response.status
     if code == 304:
         if target.is_file():
             log.debug("%s not modified; using %s", url, target)
             return target
-        raise _Transient("HTTP 304 without a cached copy", offline=False)
-    status = f"HTTP {code}"
+        raise _Unreachable("HTTP 304 without a cached copy", offline=False)
+    status = f"HTTP {code} {response.reason or ''}".strip()
     if code in _NOT_FOUND:
-        raise InputError(f"{url}: not found ({status})")
-    if code == 429 or 500 <= code <= 599:
-        _raise_transient(f"{status} {exc.reason}".strip(), exc.headers)
-    # Other 4xx, and 3xx that urllib would not follow (e.g. a redirect to file:), are final.
-    raise AceBetError(f"cannot download {url}: {status} {_one_line(str(exc.reason))}".rstrip())
-
-
-def _raise_transient(reason: str, headers: HTTPMessage | None) -> NoReturn:
-    retry_after = 0.0
-    value = headers.get("Retry-After") if headers is not None else None
-    if value:
-        with suppress(ValueError):
-            retry_after = max(0.0, float(value))
-    raise _Transient(reason, offline=False, retry_after=retry_after)
-
-
-def _classify_os_error(url: str, exc: object) -> Exception:
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        # Not transient and not "offline": an intercepting proxy or a wrong clock. Say so.
-        return AceBetError(
-            f"cannot download {url}: TLS certificate verification failed "
-            f"({_one_line(exc.verify_message or str(exc))})"
-        )
-    if isinstance(exc, HTTPException):
-        return _Transient(f"connection broken ({type(exc).__name__})", offline=True)
-    if isinstance(exc, BaseException):
-        return _Transient(_reason(exc), offline=True)
-    return _Transient(_one_line(str(exc)), offline=True)
+        raise InputError(f"{url}: not found (HTTP {code})")
+    if code in _RETRY_STATUSES:  # still failing once retries are used up
+        raise _Unreachable(status, offline=False)
+    if code != 200:  # other 4xx, and 3xx without a Location
+        raise AceBetError(f"cannot download {url}: {_one_line(status)}")
+    try:
+        _store(response, url, target, meta_path, show=show)
+    except (OSError, urllib3.exceptions.HTTPError) as exc:
+        if isinstance(exc, OSError) and not _is_network_error(exc):
+            raise AceBetError(f"cannot write the cache file {target}: {_reason(exc)}") from exc
+        # A body cut off half-way is not retried here: the cached copy (if any) stands in,
+        # and the next scheduled run downloads it again.
+        raise _Unreachable(f"connection broken ({_reason(exc)})", offline=True) from exc
+    return target
 
 
 def _is_network_error(exc: OSError) -> bool:
@@ -264,7 +280,8 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def _store(response: HTTPResponse, url: str, target: Path, meta_path: Path, *, show: bool) -> None:
+def _store(response: Any, url: str, target: Path, meta_path: Path, *,
+           show: bool | None) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     _sweep_stale_temp_files(target)
     length_header = response.headers.get("Content-Length")
@@ -273,12 +290,14 @@ def _store(response: HTTPResponse, url: str, target: Path, meta_path: Path, *, s
     try:
         # O_EXCL: never write through someone else's temp file; 0o666 lets the umask decide.
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        with os.fdopen(fd, "wb") as out, _progress(show, expected, target.name) as advance:
-            received = _copy(response, out, advance)
+        with os.fdopen(fd, "wb") as out, progress.task(
+                f"download {target.name}", total=expected, enabled=show) as bar:
+            received = _copy(response, out, bar.advance)
             out.flush()
             os.fsync(out.fileno())
         if expected is not None and received != expected:
-            raise _Transient(f"truncated response ({received} of {expected} bytes)", offline=False)
+            raise _Unreachable(f"truncated response ({received} of {expected} bytes)",
+                               offline=False)
         # Data first, validators second: a crash in between leaves old validators, which
         # only cost a full download next time, never a 304 for the wrong content.
         os.replace(tmp, target)
@@ -299,7 +318,7 @@ def _sweep_stale_temp_files(target: Path) -> None:
                 tmp.unlink()
 
 
-def _copy(response: HTTPResponse, out: IO[bytes], advance: Callable[[int], None]) -> int:
+def _copy(response: Any, out: IO[bytes], advance: Callable[[int], None]) -> int:
     received = 0
     while chunk := response.read(CHUNK_SIZE):
         out.write(chunk)
@@ -308,24 +327,7 @@ def _copy(response: HTTPResponse, out: IO[bytes], advance: Callable[[int], None]
     return received
 
 
-@contextmanager
-def _progress(show: bool, length: int | None, name: str) -> Iterator[Callable[[int], None]]:
-    if not show:
-        yield lambda _n: None
-        return
-    # An unknown length needs an iterable without a length hint; the bar then shows bytes.
-    bar = click.progressbar(
-        iterable=None if length is not None else (x for x in ()),
-        length=length,
-        label=f"Downloading {name}",
-        file=sys.stderr,
-        show_pos=length is None,
-    )
-    with bar:
-        yield bar.update
-
-
-def _write_meta(meta_path: Path, headers: HTTPMessage) -> None:
+def _write_meta(meta_path: Path, headers: Any) -> None:
     meta = {
         key: value
         for key, value in (
@@ -370,56 +372,10 @@ def _is_loopback(host: str | None) -> bool:
         return False
 
 
-class _SafeRedirects(urllib.request.HTTPRedirectHandler):
+def _refuse_unsafe_redirect(source_url: str, newurl: str) -> None:
     """Follow only redirects that keep TLS: a downgrade to http would let anyone on the path
     feed us match data. Loopback-to-same-loopback is allowed for local test servers."""
-
-    # Our own count (below) must trip first, so the error names the URLs in one line.
-    max_redirections = max_repeats = MAX_REDIRECTS + 1
-
-    def http_error_302(
-        self,
-        req: urllib.request.Request,
-        fp: IO[bytes],
-        code: int,
-        msg: str,
-        headers: HTTPMessage,
-    ) -> Any:
-        # Check before urllib does: it rejects file:/data: targets with a confusing HTTPError.
-        location = headers.get("Location") or headers.get("URI")
-        if location:
-            _check_redirect(req, fp, urljoin(req.full_url, location.strip()))
-        return super().http_error_302(req, fp, code, msg, headers)
-
-    http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
-
-    def redirect_request(
-        self,
-        req: urllib.request.Request,
-        fp: IO[bytes],
-        code: int,
-        msg: str,
-        headers: HTTPMessage,
-        newurl: str,
-    ) -> urllib.request.Request | None:
-        _check_redirect(req, fp, newurl)
-        new = super().redirect_request(req, fp, code, msg, headers, newurl)
-        if new is not None:
-            new.acebet_origin = getattr(req, "acebet_origin", req.full_url)  # type: ignore[attr-defined]
-            new.acebet_redirects = getattr(req, "acebet_redirects", 0) + 1  # type: ignore[attr-defined]
-        return new
-
-
-def _check_redirect(req: urllib.request.Request, fp: IO[bytes], newurl: str) -> None:
-    try:
-        _refuse_unsafe_redirect(req, newurl)
-    except AceBetError:
-        fp.close()  # nobody else will: the redirect response is dropped here
-        raise
-
-
-def _refuse_unsafe_redirect(req: urllib.request.Request, newurl: str) -> None:
-    source, target = urlsplit(req.full_url), urlsplit(newurl)
+    source, target = urlsplit(source_url), urlsplit(newurl)
     secure = target.scheme == "https"
     local = (
         source.scheme == "http"
@@ -428,29 +384,25 @@ def _refuse_unsafe_redirect(req: urllib.request.Request, newurl: str) -> None:
         and source.hostname == target.hostname
     )
     if not (secure or local):
-        raise AceBetError(f"refusing redirect from {req.full_url} to {newurl}: target is not https")
-    if getattr(req, "acebet_redirects", 0) >= MAX_REDIRECTS:
-        origin = getattr(req, "acebet_origin", req.full_url)
-        raise AceBetError(
-            f"cannot download {origin}: more than {MAX_REDIRECTS} redirects "
-            f"(last from {req.full_url} to {newurl})"
-        )
+        raise AceBetError(f"refusing redirect from {source_url} to {newurl}: target is not https")
 
 
-_OPENERS: dict[bool, urllib.request.OpenerDirector] = {}
+_POOLS: dict[str, urllib3.PoolManager] = {}
 
 
-def _opener(url: str) -> urllib.request.OpenerDirector:
-    # Loopback never goes through a proxy: a proxy cannot reach our own 127.0.0.1.
-    direct = _is_loopback(urlsplit(url).hostname)
-    opener = _OPENERS.get(direct)
-    if opener is None:
-        handlers: list[urllib.request.BaseHandler] = [
-            urllib.request.HTTPSHandler(context=ssl.create_default_context()),
-            _SafeRedirects(),
-        ]
-        if direct:
-            handlers.append(urllib.request.ProxyHandler({}))
-        opener = urllib.request.build_opener(*handlers)
-        _OPENERS[direct] = opener
-    return opener
+def _pool_for(url: str) -> urllib3.PoolManager:
+    """One connection pool per proxy; TLS always verified against the system's CAs.
+
+    urllib3 ignores the proxy environment variables that urllib honoured, so they are read
+    here; loopback never goes through a proxy (a proxy cannot reach our own 127.0.0.1).
+    """
+    parts = urlsplit(url)
+    proxy = "" if _is_loopback(parts.hostname) or urllib.request.proxy_bypass(
+        parts.hostname or "") else urllib.request.getproxies().get(parts.scheme, "")
+    pool = _POOLS.get(proxy)
+    if pool is None:
+        context = ssl.create_default_context()
+        pool = (urllib3.ProxyManager(proxy, ssl_context=context) if proxy
+                else urllib3.PoolManager(ssl_context=context))
+        _POOLS[proxy] = pool
+    return pool

@@ -30,6 +30,12 @@ class DatabaseBusy(AceBetError):
     exit_code = 75
 
 
+class NetworkError(AceBetError):
+    """A download failed because the network or the host cannot be reached."""
+
+    exit_code = 1
+
+
 class StoreError(AceBetError):
     """The database file is unreadable, corrupted or from a newer AceBet."""
 

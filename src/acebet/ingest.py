@@ -21,7 +21,8 @@ import duckdb
 import polars as pl
 
 from acebet import download
-from acebet.errors import InputError
+from acebet import progress as progress_mod
+from acebet.errors import InputError, NetworkError
 from acebet.store import register_frame, scalar, transaction
 
 log = logging.getLogger(__name__)
@@ -140,7 +141,13 @@ def locate_files(
                 (years[1] if years else last_year) + 1,
             )
         ]
-        players = download.fetch(download.join_url(source, PLAYERS_FILE), progress=progress)
+        try:
+            players = download.fetch(download.join_url(source, PLAYERS_FILE), progress=progress)
+        except NetworkError as exc:
+            raise NetworkError(
+                f"{exc}; to ingest a local copy instead, set ACEBET_SOURCE (or pass SOURCE) to a "
+                "folder of the tennis_atp files, e.g. ACEBET_SOURCE=./tennis_atp"
+            ) from None
         paths = []
         for name in names:
             try:
@@ -282,7 +289,8 @@ def _text_frame(path: Path, schema: dict[str, type[pl.DataType]], required: Sequ
 
 def read_match_files(paths: Sequence[Path]) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Read and validate match files → (good rows in MATCH_COLUMNS, rejects)."""
-    raw = pl.concat([_text_frame(p, MATCH_SCHEMA, MATCH_REQUIRED) for p in paths])
+    with progress_mod.task("ingest: read files", paths) as files:
+        raw = pl.concat([_text_frame(p, MATCH_SCHEMA, MATCH_REQUIRED) for p in files])
     not_empty = ("tourney_id", "tourney_date", "match_num", "winner_id", "loser_id")
     return _validate(raw, MATCH_SCHEMA, not_empty, MATCH_KEY)
 
@@ -343,6 +351,9 @@ def ingest(
     match_paths, players_path = locate_files(source, years, levels, progress=progress)
     matches, match_rejects = read_match_files(match_paths)
     players, player_rejects = read_players_file(players_path)
+    rows_read = matches.height + match_rejects.height
+    progress_mod.step(f"ingest: {rows_read:,} match rows read; writing to the database",
+                      rows=rows_read, enabled=progress)
     rejects = pl.concat([match_rejects, player_rejects])
     ingest_id = f"ingest-{started_at:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     files = [p.name for p in match_paths] + [players_path.name]

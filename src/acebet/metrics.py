@@ -22,10 +22,15 @@ def accuracy(p: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean(right))
 
 
+def calibration_bins(p: np.ndarray, bins: int = 10) -> np.ndarray:
+    """The equal-width bin (0 … bins-1) of each probability, shared by ECE and the plots."""
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    return np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
+
+
 def ece(p: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
     """Expected calibration error over equal-width probability bins."""
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    which = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
+    which = calibration_bins(p, bins)
     total = 0.0
     for b in range(bins):
         inside = which == b

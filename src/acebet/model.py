@@ -24,7 +24,7 @@ import numpy as np
 import polars as pl
 
 from acebet import features as F
-from acebet import metrics
+from acebet import metrics, progress
 from acebet.errors import InputError, NoModelError, StoreError
 from acebet.store import query_frame, scalar, transaction
 
@@ -112,8 +112,10 @@ def fit(feats: pl.DataFrame, train_to: dt.date, *, params: dict | None = None) -
     x_train, y_train = _both_orientations(train)
     x_val, y_val = _both_orientations(val)
     first = lgb.LGBMClassifier(n_estimators=MAX_TREES, n_jobs=os.cpu_count(), **params)
-    first.fit(x_train, y_train, eval_X=(x_val,), eval_y=(y_val,),
-              callbacks=[lgb.early_stopping(EARLY_STOPPING, verbose=False)])
+    with progress.task("train: trees, early-stopped", total=MAX_TREES) as trees_bar:
+        first.fit(x_train, y_train, eval_X=(x_val,), eval_y=(y_val,),
+                  callbacks=[lgb.early_stopping(EARLY_STOPPING, verbose=False),
+                             progress.per_iteration(trees_bar)])
     trees = max(int(first.best_iteration_ or first.n_estimators_), 1)
     half = val.height // 2
     m_ab = first.booster_.predict(F.model_matrix(val).to_numpy(), raw_score=True,
@@ -127,7 +129,8 @@ def fit(feats: pl.DataFrame, train_to: dt.date, *, params: dict | None = None) -
 
     final = lgb.LGBMClassifier(n_estimators=trees, n_jobs=os.cpu_count(), **params)
     x_all, y_all = _both_orientations(rows)
-    final.fit(x_all, y_all)
+    with progress.task("train: refit on all rows", total=trees) as trees_bar:
+        final.fit(x_all, y_all, callbacks=[progress.per_iteration(trees_bar)])
     metadata = {
         "features": list(F.FEATURES),
         "params": {**params, "n_estimators": trees},
@@ -278,6 +281,7 @@ def fit_from_store(con: duckdb.DuckDBPyConnection, train_to: dt.date | None = No
         raise InputError("no matches in the database; run `acebet ingest` first")
     if train_to is None:
         train_to = matches["tourney_date"].max() + dt.timedelta(days=1)
+    progress.step(f"train: features over {matches.height:,} matches")
     feats = F.build(F.timeline(matches), F.load_players(con))
     return fit(feats, train_to)
 

@@ -17,6 +17,8 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import polars as pl
+from matplotlib.dates import DateFormatter, MonthLocator
+from matplotlib.figure import Figure
 
 from acebet import metrics
 from acebet.errors import InputError
@@ -28,50 +30,61 @@ COLOURS = {"AceBet": "#c0392b", "Elo": "#2471a3", "Ranking": "#7f8c8d",
            "Pinnacle (market)": "#229954"}
 
 
-def _figure():  # noqa: ANN202 - matplotlib types
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+# A month with fewer settled matches than this is drawn hollow and labelled: its log loss
+# and accuracy are mostly noise (the standard error of accuracy on 30 matches is ~0.09).
+MIN_MONTH_MATCHES = 30
+BINS = 10
 
 
-def _png(fig) -> str:  # noqa: ANN001
+def _png(fig: Figure) -> str:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    _figure().close(fig)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
-def reliability_plot(frame: pl.DataFrame, columns: dict[str, str], title: str) -> str:
-    """Predicted vs observed win rate in ten bins, seen from the lower player id."""
-    plt = _figure()
-    fig, ax = plt.subplots(figsize=(5.5, 5))
-    ax.plot([0, 1], [0, 1], color="#bbbbbb", linestyle="--", label="perfect")
+def _img(alt: str, fig: Figure) -> str:
+    return f'<img alt="{html.escape(alt)}" src="{_png(fig)}">'
+
+
+def reliability_plot(frame: pl.DataFrame, columns: dict[str, str], title: str) -> Figure:
+    """Predicted vs observed win rate in ten bins, seen from the lower player id, with the
+    number of matches in each bin underneath (a bin of five matches proves nothing)."""
+    fig = Figure(figsize=(5.5, 6.5))
+    top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    top.plot([0, 1], [0, 1], color="#bbbbbb", linestyle="--", label="perfect")
     y = (frame["winner_id"] == frame["p1_id"]).cast(pl.Float64).to_numpy()
-    for col, name in columns.items():
+    width = 0.8 / BINS / max(len(columns), 1)
+    for i, (col, name) in enumerate(columns.items()):
         if col not in frame.columns:
             continue
         keep = frame[col].is_not_null().to_numpy()
         p = frame[col].to_numpy()[keep].astype(float)
         if len(p) == 0:
             continue
-        bins = np.clip((p * 10).astype(int), 0, 9)
-        xs = [p[bins == b].mean() for b in range(10) if (bins == b).any()]
-        ys = [y[keep][bins == b].mean() for b in range(10) if (bins == b).any()]
-        ax.plot(xs, ys, marker="o", color=COLOURS.get(name), label=f"{name} "
-                f"(ECE {metrics.ece(p, y[keep]):.3f})")
-    ax.set(xlabel="predicted probability", ylabel="observed frequency", xlim=(0, 1),
-           ylim=(0, 1), title=title)
-    ax.legend(loc="upper left", fontsize=8)
-    ax.grid(alpha=0.3)
-    return _png(fig)
+        bins = metrics.calibration_bins(p, BINS)
+        used = [b for b in range(BINS) if (bins == b).any()]
+        xs = [p[bins == b].mean() for b in used]
+        ys = [y[keep][bins == b].mean() for b in used]
+        counts = [int((bins == b).sum()) for b in used]
+        top.plot(xs, ys, marker="o", color=COLOURS.get(name), label=f"{name} "
+                 f"(ECE {metrics.ece(p, y[keep], BINS):.3f}, n={len(p):,})")
+        centres = [(b + 0.5) / BINS + (i - (len(columns) - 1) / 2) * width for b in used]
+        bottom.bar(centres, counts, width=width, color=COLOURS.get(name), alpha=0.8)
+        if i == 0:
+            for x, n in zip(centres, counts, strict=True):
+                bottom.annotate(f"{n:,}", (x, n), ha="center", va="bottom", fontsize=7)
+    top.set(ylabel="observed frequency", xlim=(0, 1), ylim=(0, 1), title=title)
+    top.legend(loc="upper left", fontsize=8)
+    top.grid(alpha=0.3)
+    bottom.set(xlabel="predicted probability", ylabel="matches per bin")
+    bottom.margins(y=0.25)
+    bottom.grid(alpha=0.3)
+    return fig
 
 
-def monthly_plot(frame: pl.DataFrame, columns: dict[str, str], title: str) -> str:
-    """Log loss and accuracy per month for each forecaster, on the same matches."""
-    plt = _figure()
+def monthly_plot(frame: pl.DataFrame, columns: dict[str, str], title: str) -> Figure:
+    """Log loss and accuracy per month for each forecaster, on the same matches; months
+    with fewer than MIN_MONTH_MATCHES matches are hollow and labelled with their count."""
     data = frame.with_columns(
         (pl.col("winner_id") == pl.col("p1_id")).cast(pl.Float64).alias("_y"),
         pl.col("tourney_date").dt.truncate("1mo").alias("_month"),
@@ -79,24 +92,65 @@ def monthly_plot(frame: pl.DataFrame, columns: dict[str, str], title: str) -> st
     present = [c for c in columns if c in data.columns]
     if "pinnacle_prob" in present:  # compare like with like where the market is known
         data = data.filter(pl.col("pinnacle_prob").is_not_null())
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6), sharex=True)
+    fig = Figure(figsize=(9, 6))
+    top, bottom = fig.subplots(2, 1, sharex=True)
+    few_months = False
     for col in present:
         name = columns[col]
         rows = []
         for (month,), part in data.sort("_month").group_by("_month", maintain_order=True):
             p, y = part[col].to_numpy().astype(float), part["_y"].to_numpy()
-            rows.append((month, metrics.log_loss(p, y), metrics.accuracy(p, y)))
+            rows.append((month, metrics.log_loss(p, y), metrics.accuracy(p, y), len(p)))
         months = [r[0] for r in rows]
-        top.plot(months, [r[1] for r in rows], marker=".", color=COLOURS.get(name), label=name)
-        bottom.plot(months, [r[2] for r in rows], marker=".", color=COLOURS.get(name),
-                    label=name)
+        for ax, k in ((top, 1), (bottom, 2)):
+            ax.plot(months, [r[k] for r in rows], color=COLOURS.get(name), label=name)
+            few = [r for r in rows if r[3] < MIN_MONTH_MATCHES]
+            enough = [r for r in rows if r[3] >= MIN_MONTH_MATCHES]
+            ax.plot([r[0] for r in enough], [r[k] for r in enough], "o", markersize=4,
+                    color=COLOURS.get(name))
+            ax.plot([r[0] for r in few], [r[k] for r in few], "o", markersize=7,
+                    markerfacecolor="white", color=COLOURS.get(name))
+            if col == present[0]:
+                for r in few:
+                    ax.annotate(f"n={r[3]}", (r[0], r[k]), textcoords="offset points",
+                                xytext=(0, 6), ha="center", fontsize=7, color="#555555")
+            few_months = few_months or bool(few)
     top.set(ylabel="log loss (lower is better)", title=title)
     bottom.set(ylabel="accuracy")
     top.legend(fontsize=8, ncol=4)
     for ax in (top, bottom):
         ax.grid(alpha=0.3)
+    bottom.xaxis.set_major_locator(MonthLocator())
+    bottom.xaxis.set_major_formatter(DateFormatter("%Y-%m"))
     fig.autofmt_xdate()
-    return _png(fig)
+    if few_months:
+        fig.text(0.5, 0.0, f"hollow points: months with fewer than {MIN_MONTH_MATCHES} "
+                 "matches, too few to judge", ha="center", va="top", fontsize=8,
+                 color="#555555")
+    return fig
+
+
+def distribution_plot(run: pl.DataFrame, title: str) -> Figure:
+    """How confident the latest run was, and how far it disagreed with the market."""
+    edges = run["edge"].drop_nulls().to_numpy().astype(float)
+    fig = Figure(figsize=(9, 3.5))
+    left, right = fig.subplots(1, 2)
+    favourite = np.maximum(run["p1_win_prob"].to_numpy(), 1 - run["p1_win_prob"].to_numpy())
+    left.hist(favourite, bins=np.linspace(0.5, 1.0, 11), color=COLOURS["AceBet"], alpha=0.85)
+    left.set(xlabel="favourite's win probability", ylabel="fixtures",
+             title=f"{title}: {len(favourite):,} predictions")
+    if len(edges):
+        right.hist(edges, bins=20, color="#8e44ad", alpha=0.85)
+        right.axvline(0, color="#555555", linewidth=1)
+        right.set(xlabel="edge: model − market probability (player 1)", ylabel="fixtures",
+                  title=f"edges of the {len(edges):,} fixtures with odds")
+    else:
+        right.text(0.5, 0.5, "no odds in this run, so no edges", ha="center", va="center",
+                   transform=right.transAxes, color="#555555")
+        right.set(xticks=[], yticks=[])
+    for ax in (left, right):
+        ax.grid(alpha=0.3)
+    return fig
 
 
 def _table(frame: pl.DataFrame) -> str:
@@ -119,6 +173,7 @@ def build(con: duckdb.DuckDBPyConnection, out_dir: Path) -> Path:
     sections = [f"<h1>AceBet report</h1><p class=meta>generated "
                 f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC</p>"]
     sections.append(_run_section(con))
+    sections.append(_latest_predictions_section(con))
     sections.append(_backtest_section(con))
     sections.append(_live_section(con))
     page = f"""<!doctype html>
@@ -164,6 +219,26 @@ def _run_section(con: duckdb.DuckDBPyConnection) -> str:
     return "".join(parts)
 
 
+def _latest_predictions_section(con: duckdb.DuckDBPyConnection) -> str:
+    """The latest run that wrote predictions: how sure it was and where it saw value."""
+    latest = con.execute(
+        "SELECT run_id, strftime(started_at AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M') "
+        "FROM score_runs WHERE status = 'succeeded' AND predictions_written > 0 "
+        "ORDER BY started_at DESC LIMIT 1").fetchall()
+    if not latest:
+        return ""
+    run_id, started = latest[0]
+    run = query_frame(con, "SELECT p1_win_prob, edge FROM predictions WHERE run_id = ?",
+                      [run_id])
+    if run.height == 0:  # every prediction of that run has been replaced since
+        return ""
+    return (f"<h2>Latest predictions</h2><p>Run {html.escape(run_id)}, started "
+            f"{html.escape(started)} UTC.</p><div class=\"plots\">"
+            + _img("probabilities and edges of the latest run",
+                   distribution_plot(run, "latest run"))
+            + "</div>")
+
+
 def _backtest_section(con: duckdb.DuckDBPyConnection) -> str:
     latest = con.execute("SELECT backtest_id, date_from, date_to, retrain FROM backtests "
                          "ORDER BY created_at DESC LIMIT 1").fetchall()
@@ -189,8 +264,10 @@ def _backtest_section(con: duckdb.DuckDBPyConnection) -> str:
                  "pinnacle_prob" in columns else "") + ":</p>")
     parts.append(_table(pl.DataFrame(rows)))
     parts.append('<div class="plots">')
-    parts.append(f'<img alt="reliability diagram" src="{reliability_plot(frame, columns, "Reliability (backtest)")}">')  # noqa: E501
-    parts.append(f'<img alt="log loss and accuracy by month" src="{monthly_plot(frame, columns, "By month (backtest)")}">')  # noqa: E501
+    parts.append(_img("reliability diagram", reliability_plot(frame, columns,
+                                                               "Reliability (backtest)")))
+    parts.append(_img("log loss and accuracy by month", monthly_plot(frame, columns,
+                                                                     "By month (backtest)")))
     parts.append("</div>")
     return "".join(parts)
 
@@ -210,6 +287,9 @@ def _live_section(con: duckdb.DuckDBPyConnection) -> str:
     if settled["pinnacle_prob"].is_not_null().any():
         columns["pinnacle_prob"] = "Pinnacle (market)"
     parts.append('<div class="plots">')
-    parts.append(f'<img alt="reliability diagram, live" src="{reliability_plot(settled, columns, "Reliability (live)")}">')  # noqa: E501
+    parts.append(_img("reliability diagram, live", reliability_plot(settled, columns,
+                                                                     "Reliability (live)")))
+    parts.append(_img("log loss and accuracy by month, live", monthly_plot(
+        settled, columns, "By month (live, settled)")))
     parts.append("</div>")
     return "".join(parts)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import duckdb
 
 from acebet import features as F
+from acebet import progress
 from acebet.store import transaction
 
 
@@ -43,6 +44,7 @@ def build_if_stale(con: duckdb.DuckDBPyConnection) -> F.Snapshot | None:
     """A new snapshot if the stored one is missing or stale, else None (only reads)."""
     if load(con) is not None:
         return None
+    progress.step("rebuilding the end-of-history feature snapshot")
     return F.Snapshot.from_history(F.load_matches(con), F.history_fingerprint(con))
 
 

@@ -67,6 +67,17 @@ def _is_lock_conflict(exc: Exception) -> bool:
     return "lock" in text and ("conflicting" in text or "could not set lock" in text)
 
 
+def discard_created(path: str | Path) -> None:
+    """Remove a database file (and its write-ahead log) that a failed first command created.
+
+    Left behind, an empty file makes the next command report a missing model or history
+    instead of the real first failure, and hides that nothing was ever stored.
+    """
+    path = Path(path)
+    for leftover in (path, path.with_name(path.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+
+
 def connect(
     path: str | Path, *, read_only: bool = False, lock_timeout: float = 0.0,
     check_schema: bool = True,

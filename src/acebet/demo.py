@@ -1,0 +1,151 @@
+"""`acebet demo`: the whole product, end to end, on one database.
+
+Besides the example fixtures (dated after the history, so they can never settle), the demo
+replays the last weeks of tour-level history as fixtures, each week scored as of the day
+before it with a model trained before the first replayed week. Their results are already
+in the history, so predictions settle at once and the analyst side (prediction_outcomes,
+model_performance, the example queries, the report's plots) has something to show, without
+any outcome leaking into a prediction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from acebet import download, model, scoring, store
+from acebet import features as F
+from acebet import fixtures as fx
+from acebet import ingest as ingest_mod
+
+REPLAY_WEEKS = 4
+
+# Played tour-level main-draw matches of the given event weeks, as fixture rows. Players
+# are ordered by id, so player 1 is not always the winner.
+_REPLAY_SQL = """
+SELECT tourney_date, tourney_id, tourney_name, surface, tourney_level, round, best_of,
+       least(winner_id, loser_id) AS p1_id, greatest(winner_id, loser_id) AS p2_id
+FROM matches
+WHERE tourney_date IN (SELECT unnest(?::DATE[]))
+  AND tourney_level IN (SELECT unnest(?::VARCHAR[]))
+  AND round IN (SELECT unnest(?::VARCHAR[]))
+  AND surface IN (SELECT unnest(?::VARCHAR[]))
+  AND best_of IN (3, 5)
+ORDER BY tourney_date, tourney_id, match_num
+"""
+
+
+@dataclass
+class DemoResult:
+    source: str
+    new_matches: int
+    model_version: int
+    trained: bool
+    replay_weeks: list[dt.date] = field(default_factory=list)
+    replay_predictions: int = 0
+    replay_skipped: str | None = None
+    example_predictions: int = 0
+
+
+def replay_weeks(con: duckdb.DuckDBPyConnection, weeks: int = REPLAY_WEEKS
+                 ) -> list[dt.date]:
+    """The last `weeks` event dates of tour-level play in the history, oldest first."""
+    rows = con.execute(
+        "SELECT DISTINCT tourney_date FROM matches WHERE tourney_level IN "
+        "(SELECT unnest(?::VARCHAR[])) ORDER BY tourney_date DESC LIMIT ?",
+        [list(F.TOUR_LEVELS), weeks],
+    ).fetchall()
+    return sorted(r[0] for r in rows)
+
+
+def replay_fixtures(con: duckdb.DuckDBPyConnection, days: list[dt.date]) -> pl.DataFrame:
+    """The played tour-level matches of `days` as a fixture table (no results in it)."""
+    return store.query_frame(con, _REPLAY_SQL, [
+        days, list(F.TOUR_LEVELS), [r for r in F.ROUND_ORDER if not r.startswith("Q")],
+        list(F.SURFACES)])
+
+
+def run(
+    db: Path, *, source: str | None = None, fixtures_file: Path | None = None,
+    lock_timeout: float = 0.0, say: Callable[[str], None] = lambda _line: None,
+) -> DemoResult:
+    """Ingest, train if needed, replay the last weeks, load and score the example fixtures."""
+    source = source or download.UPSTREAM_URL
+    with store.connect(db, lock_timeout=lock_timeout) as con:
+        say(f"1/5 ingest history from {source}")
+        summary = ingest_mod.ingest(con, source)
+        say(f"    {summary.inserted:,} new matches, {summary.updated:,} updated")
+        weeks = replay_weeks(con)
+        replay_from = weeks[0] if weeks else None
+        trained = not model.list_models(con).height
+        if trained:
+            say(f"2/5 train a model on the history before {replay_from or 'its end'} "
+                "(first run only; the replayed weeks stay out of sample)")
+            version, fitted = model.train(con, replay_from)
+        else:
+            version, fitted = model.load(con)
+            say(f"2/5 model version {version} is active")
+    result = DemoResult(source=str(source), new_matches=summary.inserted,
+                        model_version=version, trained=trained)
+    trained_to = dt.date.fromisoformat(fitted.metadata["train_to"])
+    if not weeks:
+        result.replay_skipped = "no tour-level matches in the history"
+    elif trained_to > weeks[0]:
+        result.replay_skipped = (f"the active model was trained to {trained_to}, after "
+                                 f"{weeks[0]}: its predictions of those weeks would know "
+                                 "the results")
+    else:
+        say(f"3/5 replay the last {len(weeks)} event weeks ({weeks[0]} to {weeks[-1]}) as "
+            "fixtures, each scored as of the day before")
+        result.replay_weeks = weeks
+        result.replay_predictions = _replay(db, weeks, version, lock_timeout)
+        say(f"    {result.replay_predictions} predictions written; their results are in the "
+            "history, so they are settled")
+    if result.replay_skipped:
+        say(f"3/5 no replay: {result.replay_skipped}")
+
+    file = fixtures_file or example_fixtures()
+    with store.connect(db, lock_timeout=lock_timeout) as con:
+        loaded, rejects = fx.load(con, file)
+    say(f"4/5 fixtures: {loaded.inserted} new, {loaded.unchanged} unchanged, "
+        f"{loaded.rejected} rejected")
+    for line in fx.describe_rejects(rejects, file.name):
+        say(f"    warning: {line}")
+    run = scoring.score(db, lock_timeout=lock_timeout)
+    result.example_predictions = run.predictions_written
+    say(f"5/5 score: {run.predictions_written} predictions written")
+    return result
+
+
+def settled_predictions(con: duckdb.DuckDBPyConnection) -> int:
+    """How many predictions have a result to be judged against."""
+    return int(store.scalar(con, "SELECT count(*) FROM prediction_outcomes WHERE settled") or 0)
+
+
+def example_fixtures() -> Path:
+    from importlib import resources
+
+    return Path(str(resources.files("acebet") / "data" / "example_fixtures.csv"))
+
+
+def _replay(db: Path, weeks: list[dt.date], version: int, lock_timeout: float) -> int:
+    """Load and score the replayed weeks one at a time, each as of the day before it."""
+    written = 0
+    with tempfile.TemporaryDirectory(prefix="acebet-replay-") as tmp:
+        for day in weeks:
+            path = Path(tmp) / f"replay_{day}.csv"
+            with store.connect(db, lock_timeout=lock_timeout) as con:
+                replay_fixtures(con, [day]).write_csv(path)
+                fx.load(con, path)
+                pending = scoring.fixtures_to_score(con, version).height
+            if pending:  # a second demo finds every week already scored
+                run = scoring.score(db, as_of=day - dt.timedelta(days=1),
+                                    lock_timeout=lock_timeout)
+                written += run.predictions_written
+    return written

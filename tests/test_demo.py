@@ -1,0 +1,132 @@
+"""`acebet demo` shows the whole product: the replayed last weeks of the history settle at
+once, so the analyst views, the example queries and the report's plots have rows, and no
+replayed prediction could have known its result."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+from click.testing import CliRunner
+
+from acebet import demo
+from acebet.cli import main
+
+QUERIES = Path(__file__).resolve().parents[1] / "sql" / "queries"
+PLOTS = ("probabilities and edges of the latest run", "reliability diagram, live",
+         "log loss and accuracy by month, live")
+
+
+def _demo(db: Path, source: Path) -> None:
+    result = CliRunner().invoke(main, ["--db", str(db), "demo"],
+                                env={"ACEBET_SOURCE": str(source)})
+    assert result.exit_code == 0, result.output
+    assert "3/5 replay the last" in result.stderr
+
+
+def _report(db: Path, out: Path) -> str:
+    result = CliRunner().invoke(main, ["--db", str(db), "report", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return (out / "report.html").read_text()
+
+
+def _check_the_product_after_demo(db: Path, tmp_path: Path) -> None:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        settled = con.execute("SELECT count(*) FROM prediction_outcomes WHERE settled "
+                              "AND result IN ('p1', 'p2')").fetchall()[0][0]
+        assert settled > 0
+        # point in time: every replayed fixture was scored as of a day before it, by a
+        # model trained on matches before the first replayed week
+        leaks = con.execute(
+            "SELECT count(*) FROM predictions p JOIN fixtures f USING (fixture_id) "
+            "WHERE f.source_file LIKE 'replay_%' AND p.as_of >= p.tourney_date").fetchall()
+        assert leaks[0][0] == 0
+        first_replayed, trained_to = con.execute(
+            "SELECT (SELECT min(tourney_date) FROM fixtures WHERE source_file LIKE 'replay_%'),"
+            " (SELECT max(train_to) FROM models)").fetchall()[0]
+        assert trained_to <= first_replayed
+        assert con.execute("SELECT count(*) FROM model_performance WHERE dimension = 'all' "
+                           "AND n > 0").fetchall()[0][0] >= 1
+        player = con.execute("SELECT p1_name FROM prediction_outcomes WHERE settled "
+                             "LIMIT 1").fetchall()[0][0]
+        con.execute("SET VARIABLE player = ?", [player])
+        for name in ("calibration_by_bucket", "model_versions_compared", "player_record",
+                     "runs_last_30_days"):
+            rows = con.execute((QUERIES / f"{name}.sql").read_text()).fetchall()
+            assert rows, f"{name}.sql returned nothing after demo"
+    finally:
+        con.close()
+    page = _report(db, tmp_path / "report")
+    alts = re.findall(r'<img alt="([^"]+)" src="data:image/png;base64,', page)
+    assert set(PLOTS) <= set(alts)
+
+
+@pytest.fixture(scope="module")
+def demo_db(synthetic_source: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    db = tmp_path_factory.mktemp("demo") / "acebet.duckdb"
+    _demo(db, synthetic_source)
+    return db
+
+
+def test_demo_settles_the_replayed_weeks_and_the_report_has_plots(
+    demo_db: Path, tmp_path: Path
+) -> None:
+    _check_the_product_after_demo(demo_db, tmp_path)
+
+
+def test_replayed_weeks_are_the_last_tour_level_event_weeks(demo_db: Path) -> None:
+    con = duckdb.connect(str(demo_db), read_only=True)
+    try:
+        weeks = demo.replay_weeks(con)
+        loaded = [r[0] for r in con.execute(
+            "SELECT DISTINCT tourney_date FROM fixtures WHERE source_file LIKE 'replay_%' "
+            "ORDER BY 1").fetchall()]
+        last_tour = con.execute("SELECT max(tourney_date) FROM matches WHERE tourney_level "
+                                "IN ('G', 'M', 'A', 'F')").fetchall()[0][0]
+    finally:
+        con.close()
+    assert len(weeks) == demo.REPLAY_WEEKS and weeks == loaded and weeks[-1] == last_tour
+
+
+def test_a_second_demo_adds_no_prediction(demo_db: Path, synthetic_source: Path) -> None:
+    def count() -> int:
+        con = duckdb.connect(str(demo_db), read_only=True)
+        try:
+            return con.execute("SELECT count(*) FROM predictions").fetchall()[0][0]
+        finally:
+            con.close()
+
+    before = count()
+    _demo(demo_db, synthetic_source)
+    assert count() == before
+
+
+def test_report_has_plots_whenever_there_are_predictions(demo_db: Path, tmp_path: Path) -> None:
+    """Fixtures scored, results not in yet, no backtest: the latest run is still plotted."""
+    db = tmp_path / "unsettled.duckdb"
+    shutil.copy(demo_db, db)
+    con = duckdb.connect(str(db))
+    try:
+        con.execute("DELETE FROM matches WHERE tourney_date >= (SELECT min(tourney_date) "
+                    "FROM fixtures WHERE source_file LIKE 'replay_%')")
+        assert con.execute("SELECT count(*) FROM prediction_outcomes WHERE settled"
+                           ).fetchall()[0][0] == 0
+        assert con.execute("SELECT count(*) FROM backtests").fetchall()[0][0] == 0
+    finally:
+        con.close()
+    page = _report(db, tmp_path / "out")
+    assert f'<img alt="{PLOTS[0]}"' in page
+    assert "No settled predictions yet" in page
+
+
+@pytest.mark.slow
+def test_demo_on_the_real_history_settles_predictions_and_plots_them(
+    real_data: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "acebet.duckdb"
+    _demo(db, real_data / "tennis_atp")
+    _check_the_product_after_demo(db, tmp_path)
