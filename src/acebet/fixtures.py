@@ -163,7 +163,7 @@ def _read_csv(path: Path, text: str) -> Table:
     line, the others are kept."""
     if not text.strip():
         raise InputError(f"{path}: empty file")
-    sep = _separator(text.split("\n", 1)[0])
+    sep = _separator(text.partition("\n")[0].partition("\r")[0])
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
     try:
         header = next(reader)
@@ -180,7 +180,8 @@ def _read_csv(path: Path, text: str) -> Table:
             if len(record) != width:
                 what = "more" if len(record) > width else "fewer"
                 hint = f" (an unquoted {SEPARATORS[sep]}?)" if what == "more" else ""
-                bad.append((line, f"{len(record)} fields where the header has {width}, "
+                fields = f"{len(record)} field{'' if len(record) == 1 else 's'}"
+                bad.append((line, f"{fields} where the header has {width}, "
                                   f"{what} than expected{hint}", None,
                             json.dumps({"fields": record}, ensure_ascii=False)))
                 continue
