@@ -194,6 +194,20 @@ def test_warnings_name_the_file_line_across_multiline_records(
     assert rejects(db) == {4: rejects(db)[4]}
 
 
+@pytest.mark.parametrize("newline", ["\r\n", "\r"])
+def test_windows_and_old_mac_line_ends_count_lines_the_same(
+    db: Path, tmp_path: Path, newline: str
+) -> None:
+    p = ids(db)
+    path = tmp_path / "crlf.csv"
+    lines = [HEADER.replace(",", ";"), row(p[0], p[1]), row(p[2], p[3], name="A, B")]
+    path.write_bytes((newline.join(line.replace(",", ";") if i < 2 else line
+                                   for i, line in enumerate(lines)) + newline).encode())
+    result = load(db, path)
+    assert "1 new" in result.output, result.output
+    assert "crlf.csv: line 3: 1 field where the header has 10" in result.output
+
+
 def test_parquet_rejects_name_the_row(db: Path, tmp_path: Path) -> None:
     p = ids(db)
     frame = pl.DataFrame({"tourney_date": ["2023-01-09", "2023-01-09"],

@@ -163,7 +163,7 @@ def _read_csv(path: Path, text: str) -> Table:
     line, the others are kept."""
     if not text.strip():
         raise InputError(f"{path}: empty file")
-    sep = _separator(text.split("\n", 1)[0])
+    sep = _separator(text.partition("\n")[0].partition("\r")[0])
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
     try:
         header = next(reader)
@@ -180,7 +180,8 @@ def _read_csv(path: Path, text: str) -> Table:
             if len(record) != width:
                 what = "more" if len(record) > width else "fewer"
                 hint = f" (an unquoted {SEPARATORS[sep]}?)" if what == "more" else ""
-                bad.append((line, f"{len(record)} fields where the header has {width}, "
+                fields = f"{len(record)} field{'' if len(record) == 1 else 's'}"
+                bad.append((line, f"{fields} where the header has {width}, "
                                   f"{what} than expected{hint}", None,
                             json.dumps({"fields": record}, ensure_ascii=False)))
                 continue
@@ -250,7 +251,8 @@ def validate(
     knows who Carlos Alcaraz is in 2024). Dates before `history_start` or after `latest`
     are rejected as such, before any name is looked up. `frame` may carry `_line` (the
     file line of each row; 1-based rows when absent). With `keep_lines` the fixtures keep
-    `_line` and `raw` for the caller's checks against stored fixtures.
+    `_line`, `raw` and `_notes` (names taken with a flag) for the caller's checks against
+    stored fixtures and its warnings.
     """
     if "_line" not in frame.columns:
         frame = frame.with_row_index("_line", offset=1)
@@ -314,6 +316,7 @@ def validate(
     names: dict[str, list[str | None]] = {"p1": [], "p2": []}
     reasons = typed["reason"].to_list()
     suggestions: list[list[str]] = [[] for _ in reasons]
+    notes: list[list[str]] = [[] for _ in reasons]  # names taken with a flag, for warnings
     dates = [min(d, history_end) if d and history_end else d for d in typed["_date"].to_list()]
     # a row whose date is unusable is rejected for it; its names are not looked up then
     out_of_range = typed.select(pl.any_horizontal(
@@ -337,6 +340,10 @@ def validate(
             if found.status == "resolved":
                 ids[side].append(found.player_id)
                 names[side].append(resolver.player_name(found.player_id) or name.strip())
+                if found.flags:
+                    notes[i].append(f"{side}_name {name.strip()!r} taken as {names[side][-1]} "
+                                    f"({found.player_id}): {found.note} "
+                                    f"[{', '.join(found.flags)}]")
                 continue
             ids[side].append(None)
             names[side].append(name.strip())
@@ -360,6 +367,7 @@ def validate(
         pl.Series("_p2", ids["p2"], dtype=pl.Int64),
         pl.Series("_p1_name", names["p1"], dtype=pl.String),
         pl.Series("_p2_name", names["p2"], dtype=pl.String),
+        pl.Series("_notes", notes, dtype=pl.List(pl.String)),
     )
     good = typed.filter(pl.col("reason") == "")
     given_id = pl.col("fixture_id").str.strip_chars()
@@ -387,7 +395,7 @@ def validate(
         pl.col("_p1").alias("p1_id"), pl.col("_p2").alias("p2_id"),
         pl.col("_p1_name").alias("p1_name"), pl.col("_p2_name").alias("p2_name"),
         pl.col("_p1_odds").alias("p1_odds"), pl.col("_p2_odds").alias("p2_odds"),
-        "_line", "raw",
+        "_line", "raw", "_notes",
     )
     fixtures = fixtures.with_columns(
         pl.concat_str([pl.col(c).cast(pl.String).fill_null("") for c in DETAIL_COLUMNS],
@@ -397,7 +405,7 @@ def validate(
     fixtures = fixtures.with_columns(
         pl.Series("details_hash", [hashlib.sha256(d.encode()).hexdigest()[:16]
                                    for d in fixtures["_details"].to_list()], dtype=pl.String)
-    ).select(*FIXTURE_COLUMNS, *(("_line", "raw") if keep_lines else ()))
+    ).select(*FIXTURE_COLUMNS, *(("_line", "raw", "_notes") if keep_lines else ()))
     rejects = pl.concat([
         typed.filter(pl.col("reason") != "").select("_line", "reason", "suggestions", "raw"),
         dup.select("_line", "reason", "suggestions", "raw"),
@@ -514,7 +522,9 @@ def load(
     if conflicts.height:
         fixtures = fixtures.filter(~pl.col("_line").is_in(conflicts["row_number"].to_list()))
     rejects = pl.concat([table.rejects, rejects, conflicts]).sort("row_number")
-    _warn_flagged(path.name, table.unit, fixtures, resolver, end)
+    for line, notes in fixtures.select("_line", "_notes").iter_rows():
+        for note in notes:
+            log.warning(f"{path.name}: {table.unit} {line}: {note}")
     fixtures = fixtures.select(FIXTURE_COLUMNS)
     if strict and rejects.height:
         fixtures = fixtures.clear()
@@ -580,25 +590,6 @@ def describe_rejects(rejects: pl.DataFrame, source_file: str, limit: int = 10,
     return lines
 
 
-
-
-def _warn_flagged(source_file: str, unit: str, fixtures: pl.DataFrame, resolver: NameResolver,
-                  end: dt.date | None) -> None:
-    """A name resolved with a flag loads, with a warning naming its line and the reason."""
-    for line, date, n1, n2, raw in fixtures.select(
-        "_line", "tourney_date", "p1_name", "p2_name", "raw"
-    ).iter_rows():
-        given = json.loads(raw)
-        on = min(date, end) if date and end else date
-        for side, resolved_name in (("p1", n1), ("p2", n2)):
-            name = (given.get(f"{side}_name") or "").strip()
-            if not name or (given.get(f"{side}_id") or "").strip():
-                continue
-            found = resolver.resolve(name, on)
-            if found.flags:
-                log.warning(f"{source_file}: {unit} {line}: {side}_name {name!r} taken as "
-                            f"{resolved_name} ({found.player_id}): {found.note} "
-                            f"[{', '.join(found.flags)}]")
 
 
 def load_error(summary: LoadSummary, path: Path, *, strict: bool) -> InputError | None:

@@ -349,6 +349,7 @@ class NameResolver:
             for pid, first_date, last_date in spans.iter_rows():
                 self._activity[pid] = (first_date.toordinal(), last_date.toordinal())
         self._levels_cache: dict[str, list[tuple[int, tuple[int, ...]]]] = {}
+        self._parse_cache: dict[str, tuple[tuple[str, ...], list[_Query]]] = {}
         self._fuzzy_cache: dict[str, tuple[int, ...]] = {}
         self._suggest_cache: dict[str, tuple[str, ...]] = {}
         self._suggest_pool: tuple[list[str], list[list[int]]] | None = None
@@ -416,7 +417,7 @@ class NameResolver:
         if not last:
             return False
         theirs = {_compact(last)} | _surname_parts(last)
-        _, queries = _parse(name.strip())
+        _, queries = self._parsed(name.strip())
         for q in queries:
             ours = {_compact(q.last)} | _surname_parts(q.last)
             if ours & theirs:
@@ -428,12 +429,19 @@ class NameResolver:
 
     # -- candidate levels -----------------------------------------------------------------
 
+    def _parsed(self, name: str) -> tuple[tuple[str, ...], list[_Query]]:
+        """`_parse`, once per distinct name (odds matching asks for the same names often)."""
+        found = self._parse_cache.get(name)
+        if found is None:
+            found = self._parse_cache[name] = _parse(name)
+        return found
+
     def _levels(self, name: str) -> list[tuple[int, tuple[int, ...]]]:
         """(kind, candidate ids) from the best-fitting level to the loosest (no fuzzy)."""
         cached = self._levels_cache.get(name)
         if cached is not None:
             return cached
-        tokens, queries = _parse(name)
+        tokens, queries = self._parsed(name)
         levels: list[tuple[int, tuple[int, ...]]] = []
         seen: set[int] = set()
 
@@ -479,7 +487,7 @@ class NameResolver:
             self._active_surnames = sorted(
                 {_compact(self._last[p]) for p in self._activity if self._last.get(p)}
             )
-        _, queries = _parse(name)
+        _, queries = self._parsed(name)
         found: set[int] = set()
         for q in queries:
             key = _compact(q.last)
@@ -500,7 +508,7 @@ class NameResolver:
         Exact surnames and parts of compound ones (`Barrios` ~ Tomas Barrios Vera); for a
         bare surname (`Zverev`) the whole name is the surname.
         """
-        tokens, queries = _parse(name)
+        tokens, queries = self._parsed(name)
         keys = {_compact(q.last) for q in queries}
         if len(tokens) == 1 or not queries:
             keys.add(_compact(tokens))
@@ -553,7 +561,7 @@ class NameResolver:
         a different first name, a bare surname, a typo, no recorded match) is flagged.
         """
         key = name.strip() if isinstance(name, str) else ""
-        tokens = _parse(key)[0] if key else ()
+        tokens = self._parsed(key)[0] if key else ()
         if len(tokens) == 1:
             return self._resolve_surname(name, key, on)
         levels = self._levels(key) if key else []

@@ -1,5 +1,7 @@
 """Hostile input: whatever is thrown at `fixtures load` and `ingest`, nothing crashes
-with a traceback, every bad row is rejected with a reason and every good row is kept."""
+with a traceback, every bad row is rejected with a reason and its file line, every good
+row is kept, and what loads is plausible (dates the history can speak about, odds that
+bookmakers quote)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import duckdb
 import polars as pl
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from acebet.cli import main
@@ -30,10 +32,11 @@ FIELDS = ["tourney_date", "tourney_name", "surface", "tourney_level", "round", "
 value = st.one_of(st.sampled_from(NASTY), st.text(max_size=40),
                   st.integers(-10**12, 10**12).map(str),
                   st.floats(allow_nan=True, allow_infinity=True).map(repr))
-GOOD = {"tourney_date": "2023-01-09", "tourney_name": "Hostile Open", "surface": "Hard",
+GOOD = {"tourney_date": "2021-01-11", "tourney_name": "Hostile Open", "surface": "Hard",
         "tourney_level": "A", "round": "R32", "best_of": "3", "p1_odds": "", "p2_odds": "",
         "p1_name": "", "p2_name": "", "fixture_id": ""}
-STATS = {"rows": 0, "rejected": 0, "loaded": 0, "files": 0}
+STATS = {"rows": 0, "rejected": 0, "loaded": 0, "files": 0, "all_rejected_exit_2": 0,
+         "not_utf8_refused": 0}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -78,7 +81,8 @@ def test_fixture_files_full_of_garbage(base, tmp_path_factory, bad_rows, good_co
     writer.writeheader()
     writer.writerows(good + rows)
     path = tmp / "fixtures.csv"
-    path.write_text(buffer.getvalue(), encoding="utf-8", errors="surrogatepass")
+    data = buffer.getvalue().encode("utf-8", errors="surrogatepass")
+    path.write_bytes(data)
     result = CliRunner().invoke(main, ["--db", str(db), "fixtures", "load", str(path)])
     assert result.exit_code in (0, 2), result.output
     assert result.exception is None or isinstance(result.exception, SystemExit), \
@@ -93,10 +97,33 @@ def test_fixture_files_full_of_garbage(base, tmp_path_factory, bad_rows, good_co
         .fetchall()[0][0]
     loaded_pairs = {frozenset((str(a), str(b))) for a, b in
                     con.execute("SELECT p1_id, p2_id FROM fixtures").fetchall()}
+    lines = [r[0] for r in con.execute("SELECT row_number FROM fixture_rejects").fetchall()]
+    start, end = con.execute("SELECT min(tourney_date), max(tourney_date) FROM matches")\
+        .fetchall()[0]
+    loaded = con.execute("SELECT min(tourney_date), max(tourney_date), min(least(p1_odds, "
+                         "p2_odds)), max(greatest(p1_odds, p2_odds)) FROM fixtures").fetchall()[0]
     con.close()
     assert {"fixtures", "players", "predictions"} <= tables and players > 0
     STATS["files"] += 1
+    # a reject names a line of the file: past the header, not past the end
+    assert all(2 <= line <= data.count(b"\n") + 1 for line in lines), lines
+    # what loads is plausible
+    if fixtures:
+        first, last, low, high = loaded
+        assert start <= first and (last - end).days <= 730
+        assert low is None or (1.001 <= low and high <= 1000)
+    if "is not utf-8" in result.output:  # lone surrogates: refused, with their line
+        assert result.exit_code == 2 and re.search(r": line \d+, column \d+: byte", result.output)
+        STATS["not_utf8_refused"] += 1
+        return
+    if result.exit_code == 2 and "rows rejected; nothing loaded" in result.output:
+        # every row rejected: exit 2, the reasons kept, nothing loaded
+        assert fixtures == 0 and rejects == len(good) + len(rows)
+        STATS["all_rejected_exit_2"] += 1
+        STATS["rows"] += rejects
+        STATS["rejected"] += rejects
     if result.exit_code == 0:
+        assert fixtures > 0  # exit 0 means something loaded
         s = _summary(result.output)
         # every row is accounted for: loaded (new/updated/unchanged) or rejected
         assert s["new"] + s["updated"] + s["unchanged"] + s["rejected"] == s["rows"]
@@ -125,6 +152,48 @@ def test_files_that_are_not_csv_at_all(base, tmp_path_factory, data: bytes) -> N
         if result.exit_code == 2:
             assert len(result.output.strip().splitlines()) == 1, result.output
     STATS["files"] += 2
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[
+    HealthCheck.function_scoped_fixture])
+@given(text=st.text(alphabet=st.characters(min_codepoint=0xa0, max_codepoint=0xff),
+                    min_size=1, max_size=12),
+       line=st.integers(0, 4), encoding=st.sampled_from(["latin-1", "cp1252"]))
+def test_files_in_another_encoding_are_refused_at_their_line_or_read_as_named(
+    base, tmp_path_factory, text: str, line: int, encoding: str  # noqa: ANN001
+) -> None:
+    db_src, ids = base
+    tmp = tmp_path_factory.mktemp("encoding")
+    db = tmp / "e.duckdb"
+    shutil.copy(db_src, db)
+    rows = [dict(GOOD, p1_id=str(ids[i]), p2_id=str(ids[i + 5])) for i in range(5)]
+    rows[line]["tourney_name"] = f"Open {text}"
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=FIELDS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    path = tmp / "fixtures.csv"
+    data = buffer.getvalue().encode(encoding)
+    try:
+        data.decode("utf-8")
+        assume(False)  # bytes that happen to be valid UTF-8 ("Ã©") cannot be told apart
+    except UnicodeDecodeError:
+        pass
+    path.write_bytes(data)
+    result = CliRunner().invoke(main, ["--db", str(db), "fixtures", "load", str(path)])
+    # never silently mangled: refused at the line (header = line 1) of the first odd byte
+    assert result.exit_code == 2, result.output
+    assert f"fixtures.csv: line {line + 2}, column " in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    result = CliRunner().invoke(main, ["--db", str(db), "fixtures", "load", str(path),
+                                       "--encoding", encoding])
+    assert result.exit_code == 0, result.output
+    con = duckdb.connect(str(db), read_only=True)
+    stored = {r[0] for r in con.execute("SELECT tourney_name FROM fixtures").fetchall()}
+    con.close()
+    assert f"Open {text}".strip() in stored and not any("\ufffd" in n for n in stored)
+    STATS["files"] += 2
+    STATS["not_utf8_refused"] += 1
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[
