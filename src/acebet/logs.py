@@ -50,3 +50,7 @@ def configure(log_format: str = "text", verbosity: int = 0) -> None:
     default = logging.INFO if log_format == "json" else logging.WARNING
     level = {0: default, 1: logging.INFO}.get(verbosity, logging.DEBUG)
     logger.setLevel(level)
+    # Name picks are explained one line per pick: thousands in a backtest with odds, so
+    # only when asked for with -v, even though JSON logs default to info.
+    logging.getLogger("acebet.names").setLevel(
+        logging.NOTSET if verbosity >= 1 else logging.WARNING)
