@@ -275,7 +275,7 @@ READER = textwrap.dedent("""
                 print(json.dumps({"run": run_id, "written": written, "found": found,
                                   "duplicated": duplicated}), flush=True)
         seen = max(seen, len(runs))
-        time.sleep(0.01)  # pacing only: nothing waits on it
+        time.sleep(0.05)  # pacing only: nothing waits on it
     con.close()
     print(json.dumps({"seen": seen}), flush=True)
 """)
