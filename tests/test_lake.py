@@ -263,6 +263,7 @@ READER = textwrap.dedent("""
     from acebet.share import lake
     catalog, stop = sys.argv[1], Path(sys.argv[2])
     con = lake.connect_reader(catalog)
+    con.execute("SET enable_progress_bar = false")
     seen = 0
     while not stop.exists():
         runs = con.execute(

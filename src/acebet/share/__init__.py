@@ -57,8 +57,12 @@ def default_snapshot(db: Path) -> Path:
     return db.with_name(f"{stem}.analytics.duckdb")
 
 
-def resolve(db: Path, publish: str | None, data: str | None = None) -> Target:
-    """The target named by --publish/--publish-data (None: the default snapshot)."""
+def resolve(db: Path, publish: str | None, data: str | None = None, *,
+            for_reading: bool = False) -> Target:
+    """The target named by --publish/--publish-data (None: the default snapshot).
+
+    A reader of a lake needs no --publish-data: the catalog knows where its files are.
+    """
     if publish is None or publish == "":
         return Target("snapshot", path=default_snapshot(db))
     if publish == "none":
@@ -69,7 +73,7 @@ def resolve(db: Path, publish: str | None, data: str | None = None) -> Target:
         if kind not in LAKE_CATALOGS or not where:
             raise InputError(f"--publish {publish.split(':', 2)[:2]}: expected "
                              "ducklake:sqlite:PATH or ducklake:postgres:DSN")
-        if not data:
+        if not data and not for_reading:
             raise InputError("--publish ducklake:…: also give --publish-data DIR_OR_URL "
                              "(env ACEBET_PUBLISH_DATA) for the lake's Parquet files")
         return Target("lake", catalog=catalog, data=data)
@@ -123,15 +127,17 @@ def connect_reader(target: Target) -> duckdb.DuckDBPyConnection:
             raise StoreError(f"{target.path}: no analyst snapshot yet "
                              "(run `acebet publish`, or any command that writes)")
         try:
-            return duckdb.connect(str(target.path), read_only=True,
-                                  config={"enable_progress_bar": False})
+            con = duckdb.connect(str(target.path), read_only=True)
         except duckdb.Error as exc:
             first = str(exc).strip().splitlines()[0]
             raise StoreError(f"{target.path}: cannot open the analyst snapshot: {first}"
                              ) from exc
-    from acebet.share import lake
+    else:
+        from acebet.share import lake
 
-    return lake.connect_reader(target.catalog, target.data)
+        con = lake.connect_reader(target.catalog, target.data)
+    con.execute("SET enable_progress_bar = false")  # never drawn into query output
+    return con
 
 
 def query(target: Target, sql: str, variables: dict[str, str] | None = None

@@ -24,10 +24,8 @@ PACKAGES = {
     "httpfs": "duckdb_extension_httpfs",
 }
 
-# No implicit INSTALL from the network, no unsigned code; no progress bar drawn into
-# the output of `acebet query` (or a reader's) when a query takes a while.
-CONFIG = {"autoinstall_known_extensions": False, "allow_unsigned_extensions": False,
-          "enable_progress_bar": False}
+# No implicit INSTALL from the network, no unsigned code.
+CONFIG = {"autoinstall_known_extensions": False, "allow_unsigned_extensions": False}
 
 
 def extension_file(name: str) -> Path:
