@@ -79,9 +79,15 @@ def _configure_object_storage(con: duckdb.DuckDBPyConnection) -> None:
     extensions.load(con, "httpfs")
     for name, variable in S3_SETTINGS.items():
         value = os.environ.get(variable)
-        if value:
-            # setting names are this module's constants; values are parameters
-            con.execute(f"SET {name} = ?", [value])
+        if not value:
+            continue
+        if name == "s3_endpoint":  # the AWS variable is a URL, DuckDB wants host[:port]
+            scheme, _, host = value.rpartition("://")
+            value = host.rstrip("/")
+            if scheme == "http":
+                con.execute("SET s3_use_ssl = false")
+        # setting names are this module's constants; values are parameters
+        con.execute(f"SET {name} = ?", [value])
 
 
 def connect_reader(catalog: str, data: str | None = None) -> duckdb.DuckDBPyConnection:
