@@ -263,6 +263,7 @@ READER = textwrap.dedent("""
     from acebet.share import lake
     catalog, stop = sys.argv[1], Path(sys.argv[2])
     con = lake.connect_reader(catalog)
+    con.execute("SET enable_progress_bar = false")
     seen = 0
     while not stop.exists():
         runs = con.execute(
@@ -275,7 +276,7 @@ READER = textwrap.dedent("""
                 print(json.dumps({"run": run_id, "written": written, "found": found,
                                   "duplicated": duplicated}), flush=True)
         seen = max(seen, len(runs))
-        time.sleep(0.01)  # pacing only: nothing waits on it
+        time.sleep(0.05)  # pacing only: nothing waits on it
     con.close()
     print(json.dumps({"seen": seen}), flush=True)
 """)

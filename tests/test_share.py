@@ -232,3 +232,12 @@ def test_train_reads_without_the_write_lock(db: Path, tmp_path: Path) -> None:
     con = store.connect(db, read_only=True)
     assert store.table_counts(con)["models"] == models_before + 1
     con.close()
+
+
+def test_a_staging_file_left_by_a_killed_publisher_is_removed(db: Path, tmp_path: Path) -> None:
+    abandoned = tmp_path / ".acebet.analytics.duckdb.999999999.staging"
+    abandoned.write_bytes(b"half a file")
+    assert cli(db, "publish").exit_code == 0
+    assert not abandoned.exists()
+    assert duckdb.connect(str(tmp_path / "acebet.analytics.duckdb"), read_only=True).execute(
+        "SELECT count(*) FROM models").fetchall() == [(1,)]

@@ -30,10 +30,11 @@ class Settings:
     def connect(self, *, read_only: bool = False):  # noqa: ANN201 - duckdb connection
         return store.connect(self.db, read_only=read_only, lock_timeout=self.lock_timeout)
 
-    def share(self):  # noqa: ANN201 - acebet.share.Target
+    def share(self, *, for_reading: bool = False):  # noqa: ANN201 - acebet.share.Target
         from acebet import share
 
-        return share.resolve(self.db, self.publish, self.publish_data)
+        return share.resolve(self.db, self.publish, self.publish_data,
+                             for_reading=for_reading)
 
 
 class AceBetGroup(click.Group):
@@ -134,7 +135,7 @@ def main(ctx: click.Context, db: Path, log_format: str, lock_timeout: float,
     ctx.call_on_close(lambda: progress.configure("bar"))  # the choice is per invocation
     ctx.obj = Settings(db=db, log_format=log_format, lock_timeout=lock_timeout,
                        publish=publish, publish_data=publish_data, db_existed=db.exists())
-    ctx.obj.share()  # a bad --publish is exit 2 before any work
+    ctx.obj.share(for_reading=ctx.invoked_subcommand == "query")  # exit 2 before any work
 
 
 def _publish(settings: Settings) -> None:
@@ -695,7 +696,7 @@ def query_cmd(settings: Settings, sql: str | None, sql_file: Path | None, fmt: s
         if not sep:
             raise InputError(f"--var {item!r}: expected NAME=VALUE")
         values[name] = value
-    frame = share.query(settings.share(), sql, values)
+    frame = share.query(settings.share(for_reading=True), sql, values)
     if frame is None:
         return
     if fmt == "csv":

@@ -8,7 +8,10 @@ Either way an analyst's open connection never blocks the job.
 
 from __future__ import annotations
 
+import fcntl
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,8 +57,12 @@ def default_snapshot(db: Path) -> Path:
     return db.with_name(f"{stem}.analytics.duckdb")
 
 
-def resolve(db: Path, publish: str | None, data: str | None = None) -> Target:
-    """The target named by --publish/--publish-data (None: the default snapshot)."""
+def resolve(db: Path, publish: str | None, data: str | None = None, *,
+            for_reading: bool = False) -> Target:
+    """The target named by --publish/--publish-data (None: the default snapshot).
+
+    A reader of a lake needs no --publish-data: the catalog knows where its files are.
+    """
     if publish is None or publish == "":
         return Target("snapshot", path=default_snapshot(db))
     if publish == "none":
@@ -66,7 +73,7 @@ def resolve(db: Path, publish: str | None, data: str | None = None) -> Target:
         if kind not in LAKE_CATALOGS or not where:
             raise InputError(f"--publish {publish.split(':', 2)[:2]}: expected "
                              "ducklake:sqlite:PATH or ducklake:postgres:DSN")
-        if not data:
+        if not data and not for_reading:
             raise InputError("--publish ducklake:…: also give --publish-data DIR_OR_URL "
                              "(env ACEBET_PUBLISH_DATA) for the lake's Parquet files")
         return Target("lake", catalog=catalog, data=data)
@@ -81,19 +88,34 @@ def publish(db: Path, target: Target, *, lock_timeout: float = 0.0) -> PublishSu
     """Publish the current state of `db` to `target` (nothing for 'none')."""
     if target.kind == "none":
         return None
+    if target.kind == "snapshot" and not target.path.parent.is_dir():
+        raise InputError(f"--publish {target.path}: folder {target.path.parent} does not exist")
     started = time.perf_counter()
-    if target.kind == "snapshot":
-        from acebet.share import snapshot
+    with _one_publisher_at_a_time(db):
+        if target.kind == "snapshot":
+            from acebet.share import snapshot
 
-        if not target.path.parent.is_dir():
-            raise InputError(f"--publish {target.path}: folder {target.path.parent} "
-                             "does not exist")
-        rows = snapshot.publish(db, target.path, lock_timeout=lock_timeout)
-    else:
-        from acebet.share import lake
+            rows = snapshot.publish(db, target.path, lock_timeout=lock_timeout)
+        else:
+            from acebet.share import lake
 
-        rows = lake.publish(db, target.catalog, target.data, lock_timeout=lock_timeout)
+            rows = lake.publish(db, target.catalog, target.data, lock_timeout=lock_timeout)
     return PublishSummary(target.describe(), round(time.perf_counter() - started, 3), rows)
+
+
+@contextmanager
+def _one_publisher_at_a_time(db: Path) -> Iterator[None]:
+    """Publishes of one database take turns (a lock file beside it).
+
+    Each reads the state after the previous one finished, so a slower publisher can
+    never put an older state over a newer one, nor append the same rows twice.
+    """
+    with open(db.with_name(f".{db.name}.publish-lock"), "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def connect_reader(target: Target) -> duckdb.DuckDBPyConnection:
@@ -105,14 +127,17 @@ def connect_reader(target: Target) -> duckdb.DuckDBPyConnection:
             raise StoreError(f"{target.path}: no analyst snapshot yet "
                              "(run `acebet publish`, or any command that writes)")
         try:
-            return duckdb.connect(str(target.path), read_only=True)
+            con = duckdb.connect(str(target.path), read_only=True)
         except duckdb.Error as exc:
             first = str(exc).strip().splitlines()[0]
             raise StoreError(f"{target.path}: cannot open the analyst snapshot: {first}"
                              ) from exc
-    from acebet.share import lake
+    else:
+        from acebet.share import lake
 
-    return lake.connect_reader(target.catalog, target.data)
+        con = lake.connect_reader(target.catalog, target.data)
+    con.execute("SET enable_progress_bar = false")  # never drawn into query output
+    return con
 
 
 def query(target: Target, sql: str, variables: dict[str, str] | None = None

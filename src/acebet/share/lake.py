@@ -45,12 +45,12 @@ def _open(catalog: str, data: str | None, *, read_only: bool) -> duckdb.DuckDBPy
                         else "postgres_scanner")
         if data is not None and data.startswith(REMOTE_PREFIXES):
             _configure_object_storage(con)
-        literal = sql_literal("ducklake:" + catalog)
         if read_only:
-            con.execute(f"ATTACH {literal} AS lake (READ_ONLY)")
-        else:
-            literal_data = _data_path(data)
-            con.execute(f"ATTACH {literal} AS lake (DATA_PATH {literal_data})")
+            literal = sql_literal("ducklake:" + catalog) + " AS lake (READ_ONLY)"
+        else:  # two quoted literals and constants
+            literal = (sql_literal("ducklake:" + catalog) + " AS lake (DATA_PATH "
+                       + _data_path(data) + ")")
+        con.execute(f"ATTACH {literal}")
         con.execute("USE lake")
     except duckdb.Error as exc:
         con.close()
@@ -77,11 +77,17 @@ def _data_path(data: str | None) -> str:
 
 def _configure_object_storage(con: duckdb.DuckDBPyConnection) -> None:
     extensions.load(con, "httpfs")
-    for setting, variable in S3_SETTINGS.items():
+    for name, variable in S3_SETTINGS.items():
         value = os.environ.get(variable)
-        if value:
-            # setting names are this module's constants; values are parameters
-            con.execute(f"SET {setting} = ?", [value])
+        if not value:
+            continue
+        if name == "s3_endpoint":  # the AWS variable is a URL, DuckDB wants host[:port]
+            scheme, _, host = value.rpartition("://")
+            value = host.rstrip("/")
+            if scheme == "http":
+                con.execute("SET s3_use_ssl = false")
+        # setting names are this module's constants; values are parameters
+        con.execute(f"SET {name} = ?", [value])
 
 
 def connect_reader(catalog: str, data: str | None = None) -> duckdb.DuckDBPyConnection:

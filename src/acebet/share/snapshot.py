@@ -24,7 +24,7 @@ def staging_path(target: Path) -> Path:
 def publish(db: Path, target: Path, *, lock_timeout: float = 0.0) -> dict[str, int]:
     """Copy the share out of the job's database `db` into `target`; rows per table."""
     staging = staging_path(target)
-    _remove(staging)
+    _remove_abandoned(target)
     try:
         con = duckdb.connect(str(staging))
         try:
@@ -55,6 +55,27 @@ def _fill(con: duckdb.DuckDBPyConnection, db: Path, lock_timeout: float) -> dict
         con.execute("DETACH acebet_job")
     con.execute("CHECKPOINT")
     return counts
+
+
+def _remove_abandoned(target: Path) -> None:
+    """Staging files left by publishers that were killed (their PID is gone)."""
+    for leftover in target.parent.glob(f".{target.name}.*.staging"):
+        pid = leftover.name[len(target.name) + 2: -len(".staging")]
+        if pid.isdigit() and not _alive(int(pid)):
+            _remove(leftover)
+    _remove(staging_path(target))
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _remove(path: Path) -> None:
