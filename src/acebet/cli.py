@@ -253,7 +253,6 @@ def train(settings: Settings, train_to: str | None) -> None:
     con = settings.connect()
     try:
         version, fitted = model.train(con, cutoff)
-        progress.step("storing the end-of-history feature snapshot")
         snapshots.refresh(con)  # so the next scoring run need not replay the history
     finally:
         con.close()

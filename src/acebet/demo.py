@@ -105,8 +105,8 @@ def run(
             "fixtures, each scored as of the day before")
         result.replay_weeks = weeks
         result.replay_predictions = _replay(db, weeks, version, lock_timeout)
-        say(f"    {result.replay_predictions} predictions written; their results are in the "
-            "history, so they are settled")
+        say(f"    {result.replay_predictions} predictions written" if result.replay_predictions
+            else "    already scored by an earlier run")
     if result.replay_skipped:
         say(f"3/5 no replay: {result.replay_skipped}")
 
