@@ -82,7 +82,8 @@ def test_cli_ingest_and_train_emit_json_progress_and_quiet_silences_them(
     events = _progress_events(train.stderr)
     trees = [e for e in events if e.get("task") == "train: refit on all rows"]
     assert trees[-1]["done"] == trees[-1]["total"] > 0
-    assert any(e.get("task") == "train: trees, until early stopping" and e["done"] > 0 for e in events)
+    early = [e for e in events if e.get("task") == "train: trees, until early stopping"]
+    assert early[-1]["state"] == "finished" and early[-1]["done"] > 0
     assert any("snapshot" in e.get("step", "") for e in events)
 
     quiet = runner.invoke(main, ["--db", db, "--log-format", "json", "--quiet", "train"])
