@@ -64,7 +64,23 @@ def test_bar_mode_draws_when_asked(capfd: pytest.CaptureFixture[str]) -> None:
     assert "counting" in capfd.readouterr().err
 
 
-def test_cli_ingest_and_train_emit_json_progress_and_quiet_silences_them(
+def test_lightgbm_callback_counts_the_trees(caplog: pytest.LogCaptureFixture) -> None:
+    import lightgbm as lgb
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 3))
+    y = (x[:, 0] + rng.normal(size=200) > 0).astype(int)
+    progress.configure("json")
+    with caplog.at_level(logging.INFO, logger="acebet.progress"):
+        with progress.task("trees", total=7) as trees:
+            lgb.LGBMClassifier(n_estimators=7, n_jobs=1, verbose=-1).fit(
+                x, y, callbacks=[progress.per_iteration(trees)])
+    assert trees.done == 7
+    assert (caplog.records[-1].done, caplog.records[-1].state) == (7, "finished")
+
+
+def test_cli_ingest_emits_json_progress_and_quiet_silences_it(
     synthetic_source: Path, tmp_path: Path
 ) -> None:
     db = str(tmp_path / "a.duckdb")
@@ -77,15 +93,25 @@ def test_cli_ingest_and_train_emit_json_progress_and_quiet_silences_them(
     assert files[-1]["state"] == "finished" and files[-1]["done"] == files[-1]["total"] > 0
     assert any("match rows read" in e.get("step", "") for e in events)
 
-    train = runner.invoke(main, ["--db", db, "--log-format", "json", "train"])
-    assert train.exit_code == 0, train.output
-    events = _progress_events(train.stderr)
-    trees = [e for e in events if e.get("task") == "train: refit on all rows"]
-    assert trees[-1]["done"] == trees[-1]["total"] > 0
-    assert any(e.get("task") == "train: trees, early-stopped" and e["done"] > 0 for e in events)
-    assert any("snapshot" in e.get("step", "") for e in events)
-
-    quiet = runner.invoke(main, ["--db", db, "--log-format", "json", "--quiet", "train"])
+    quiet = runner.invoke(main, ["--db", db, "--log-format", "json", "--quiet", "ingest",
+                                 str(synthetic_source)])
     assert quiet.exit_code == 0, quiet.output
     assert _progress_events(quiet.stderr) == []
     assert _events(quiet.stderr)  # the run's own log events still go out
+
+
+@pytest.mark.slow
+def test_cli_train_emits_phases_and_trees_as_json(synthetic_source: Path, tmp_path: Path
+                                                  ) -> None:
+    db = str(tmp_path / "a.duckdb")
+    runner = CliRunner()
+    assert runner.invoke(main, ["--db", db, "ingest", str(synthetic_source)]).exit_code == 0
+    train = runner.invoke(main, ["--db", db, "--log-format", "json", "train"])
+    assert train.exit_code == 0, train.output
+    events = _progress_events(train.stderr)
+    assert any(e.get("step", "").startswith("train: features") for e in events)
+    early = [e for e in events if e.get("task") == "train: trees, until early stopping"]
+    assert early[-1]["state"] == "finished" and early[-1]["done"] > 0
+    trees = [e for e in events if e.get("task") == "train: refit on all rows"]
+    assert trees[-1]["done"] == trees[-1]["total"] > 0
+    assert any("snapshot" in e.get("step", "") for e in events)

@@ -540,6 +540,8 @@ def demo(settings: Settings, fixtures_file: Path | None) -> None:
                           fixtures_file=fixtures_file, lock_timeout=settings.lock_timeout,
                           say=progress.note)
     _publish(settings)
+    for line in result.warnings:
+        _warn(line)
     with settings.connect(read_only=True) as con:
         table = scoring.latest(con)
         settled = demo_mod.settled_predictions(con)

@@ -51,6 +51,7 @@ class DemoResult:
     replay_predictions: int = 0
     replay_skipped: str | None = None
     example_predictions: int = 0
+    warnings: list[str] = field(default_factory=list)  # rejected example fixtures
 
 
 def replay_weeks(con: duckdb.DuckDBPyConnection, weeks: int = REPLAY_WEEKS
@@ -105,8 +106,8 @@ def run(
             "fixtures, each scored as of the day before")
         result.replay_weeks = weeks
         result.replay_predictions = _replay(db, weeks, version, lock_timeout)
-        say(f"    {result.replay_predictions} predictions written; their results are in the "
-            "history, so they are settled")
+        say(f"    {result.replay_predictions} predictions written" if result.replay_predictions
+            else "    already scored by an earlier run")
     if result.replay_skipped:
         say(f"3/5 no replay: {result.replay_skipped}")
 
@@ -115,8 +116,7 @@ def run(
         loaded, rejects = fx.load(con, file)
     say(f"4/5 fixtures: {loaded.inserted} new, {loaded.unchanged} unchanged, "
         f"{loaded.rejected} rejected")
-    for line in fx.describe_rejects(rejects, file.name):
-        say(f"    warning: {line}")
+    result.warnings = fx.describe_rejects(rejects, file.name)
     run = scoring.score(db, lock_timeout=lock_timeout)
     result.example_predictions = run.predictions_written
     say(f"5/5 score: {run.predictions_written} predictions written")

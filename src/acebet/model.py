@@ -112,7 +112,8 @@ def fit(feats: pl.DataFrame, train_to: dt.date, *, params: dict | None = None) -
     x_train, y_train = _both_orientations(train)
     x_val, y_val = _both_orientations(val)
     first = lgb.LGBMClassifier(n_estimators=MAX_TREES, n_jobs=os.cpu_count(), **params)
-    with progress.task("train: trees, early-stopped", total=MAX_TREES) as trees_bar:
+    # no total: early stopping decides how many trees, usually far fewer than MAX_TREES
+    with progress.task("train: trees, until early stopping") as trees_bar:
         first.fit(x_train, y_train, eval_X=(x_val,), eval_y=(y_val,),
                   callbacks=[lgb.early_stopping(EARLY_STOPPING, verbose=False),
                              progress.per_iteration(trees_bar)])

@@ -108,7 +108,7 @@ def task(label: str, items: Iterable[Any] | None = None, *, total: int | None = 
     try:
         if mode == "bar":
             # click needs an iterable when the length is unknown; an empty one shows a count.
-            with click.progressbar(iterable=None if total is not None else iter(()),
+            with click.progressbar(iterable=None if total is not None else (x for x in ()),
                                    length=total, label=label, file=sys.stderr,
                                    show_pos=True, show_eta=total is not None) as bar:
                 current._bar = bar
