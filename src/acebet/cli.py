@@ -12,8 +12,8 @@ import click
 import duckdb
 import polars as pl
 
-from acebet import __version__, logs, store
-from acebet.errors import AceBetError, InputError
+from acebet import __version__, interrupts, logs, store
+from acebet.errors import AceBetError, InputError, Interrupted
 
 log = logging.getLogger("acebet.cli")
 
@@ -24,8 +24,10 @@ class Settings:
     log_format: str
     lock_timeout: float
 
-    def connect(self, *, read_only: bool = False):  # noqa: ANN201 - duckdb connection
-        return store.connect(self.db, read_only=read_only, lock_timeout=self.lock_timeout)
+    def connect(self, *, read_only: bool = False, create: bool = False):  # noqa: ANN201
+        """Only `ingest`, `db migrate` and `demo` pass create=True (see store.connect)."""
+        return store.connect(self.db, read_only=read_only, lock_timeout=self.lock_timeout,
+                             create=create)
 
 
 class AceBetGroup(click.Group):
@@ -33,34 +35,48 @@ class AceBetGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> object:
         try:
-            return super().invoke(ctx)
-        except AceBetError as exc:
-            log.debug("failed", exc_info=True)
+            return self._invoke_reporting_errors(ctx)
+        except Interrupted as exc:  # SIGTERM/SIGINT: one line, exit 128 + signal
+            message = f"{exc}; stopped, nothing partial was written"
             settings = ctx.find_object(Settings)
             if settings and settings.log_format == "json":
-                log.error(str(exc), extra={"exit_code": exc.exit_code})
-            else:
-                click.echo(f"Error: {exc}", err=True)
-            ctx.exit(exc.exit_code)
-        except duckdb.Error as exc:  # a full disk, a corrupted page: what, where, exit 1
-            settings = ctx.find_object(Settings)
-            where = settings.db if settings else "database"
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            message = f"{where}: database error: {first}"
-            log.debug("failed", exc_info=True)
-            if settings and settings.log_format == "json":
-                log.error(message, extra={"exit_code": 1})
+                log.error(message, extra={"exit_code": exc.exit_code,
+                                          "signal": exc.signal_name})
             else:
                 click.echo(f"Error: {message}", err=True)
-            ctx.exit(1)
+            ctx.exit(exc.exit_code)
+
+    def _invoke_reporting_errors(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except Exception as exc:
+            if interrupts.received() is not None:  # a library turned the signal into its error
+                raise Interrupted(interrupts.received()) from exc
+            if isinstance(exc, AceBetError | duckdb.Error):
+                self._report(ctx, exc)
             settings = ctx.find_object(Settings)
             if settings and settings.log_format == "json":  # one JSON object, even for bugs
                 log.error(f"unexpected error: {exc}", exc_info=True, extra={"exit_code": 1})
                 ctx.exit(1)
             raise
+
+    @staticmethod
+    def _report(ctx: click.Context, exc: Exception) -> None:
+        settings = ctx.find_object(Settings)
+        if isinstance(exc, AceBetError):
+            message, code = str(exc), exc.exit_code
+        else:  # a full disk, a corrupted page: what, where, exit 1
+            where = settings.db if settings else "database"
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            message, code = f"{where}: database error: {first}", 1
+        log.debug("failed", exc_info=True)
+        if settings and settings.log_format == "json":
+            log.error(message, extra={"exit_code": code})
+        else:
+            click.echo(f"Error: {message}", err=True)
+        ctx.exit(code)
 
 
 @click.group(cls=AceBetGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -89,10 +105,12 @@ def main(ctx: click.Context, db: Path, log_format: str, lock_timeout: float, ver
     Quick start:
       acebet demo                     # ingest, train, load example fixtures, score
     \b
-    Exit codes: 0 ok, 1 unexpected error, 2 bad input, 3 no model,
-    75 database busy (another run holds the lock).
+    Exit codes: 0 ok, 1 unexpected error, 2 bad input, 3 no model, 4 history too old
+    (score --max-history-age), 75 database busy (another run holds the lock),
+    130/143 stopped by SIGINT/SIGTERM.
     """
     logs.configure(log_format, verbose)
+    ctx.call_on_close(interrupts.install())
     ctx.obj = Settings(db=db, log_format=log_format, lock_timeout=lock_timeout)
 
 
@@ -134,7 +152,7 @@ def ingest(settings: Settings, source: str | None, years: str | None, levels: st
     source = source or download.UPSTREAM_URL
     year_range = ingest_mod.parse_years(years)
     level_list = ingest_mod.parse_levels(levels)
-    con = settings.connect()
+    con = settings.connect(create=True)
     try:
         summary = ingest_mod.ingest(
             con, source, years=year_range, levels=level_list, progress=_progress()
@@ -178,7 +196,7 @@ def db_status(settings: Settings) -> None:
 @click.pass_obj
 def db_migrate(settings: Settings) -> None:
     """Apply pending schema migrations (every writing command also does this)."""
-    con = settings.connect()
+    con = settings.connect(create=True)
     con.close()
     click.echo(f"{settings.db}: schema is current")
 
@@ -373,9 +391,13 @@ def fixtures_load(settings: Settings, file: Path, strict: bool) -> None:
               help="Score with this model version instead of the active one.")
 @click.option("--rescore", is_flag=True,
               help="Score fixtures again even if predicted (old predictions are archived).")
+@click.option("--max-history-age", type=click.IntRange(min=0), default=21, metavar="DAYS",
+              envvar="ACEBET_MAX_HISTORY_AGE", show_default=True, show_envvar=True,
+              help="Fail (exit 4) if the history ends more than DAYS before a fixture to "
+                   "score: the ingest has stopped. 0 turns the check off.")
 @click.pass_obj
-def score(settings: Settings, as_of: str | None, model_version: int | None, rescore: bool
-          ) -> None:
+def score(settings: Settings, as_of: str | None, model_version: int | None, rescore: bool,
+          max_history_age: int) -> None:
     """Score every fixture that has no prediction from the active model; predictions and
     the run record are written in one transaction. Safe to re-run.
 
@@ -387,7 +409,8 @@ def score(settings: Settings, as_of: str | None, model_version: int | None, resc
 
     summary = scoring.score(settings.db, as_of=_date(as_of, "--as-of"),
                             model_version=model_version, rescore=rescore,
-                            lock_timeout=settings.lock_timeout)
+                            lock_timeout=settings.lock_timeout,
+                            max_history_age=max_history_age or None)
     log.info("run finished", extra=summary.as_dict())
     click.echo(
         f"run {summary.run_id}: model {summary.model_version}, {summary.fixtures_seen:,} "
@@ -423,6 +446,9 @@ def predict(settings: Settings, p1: str, p2: str, surface: str, level: str, roun
                                      best_of=best_of, date=day)
     finally:
         con.close()
+    if result["history_age_days"] and result["history_age_days"] > scoring.STALE_WARNING_DAYS:
+        _warn(f"the history ends {result['history_end']}, {result['history_age_days']} days "
+              f"before {day}; results since then are not in this forecast")
     p = result["p1_win_prob"]
     flag = "  (cold start: a player has no history; priors used)" if result["cold_start"] else ""
     click.echo(
@@ -453,7 +479,7 @@ def demo(settings: Settings, fixtures_file: Path | None) -> None:
     source = os.environ.get("ACEBET_SOURCE") or download.UPSTREAM_URL
     file = fixtures_file or Path(str(resources.files("acebet") / "data" /
                                      "example_fixtures.csv"))
-    con = settings.connect()
+    con = settings.connect(create=True)
     try:
         click.echo(f"1/4 ingest history from {source}", err=True)
         summary = ingest_mod.ingest(con, source, progress=_progress())
@@ -472,6 +498,8 @@ def demo(settings: Settings, fixtures_file: Path | None) -> None:
             click.echo(f"    warning: {line}", err=True)
     finally:
         con.close()
+    # No history-age limit: the shipped example history ends in 2022, before the example
+    # fixtures; the run warns how old it is instead of failing.
     run = scoring.score(settings.db, lock_timeout=settings.lock_timeout)
     click.echo(f"4/4 score: {run.predictions_written} predictions written", err=True)
     con = settings.connect(read_only=True)
@@ -498,9 +526,9 @@ def _predictions_table(table: pl.DataFrame) -> str:
 @main.command("export")
 @click.argument("what", type=click.Choice(["predictions", "outcomes", "all-predictions"]))
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="File to write.")
+              help="File to write: NAME.csv or NAME.parquet; - writes CSV to stdout.")
 @click.option("--format", "fmt", type=click.Choice(["parquet", "csv"]),
-              help="Default: from the file name (.csv → csv, else parquet).")
+              help="Default: from the file name; must agree with it.")
 @click.option("--from", "date_from", metavar="DATE", help="First fixture date.")
 @click.option("--to", "date_to", metavar="DATE", help="Last fixture date.")
 @click.option("--model", "model_version", type=int, metavar="V", help="Only this model.")
@@ -522,7 +550,8 @@ def export_cmd(settings: Settings, what: str, out: Path, fmt: str | None,
                              date_to=_date(date_to, "--to"), model_version=model_version)
     finally:
         con.close()
-    click.echo(f"{rows:,} rows of {what} written to {out}")
+    if str(out) != "-":
+        click.echo(f"{rows:,} rows of {what} written to {out}")
 
 
 @main.group()
