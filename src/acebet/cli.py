@@ -446,9 +446,6 @@ def predict(settings: Settings, p1: str, p2: str, surface: str, level: str, roun
                                      best_of=best_of, date=day)
     finally:
         con.close()
-    if result["history_age_days"] and result["history_age_days"] > scoring.STALE_WARNING_DAYS:
-        _warn(f"the history ends {result['history_end']}, {result['history_age_days']} days "
-              f"before {day}; results since then are not in this forecast")
     p = result["p1_win_prob"]
     flag = "  (cold start: a player has no history; priors used)" if result["cold_start"] else ""
     click.echo(
@@ -458,6 +455,9 @@ def predict(settings: Settings, p1: str, p2: str, surface: str, level: str, roun
         f"  {result['p1_name']}: {p:.1%}\n  {result['p2_name']}: {1 - p:.1%}\n"
         f"  model version {result['model_version']}{flag}"
     )
+    if result["history_age_days"] and result["history_age_days"] > scoring.STALE_WARNING_DAYS:
+        _warn(f"the history ends {result['history_end']}, {result['history_age_days']} days "
+              f"before {day}; results since then are not in this forecast")
 
 
 @main.command()

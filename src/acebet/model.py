@@ -354,13 +354,12 @@ def _check_tree(bad: Callable[[str], StoreError], i: int, block: str, n_features
         if leaves > 1:
             splits = leaves - 1
             features = _numbers(kv["split_feature"], splits, int)
-            threshold = _numbers(kv["threshold"], splits, float)
+            _numbers(kv["threshold"], splits, float)
             _numbers(kv["decision_type"], splits, int)
             children = _numbers(kv["left_child"], splits, int) + _numbers(
                 kv["right_child"], splits, int)
-            if not np.isfinite(threshold).all() or not all(
-                    0 <= f < n_features for f in features):
-                raise ValueError("split feature or threshold out of range")
+            if not all(0 <= f < n_features for f in features):
+                raise ValueError("split on a feature the model does not have")
             if not all(-leaves <= c < splits for c in children):
                 raise ValueError("child index out of range")
     except (KeyError, ValueError) as exc:
