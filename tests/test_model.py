@@ -232,6 +232,7 @@ def _edit_tree_text(text: str, edit: str) -> str:
     return f"{head}Tree=0\n{tree0}\n\n{rest}"
 
 
+@pytest.mark.reliability  # a process per case: fault injection, seconds each
 @pytest.mark.parametrize("edit", ["one leaf more", "a split too few", "child out of range",
                                   "not a number", "unknown feature", "not a model"])
 def test_model_text_lightgbm_cannot_load_is_one_line_exit_1_and_a_failed_run(
