@@ -570,7 +570,8 @@ def runs_list(settings: Settings, limit: int) -> None:
     try:
         frame = query_frame(
             con, "SELECT run_id, status, started_at, seconds, model_version, fixtures_seen, "
-            "predictions_written, cold_start, error FROM run_history LIMIT ?", [limit])
+            "predictions_written, cold_start, history_age_days, error FROM run_history "
+            "LIMIT ?", [limit])
     finally:
         con.close()
     if frame.height == 0:

@@ -313,8 +313,9 @@ def check_model_text(version: int, text: str) -> None:
     """Refuse text that LightGBM would load wrongly or that would crash at prediction.
 
     LightGBM trusts its own files: a tree with a split_feature or left_child list one
-    short, or a child index out of range, loads without complaint. AceBet only ever stores numeric, non-linear binary trees
-    over its own feature list, so anything else is refused here, with the first problem.
+    short, or a child index out of range, loads without complaint. AceBet only ever
+    stores numeric, non-linear binary trees over its own feature list, so anything else
+    is refused here, with the first problem.
     """
     def bad(what: str) -> StoreError:
         return StoreError(f"model version {version} cannot be loaded: {what}")
