@@ -33,10 +33,12 @@ RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --locked --no-dev --no-editable
 
 FROM ${PYTHON_IMAGE} AS runtime
-# LightGBM needs the GNU OpenMP runtime; the distribution's current build is wanted.
+# LightGBM needs the GNU OpenMP runtime; tini is a minimal init for PID 1 that passes
+# `docker stop`'s SIGTERM on to acebet and reaps children. The distribution's current
+# builds are wanted.
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libgomp1 \
+    && apt-get install -y --no-install-recommends libgomp1 tini \
     && rm -rf /var/lib/apt/lists/*
 RUN useradd --system --uid 10001 --user-group --home-dir /data --no-create-home acebet \
     && mkdir -p /data && chown acebet:acebet /data
@@ -49,5 +51,6 @@ ENV PATH="/app/.venv/bin:${PATH}" \
 USER 10001:10001
 WORKDIR /data
 VOLUME ["/data"]
-ENTRYPOINT ["acebet"]
+# tini forwards SIGTERM: acebet rolls back, records the run as interrupted, exits 143.
+ENTRYPOINT ["tini", "--", "acebet"]
 CMD ["score"]

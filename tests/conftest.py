@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -105,3 +106,13 @@ def history_db(ingested_db: Path, tmp_path: Path) -> Path:
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
     """Downloads in tests never touch the user's cache."""
     monkeypatch.setenv("ACEBET_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_history_age_limit() -> Iterator[None]:
+    """Most tests score 2023 fixtures on a history that ends in 2022, months earlier, so
+    `score` would stop at its default --max-history-age; they opt out the way an
+    operator would. Tests of the limit remove the variable (tests/test_history_age.py)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ACEBET_MAX_HISTORY_AGE", "0")
+        yield

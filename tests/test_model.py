@@ -98,6 +98,7 @@ def test_a_model_trained_on_other_features_is_refused(db: Path) -> None:
     con = duckdb.connect(str(db))
     con.execute("UPDATE models SET metadata = json_object('features', ['elo_diff'])")
     con.close()
+    _recompute_checksums(db)  # a consistent row, but not what this AceBet computes
     with pytest.raises(StoreError, match="different features"):
         M.load(store.connect(db, read_only=True))
 
@@ -113,8 +114,9 @@ def test_models_list_and_activate(db: Path, synthetic_source: Path) -> None:
     con = store.connect(db, read_only=True)
     assert M.load(con)[0] == 1
     con.close()
-    missing = runner.invoke(main, ["--db", str(db), "models", "activate", "9"])
-    assert missing.exit_code == 3 and "model version 9" in missing.output
+    missing = runner.invoke(main, ["--db", str(db), "models", "activate", "999"])
+    assert missing.exit_code == 2 and "model version 999" in missing.output  # a bad argument
+    assert "stored: 1, 2" in missing.output
 
 
 def test_no_model_is_exit_3(tmp_path: Path) -> None:
@@ -126,3 +128,155 @@ def test_no_model_is_exit_3(tmp_path: Path) -> None:
 def test_train_with_a_bad_date_is_exit_2(db: Path) -> None:
     result = CliRunner().invoke(main, ["--db", str(db), "train", "--train-to", "soon"])
     assert result.exit_code == 2 and "--train-to" in result.output
+
+
+# The stored model is what runs: everything a prediction depends on is checked.
+
+def _recompute_checksums(db: Path) -> None:
+    """What someone editing the row on purpose would do: make the hashes match again."""
+    con = duckdb.connect(str(db))
+    for version, text, meta in con.execute(
+            "SELECT model_version, model_text, metadata::VARCHAR FROM models").fetchall():
+        con.execute("UPDATE models SET model_sha256 = sha256(model_text), checksum = ? "
+                    "WHERE model_version = ?", [M.model_checksum(text, meta), version])
+    con.close()
+
+
+def _edit_metadata(db: Path, **changes: object) -> None:
+    con = duckdb.connect(str(db))
+    meta = json.loads(con.execute("SELECT metadata FROM models").fetchall()[0][0])
+    for key, value in changes.items():
+        if key.startswith("elo_"):
+            meta["elo"][key[4:]] = value
+        else:
+            meta[key] = value
+    con.execute("UPDATE models SET metadata = ?", [json.dumps(meta)])
+    con.close()
+
+
+def _failed_runs(db: Path) -> list[tuple]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute("SELECT status, error FROM score_runs").fetchall()
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("changes", [
+    {"temperature": -1.0}, {"temperature": 1e-9}, {"temperature": 1.25},
+    {"elo_k_scale": 300.0}, {"train_to": "1999-01-01"},
+], ids=str)
+def test_any_metadata_edit_fails_the_checksum(db: Path, changes: dict) -> None:
+    _edit_metadata(db, **changes)
+    with pytest.raises(StoreError, match="model version 1 is corrupted: its text or metadata"):
+        M.load(store.connect(db, read_only=True))
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"temperature": -1.0}, "temperature -1.0 is outside"),
+    ({"temperature": 1e-9}, "temperature 1e-09 is outside"),
+    ({"temperature": 0}, "temperature 0 is outside"),
+    ({"temperature": 50.0}, "temperature 50.0 is outside"),
+    ({"temperature": "1"}, "temperature '1' is outside"),
+    ({"elo_k_scale": 300.0}, "other Elo parameters"),
+    ({"elo_new_knob": 1}, "other Elo parameters"),
+], ids=str)
+def test_values_training_never_produces_are_refused_even_with_a_matching_checksum(
+    db: Path, changes: dict, message: str
+) -> None:
+    _edit_metadata(db, **changes)
+    _recompute_checksums(db)
+    with pytest.raises(StoreError, match=message):
+        M.load(store.connect(db, read_only=True))
+
+
+def test_a_tampered_model_fails_the_run_recorded_exit_1_one_line(
+    db: Path, tmp_path: Path
+) -> None:
+    _edit_metadata(db, temperature=-1.0)
+    result = CliRunner().invoke(main, ["--db", str(db), "score"])
+    assert result.exit_code == 1
+    assert result.output.count("\n") == 1 and "is corrupted" in result.output
+    (run,) = _failed_runs(db)
+    assert run[0] == "failed" and "is corrupted" in run[1]
+
+
+def _edit_tree_text(text: str, edit: str) -> str:
+    head, _, trees = text.partition("Tree=0\n")
+    tree0, _, rest = trees.partition("\n\n")
+    lines = dict(line.split("=", 1) for line in tree0.splitlines())
+    leaves = int(lines["num_leaves"])
+    if edit == "one leaf more":  # array lengths no longer match: LightGBM aborts
+        lines["num_leaves"] = str(leaves + 1)
+    elif edit == "a split too few":  # LightGBM would read past the array
+        lines["split_feature"] = " ".join(lines["split_feature"].split()[:-1])
+    elif edit == "child out of range":  # LightGBM would follow it at prediction time
+        lines["left_child"] = " ".join([str(leaves + 5)] + lines["left_child"].split()[1:])
+    elif edit == "not a number":
+        lines["leaf_value"] = "abc " + " ".join(lines["leaf_value"].split()[1:])
+    elif edit == "unknown feature":
+        lines["split_feature"] = " ".join(["99"] + lines["split_feature"].split()[1:])
+    tree0 = "\n".join(f"{k}={v}" for k, v in lines.items())
+    return f"{head}Tree=0\n{tree0}\n\n{rest}"
+
+
+@pytest.mark.reliability  # a process per case: fault injection, seconds each
+@pytest.mark.parametrize("edit", ["one leaf more", "a split too few", "child out of range",
+                                  "not a number", "unknown feature", "not a model"])
+def test_model_text_lightgbm_cannot_load_is_one_line_exit_1_and_a_failed_run(
+    db: Path, edit: str
+) -> None:
+    """Run in a separate process: before the fix some of these made LightGBM terminate
+    the whole process (SIGABRT, exit 134, pages of [Fatal])."""
+    con = duckdb.connect(str(db))
+    text = con.execute("SELECT model_text FROM models").fetchall()[0][0]
+    changed = "hello" if edit == "not a model" else _edit_tree_text(text, edit)
+    assert changed != text
+    con.execute("UPDATE models SET model_text = ?", [changed])
+    con.close()
+    _recompute_checksums(db)
+    proc = subprocess.run([sys.executable, "-m", "acebet", "--db", str(db), "score"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 1, (proc.returncode, proc.stderr[-2000:])
+    assert proc.stderr.count("\n") == 1 and "cannot be loaded" in proc.stderr, proc.stderr
+    assert "[Fatal]" not in proc.stdout + proc.stderr
+    (run,) = _failed_runs(db)
+    assert run[0] == "failed" and "cannot be loaded" in run[1]
+
+
+def test_the_tree_sizes_hint_is_not_needed_and_predictions_are_unchanged(db: Path) -> None:
+    con = store.connect(db, read_only=True)
+    _, fitted = M.load(con)
+    feats = _feats(con).filter(pl.col("played")).tail(200)
+    con.close()
+    reference = lgb_booster(fitted.to_text())
+    assert "tree_sizes=" in fitted.to_text()  # LightGBM writes it back; we did not lose trees
+    assert np.array_equal(fitted.predict_proba(feats), M.TrainedModel(
+        reference, fitted.temperature, fitted.metadata).predict_proba(feats))
+
+
+def lgb_booster(text: str):  # noqa: ANN201
+    import lightgbm as lgb
+
+    return lgb.Booster(model_str=text)
+
+
+def test_models_stored_before_the_checksum_get_one_on_upgrade(db: Path) -> None:
+    """An older database: migration 006 checksums the models whose text is intact, and
+    leaves an already corrupted one without, so it stays refused."""
+    runner = CliRunner()
+    assert runner.invoke(main, ["--db", str(db), "train", "--train-to", "2021-07-01"]
+                         ).exit_code == 0
+    con = duckdb.connect(str(db))
+    con.execute("ALTER TABLE models DROP COLUMN checksum")
+    con.execute("DELETE FROM schema_migrations WHERE version = 6")
+    con.execute("UPDATE models SET model_text = model_text || ' ' WHERE model_version = 1")
+    con.close()
+    con = store.connect(db)  # a writing open upgrades it
+    assert M.load(con)[0] == 2
+    with pytest.raises(StoreError, match="model version 1 is corrupted"):
+        M.load(con, 1)
+    checksums = con.execute("SELECT model_version, checksum IS NOT NULL FROM models "
+                            "ORDER BY 1").fetchall()
+    con.close()
+    assert checksums == [(1, False), (2, True)]

@@ -11,8 +11,8 @@ import click
 import duckdb
 import polars as pl
 
-from acebet import __version__, logs, progress, store
-from acebet.errors import AceBetError, DatabaseBusy, InputError
+from acebet import __version__, interrupts, logs, progress, store
+from acebet.errors import AceBetError, DatabaseBusy, InputError, Interrupted
 from acebet.faults import checkpoint
 
 log = logging.getLogger("acebet.cli")
@@ -27,8 +27,10 @@ class Settings:
     publish_data: str | None = None
     db_existed: bool = True
 
-    def connect(self, *, read_only: bool = False):  # noqa: ANN201 - duckdb connection
-        return store.connect(self.db, read_only=read_only, lock_timeout=self.lock_timeout)
+    def connect(self, *, read_only: bool = False, create: bool = False):  # noqa: ANN201
+        """Only `ingest`, `db migrate` and `demo` pass create=True (see store.connect)."""
+        return store.connect(self.db, read_only=read_only, lock_timeout=self.lock_timeout,
+                             create=create)
 
     def share(self, *, for_reading: bool = False):  # noqa: ANN201 - acebet.share.Target
         from acebet import share
@@ -42,41 +44,55 @@ class AceBetGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> object:
         try:
-            return self._invoke_reporting_errors(ctx)
+            return self._invoke_reporting_interrupts(ctx)
         except BaseException as exc:
             _discard_database_if_created(ctx, exc)
             raise
 
+    def _invoke_reporting_interrupts(self, ctx: click.Context) -> object:
+        try:
+            return self._invoke_reporting_errors(ctx)
+        except Interrupted as exc:  # SIGTERM/SIGINT: one line, exit 128 + signal
+            message = f"{exc}; stopped, nothing partial was written"
+            settings = ctx.find_object(Settings)
+            if settings and settings.log_format == "json":
+                log.error(message, extra={"exit_code": exc.exit_code,
+                                          "signal": exc.signal_name})
+            else:
+                click.echo(f"Error: {message}", err=True)
+            ctx.exit(exc.exit_code)
+
     def _invoke_reporting_errors(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
-        except AceBetError as exc:
-            log.debug("failed", exc_info=True)
-            settings = ctx.find_object(Settings)
-            if settings and settings.log_format == "json":
-                log.error(str(exc), extra={"exit_code": exc.exit_code})
-            else:
-                click.echo(f"Error: {exc}", err=True)
-            ctx.exit(exc.exit_code)
-        except duckdb.Error as exc:  # a full disk, a corrupted page: what, where, exit 1
-            settings = ctx.find_object(Settings)
-            where = settings.db if settings else "database"
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            message = f"{where}: database error: {first}"
-            log.debug("failed", exc_info=True)
-            if settings and settings.log_format == "json":
-                log.error(message, extra={"exit_code": 1})
-            else:
-                click.echo(f"Error: {message}", err=True)
-            ctx.exit(1)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except Exception as exc:
+            if interrupts.received() is not None:  # a library turned the signal into its error
+                raise Interrupted(interrupts.received()) from exc
+            if isinstance(exc, AceBetError | duckdb.Error):
+                self._report(ctx, exc)
             settings = ctx.find_object(Settings)
             if settings and settings.log_format == "json":  # one JSON object, even for bugs
                 log.error(f"unexpected error: {exc}", exc_info=True, extra={"exit_code": 1})
                 ctx.exit(1)
             raise
+
+    @staticmethod
+    def _report(ctx: click.Context, exc: Exception) -> None:
+        settings = ctx.find_object(Settings)
+        if isinstance(exc, AceBetError):
+            message, code = str(exc), exc.exit_code
+        else:  # a full disk, a corrupted page: what, where, exit 1
+            where = settings.db if settings else "database"
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            message, code = f"{where}: database error: {first}", 1
+        log.debug("failed", exc_info=True)
+        if settings and settings.log_format == "json":
+            log.error(message, extra={"exit_code": code})
+        else:
+            click.echo(f"Error: {message}", err=True)
+        ctx.exit(code)
 
 
 def _discard_database_if_created(ctx: click.Context, exc: BaseException) -> None:
@@ -127,12 +143,14 @@ def main(ctx: click.Context, db: Path, log_format: str, lock_timeout: float,
     Quick start:
       acebet demo                     # ingest, train, load example fixtures, score
     \b
-    Exit codes: 0 ok, 1 unexpected error, 2 bad input, 3 no model,
-    75 database busy (another run holds the lock).
+    Exit codes: 0 ok, 1 unexpected error, 2 bad input, 3 no model, 4 history too old
+    (score --max-history-age), 75 database busy (another run holds the lock),
+    130/143 stopped by SIGINT/SIGTERM.
     """
     logs.configure(log_format, verbose)
     progress.configure(progress.mode_for(log_format, quiet))
     ctx.call_on_close(lambda: progress.configure("bar"))  # the choice is per invocation
+    ctx.call_on_close(interrupts.install())
     ctx.obj = Settings(db=db, log_format=log_format, lock_timeout=lock_timeout,
                        publish=publish, publish_data=publish_data, db_existed=db.exists())
     ctx.obj.share(for_reading=ctx.invoked_subcommand == "query")  # exit 2 before any work
@@ -196,7 +214,7 @@ def ingest(settings: Settings, source: str | None, years: str | None, levels: st
     source = source or download.UPSTREAM_URL
     year_range = ingest_mod.parse_years(years)
     level_list = ingest_mod.parse_levels(levels)
-    con = settings.connect()
+    con = settings.connect(create=True)
     try:
         summary = ingest_mod.ingest(
             con, source, years=year_range, levels=level_list
@@ -241,7 +259,7 @@ def db_status(settings: Settings) -> None:
 @click.pass_obj
 def db_migrate(settings: Settings) -> None:
     """Apply pending schema migrations (every writing command also does this)."""
-    con = settings.connect()
+    con = settings.connect(create=True)
     con.close()
     click.echo(f"{settings.db}: schema is current")
 
@@ -459,9 +477,13 @@ def fixtures_load(settings: Settings, file: Path, strict: bool, encoding: str | 
               help="Score with this model version instead of the active one.")
 @click.option("--rescore", is_flag=True,
               help="Score fixtures again even if predicted (old predictions are archived).")
+@click.option("--max-history-age", type=click.IntRange(min=0), default=21, metavar="DAYS",
+              envvar="ACEBET_MAX_HISTORY_AGE", show_default=True, show_envvar=True,
+              help="Fail (exit 4) if the history ends more than DAYS before a fixture to "
+                   "score: the ingest has stopped. 0 turns the check off.")
 @click.pass_obj
-def score(settings: Settings, as_of: str | None, model_version: int | None, rescore: bool
-          ) -> None:
+def score(settings: Settings, as_of: str | None, model_version: int | None, rescore: bool,
+          max_history_age: int) -> None:
     """Score every fixture that has no prediction from the active model; predictions and
     the run record are written in one transaction. Safe to re-run.
 
@@ -473,7 +495,8 @@ def score(settings: Settings, as_of: str | None, model_version: int | None, resc
 
     summary = scoring.score(settings.db, as_of=_date(as_of, "--as-of"),
                             model_version=model_version, rescore=rescore,
-                            lock_timeout=settings.lock_timeout)
+                            lock_timeout=settings.lock_timeout,
+                            max_history_age=max_history_age or None)
     _publish(settings)
     log.info("run finished", extra=summary.as_dict())
     click.echo(
@@ -519,6 +542,9 @@ def predict(settings: Settings, p1: str, p2: str, surface: str, level: str, roun
         f"  {result['p1_name']}: {p:.1%}\n  {result['p2_name']}: {1 - p:.1%}\n"
         f"  model version {result['model_version']}{flag}"
     )
+    if result["history_age_days"] and result["history_age_days"] > scoring.STALE_WARNING_DAYS:
+        _warn(f"the history ends {result['history_end']}, {result['history_age_days']} days "
+              f"before {day}; results since then are not in this forecast")
 
 
 @main.command()
@@ -568,9 +594,9 @@ def _predictions_table(table: pl.DataFrame) -> str:
 @main.command("export")
 @click.argument("what", type=click.Choice(["predictions", "outcomes", "all-predictions"]))
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="File to write.")
+              help="File to write: NAME.csv or NAME.parquet; - writes CSV to stdout.")
 @click.option("--format", "fmt", type=click.Choice(["parquet", "csv"]),
-              help="Default: from the file name (.csv → csv, else parquet).")
+              help="Default: from the file name; must agree with it.")
 @click.option("--from", "date_from", metavar="DATE", help="First fixture date.")
 @click.option("--to", "date_to", metavar="DATE", help="Last fixture date.")
 @click.option("--model", "model_version", type=int, metavar="V", help="Only this model.")
@@ -592,7 +618,8 @@ def export_cmd(settings: Settings, what: str, out: Path, fmt: str | None,
                              date_to=_date(date_to, "--to"), model_version=model_version)
     finally:
         con.close()
-    click.echo(f"{rows:,} rows of {what} written to {out}")
+    if str(out) != "-":
+        click.echo(f"{rows:,} rows of {what} written to {out}")
 
 
 @main.group()
@@ -611,7 +638,8 @@ def runs_list(settings: Settings, limit: int) -> None:
     try:
         frame = query_frame(
             con, "SELECT run_id, status, started_at, seconds, model_version, fixtures_seen, "
-            "predictions_written, cold_start, error FROM run_history LIMIT ?", [limit])
+            "predictions_written, cold_start, history_age_days, error FROM run_history "
+            "LIMIT ?", [limit])
     finally:
         con.close()
     if frame.height == 0:

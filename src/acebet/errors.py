@@ -40,3 +40,29 @@ class StoreError(AceBetError):
     """The database file is unreadable, corrupted or from a newer AceBet."""
 
     exit_code = 1
+
+
+class StaleHistoryError(AceBetError):
+    """The history ends too long before the fixtures: the weekly ingest has likely broken.
+
+    Its own exit code so a scheduler can alert on it; retrying will not help until the
+    history is ingested again.
+    """
+
+    exit_code = 4
+
+
+class Interrupted(BaseException):  # noqa: N818 - named like KeyboardInterrupt, its sibling
+    """SIGTERM or SIGINT arrived: the command stops, rolls back and exits 128 + signal.
+
+    A BaseException, like KeyboardInterrupt, so that no `except Exception` on the way
+    swallows it and every transaction on the way rolls back.
+    """
+
+    def __init__(self, signum: int) -> None:
+        import signal
+
+        self.signum = signum
+        self.signal_name = signal.Signals(signum).name
+        self.exit_code = 128 + signum
+        super().__init__(f"interrupted by {self.signal_name}")

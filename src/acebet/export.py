@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from pathlib import Path
 
 import duckdb
@@ -14,6 +15,40 @@ from acebet.store import query_frame
 # What can be exported: the view behind each name (constants, never user input).
 SOURCES = {"predictions": "latest_predictions", "outcomes": "prediction_outcomes",
            "all-predictions": "predictions"}
+# The file name says the format; anything else is refused rather than mislabelled.
+FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+STDOUT = "-"
+# A spreadsheet runs a cell starting with one of these as a formula (OWASP: CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def output_format(out: Path, fmt: str | None) -> str:
+    """csv or parquet, from the name of `out` (`-`: CSV on stdout) and --format."""
+    if str(out) == STDOUT:
+        if fmt not in (None, "csv"):
+            raise InputError("--out -: standard output takes CSV only")
+        return "csv"
+    named = FORMATS.get(out.suffix.lower())
+    if named is None:
+        raise InputError(f"--out {out}: unknown file type {out.suffix or '(none)'!r}; "
+                         f"name it {', '.join(FORMATS)} (or - for CSV on stdout)")
+    if fmt is not None and fmt != named:
+        raise InputError(f"--out {out} names a {named} file but --format is {fmt}")
+    return named
+
+
+def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
+    """Text cells that a spreadsheet would run as a formula get a leading apostrophe.
+
+    Player and event names come from fixture files anyone can write; `=HYPERLINK(…)`
+    must reach an analyst's spreadsheet as text. Numbers are not text and stay as they are.
+    """
+    starts = "".join(FORMULA_START).replace("-", r"\-")
+    return frame.with_columns(
+        pl.when(pl.col(name).str.contains(f"^[{starts}]"))
+        .then(pl.lit("'") + pl.col(name)).otherwise(pl.col(name)).alias(name)
+        for name in frame.columns if frame[name].dtype == pl.String
+    )
 
 
 def export(
@@ -21,13 +56,11 @@ def export(
     date_from: dt.date | None = None, date_to: dt.date | None = None,
     model_version: int | None = None,
 ) -> int:
-    """Write the rows of `what` to `out`; returns the number of rows written."""
+    """Write the rows of `what` to `out` (`-`: stdout); returns the number of rows written."""
     if what not in SOURCES:
         raise InputError(f"cannot export {what!r}: choose from {', '.join(SOURCES)}")
-    fmt = fmt or ("csv" if out.suffix.lower() == ".csv" else "parquet")
-    if fmt not in ("parquet", "csv"):
-        raise InputError(f"--format {fmt!r}: choose parquet or csv")
-    if not out.parent.is_dir():
+    fmt = output_format(out, fmt)
+    if str(out) != STDOUT and not out.parent.is_dir():
         raise InputError(f"--out {out}: folder {out.parent} does not exist")
     view = SOURCES[what]
     frame = query_frame(
@@ -37,9 +70,17 @@ def export(
         "ORDER BY tourney_date, fixture_id, model_version",
         [date_from, date_from, date_to, date_to, model_version, model_version],
     )
-    if fmt == "csv":
-        frame.with_columns(pl.col(pl.Datetime).dt.to_string("%Y-%m-%dT%H:%M:%S%.6f%z")
-                           ).write_csv(out)
-    else:
-        frame.write_parquet(out)
+    try:
+        if fmt == "csv":
+            text = neutralise_formulas(frame.with_columns(
+                pl.col(pl.Datetime).dt.to_string("%Y-%m-%dT%H:%M:%S%.6f%z")))
+            if str(out) == STDOUT:
+                sys.stdout.write(text.write_csv())
+                sys.stdout.flush()
+            else:
+                text.write_csv(out)
+        else:
+            frame.write_parquet(out)
+    except OSError as exc:
+        raise InputError(f"--out {out}: cannot write: {exc.strerror or exc}") from None
     return frame.height

@@ -23,6 +23,7 @@ import polars as pl
 from acebet import download
 from acebet import progress as progress_mod
 from acebet.errors import InputError, NetworkError
+from acebet.faults import checkpoint
 from acebet.store import register_frame, scalar, transaction
 
 log = logging.getLogger(__name__)
@@ -364,6 +365,7 @@ def ingest(
     register_frame(con, "_staged_rejects", rejects)
     try:
         with transaction(con):
+            checkpoint("ingest:in-transaction")
             players_inserted, players_updated = _upsert(
                 con, "players", "_staged_players", PLAYER_COLUMNS, ("player_id",)
             )

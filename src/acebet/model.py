@@ -16,6 +16,8 @@ import hashlib
 import json
 import os
 import platform
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import duckdb
@@ -38,6 +40,7 @@ PARAMS: dict[str, object] = {
 }
 MAX_TREES = 2000
 EARLY_STOPPING = 50
+TEMPERATURE_BOUNDS = (0.3, 3.0)  # what the calibration may choose; 1.0 means none
 
 
 def symmetric_probability(m_ab: np.ndarray, m_ba: np.ndarray, temperature: float = 1.0
@@ -173,7 +176,7 @@ def _fit_temperature(m_ab: np.ndarray, m_ba: np.ndarray, half: int) -> tuple[flo
     def loss(t: float, sl: slice) -> float:
         return metrics.log_loss(symmetric_probability(m_ab[sl], m_ba[sl], t), ones[sl])
 
-    fitted = minimize_scalar(lambda t: loss(t, slice(0, half)), bounds=(0.3, 3.0),
+    fitted = minimize_scalar(lambda t: loss(t, slice(0, half)), bounds=TEMPERATURE_BOUNDS,
                              method="bounded").x
     before, after = loss(1.0, slice(half, None)), loss(fitted, slice(half, None))
     report = {"temperature": float(fitted), "holdout_log_loss_before": before,
@@ -200,52 +203,179 @@ def save(con: duckdb.DuckDBPyConnection, model: TrainedModel, *, activate: bool 
     text = model.to_text()
     digest = hashlib.sha256(text.encode()).hexdigest()
     meta = {**model.metadata, "temperature": model.temperature}
+    meta_json = json.dumps(meta)
     with transaction(con):
         version = int(scalar(con, "SELECT coalesce(max(model_version), 0) + 1 FROM models"))
         if activate:
             con.execute("UPDATE models SET is_active = false WHERE is_active")
         con.execute(
             "INSERT INTO models (model_version, created_at, is_active, train_from, train_to, "
-            "model_text, model_sha256, metadata) VALUES (?, now(), ?, ?, ?, ?, ?, ?)",
+            "model_text, model_sha256, metadata, checksum) VALUES (?, now(), ?, ?, ?, ?, ?, ?, ?)",
             [version, activate, meta.get("train_from"), meta.get("train_to"), text, digest,
-             json.dumps(meta)],
+             meta_json, model_checksum(text, meta_json)],
         )
     return version
 
 
+def model_checksum(text: str, metadata_json: str) -> str:
+    """sha256 of the model text and its metadata exactly as stored.
+
+    Everything a prediction depends on is in one of the two (trees; temperature,
+    features, Elo parameters), so a changed value anywhere fails the check. Migration
+    006 computes the same digest in SQL for models stored before it existed.
+    """
+    return hashlib.sha256(f"{text}\n{metadata_json}".encode()).hexdigest()
+
+
 def load(con: duckdb.DuckDBPyConnection, version: int | None = None) -> tuple[int, TrainedModel]:
-    """The active model (or `version`), checked against its hash and the feature code."""
+    """The active model (or `version`), checked against its checksum, the feature code and
+    the ranges training can produce, and loaded in a way that cannot abort the process."""
+    columns = "model_version, model_text, model_sha256, metadata::VARCHAR, checksum"
     if version is None:
         row = con.execute(
-            "SELECT model_version, model_text, model_sha256, metadata FROM models "
+            f"SELECT {columns} FROM models "  # noqa: S608 - a constant column list
             "WHERE is_active ORDER BY model_version DESC LIMIT 1"
         ).fetchall()
         if not row:
             raise NoModelError("no active model in the database; run `acebet train` first")
     else:
         row = con.execute(
-            "SELECT model_version, model_text, model_sha256, metadata FROM models "
-            "WHERE model_version = ?", [version],
+            f"SELECT {columns} FROM models WHERE model_version = ?",  # noqa: S608
+            [version],
         ).fetchall()
         if not row:
             raise NoModelError(f"model version {version} is not in the database")
-    found, text, digest, meta_json = row[0]
-    if hashlib.sha256(text.encode()).hexdigest() != digest:
+    found, text, digest, meta_json, checksum = row[0]
+    if (hashlib.sha256(text.encode()).hexdigest() != digest
+            or checksum != model_checksum(text, meta_json)):
         raise StoreError(
-            f"model version {found} is corrupted: its text does not match its sha256; "
-            "retrain or activate another version"
-        )
-    meta = json.loads(meta_json)
-    if meta.get("features") != list(F.FEATURES):
-        raise StoreError(
-            f"model version {found} was trained on different features than this AceBet "
-            "computes; retrain it (`acebet train`)"
+            f"model version {found} is corrupted: its text or metadata does not match its "
+            "checksum; retrain or activate another version"
         )
     try:
-        booster = lgb.Booster(model_str=text)
+        meta = json.loads(meta_json)
+    except ValueError as exc:
+        raise StoreError(f"model version {found}: metadata is not JSON: {exc}") from None
+    temperature = check_metadata(found, meta)
+    check_model_text(found, text)
+    try:
+        booster = lgb.Booster(model_str=_sequential(text))
     except lgb.basic.LightGBMError as exc:
-        raise StoreError(f"model version {found} cannot be loaded: {exc}") from exc
-    return int(found), TrainedModel(booster, float(meta.get("temperature", 1.0)), meta)
+        raise StoreError(f"model version {found} cannot be loaded: {_first(exc)}") from None
+    return int(found), TrainedModel(booster, temperature, meta)
+
+
+def check_metadata(version: int, meta: object) -> float:
+    """Refuse metadata this AceBet would not have written; returns the temperature.
+
+    The checksum proves the row is unchanged since it was stored (or since migration
+    006 for older models); these checks refuse values training can never produce.
+    """
+    if not isinstance(meta, dict):
+        raise StoreError(f"model version {version}: metadata is not a JSON object")
+    if meta.get("features") != list(F.FEATURES):
+        raise StoreError(
+            f"model version {version} was trained on different features than this AceBet "
+            "computes; retrain it (`acebet train`)"
+        )
+    expected = json.loads(json.dumps(F.EloParams().__dict__))
+    elo = meta.get("elo", {})  # models from before decay_days lack it: they had no decay
+    if not isinstance(elo, dict) or {**expected, **elo} != expected:
+        raise StoreError(
+            f"model version {version} was trained with other Elo parameters than this "
+            "AceBet computes; retrain it (`acebet train`)"
+        )
+    temperature = meta.get("temperature", 1.0)
+    low, high = TEMPERATURE_BOUNDS
+    if (isinstance(temperature, bool) or not isinstance(temperature, int | float)
+            or not (temperature == 1.0 or low <= temperature <= high)):
+        raise StoreError(
+            f"model version {version}: temperature {temperature!r} is outside what "
+            f"training chooses (1, or {low} to {high}); retrain or activate another version"
+        )
+    return float(temperature)
+
+
+def _first(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _sequential(text: str) -> str:
+    """The model text without its `tree_sizes` line.
+
+    With that line LightGBM parses the trees in parallel, and a parse error inside the
+    parallel loop is not turned into an error but terminates the whole process (SIGABRT,
+    exit 134, after pages of [Fatal]). Without it the trees are parsed one after the
+    other and an error comes back as LightGBMError. The line is only a parsing hint;
+    the trees and their predictions are the same.
+    """
+    return re.sub(r"^tree_sizes=.*\n", "", text, count=1, flags=re.MULTILINE)
+
+
+def check_model_text(version: int, text: str) -> None:
+    """Refuse text that LightGBM would load wrongly or that would crash at prediction.
+
+    LightGBM trusts its own files: a tree with a split_feature or left_child list one
+    short, or a child index out of range, loads without complaint. AceBet only ever
+    stores numeric, non-linear binary trees over its own feature list, so anything else
+    is refused here, with the first problem.
+    """
+    def bad(what: str) -> StoreError:
+        return StoreError(f"model version {version} cannot be loaded: {what}")
+
+    header, sep, rest = text.partition("\nTree=")
+    head = _key_values(header)
+    if head.get("num_class") != "1" or head.get("num_tree_per_iteration") != "1":
+        raise bad("not a binary model")
+    n_features = len(F.FEATURES)
+    if head.get("max_feature_idx") != str(n_features - 1):
+        raise bad(f"max_feature_idx {head.get('max_feature_idx')!r}, expected {n_features - 1}")
+    if not sep:
+        raise bad("no trees")
+    trees = ("Tree=" + rest).split("end of trees", 1)[0].split("\nTree=")
+    for i, block in enumerate(trees):
+        _check_tree(bad, i, block.removeprefix("Tree="), n_features)
+
+
+def _key_values(block: str) -> dict[str, str]:
+    pairs = (line.split("=", 1) for line in block.splitlines() if "=" in line)
+    return {key.strip(): value.strip() for key, value in pairs}
+
+
+def _check_tree(bad: Callable[[str], StoreError], i: int, block: str, n_features: int
+                ) -> None:
+    number, _, body = block.partition("\n")
+    if number.strip() != str(i):
+        raise bad(f"tree {i} is numbered {number.strip()!r}")
+    kv = _key_values(body)
+    try:
+        leaves = int(kv["num_leaves"])
+        if leaves < 1 or kv.get("num_cat", "0") != "0" or kv.get("is_linear", "0") != "0":
+            raise ValueError("not a plain numeric tree")
+        leaf_value = _numbers(kv["leaf_value"], leaves, float)
+        if not np.isfinite(leaf_value).all():
+            raise ValueError("leaf_value not finite")
+        if leaves > 1:
+            splits = leaves - 1
+            features = _numbers(kv["split_feature"], splits, int)
+            _numbers(kv["threshold"], splits, float)
+            _numbers(kv["decision_type"], splits, int)
+            children = _numbers(kv["left_child"], splits, int) + _numbers(
+                kv["right_child"], splits, int)
+            if not all(0 <= f < n_features for f in features):
+                raise ValueError("split on a feature the model does not have")
+            if not all(-leaves <= c < splits for c in children):
+                raise ValueError("child index out of range")
+    except (KeyError, ValueError) as exc:
+        raise bad(f"tree {i}: {exc}") from None
+
+
+def _numbers(value: str, n: int, kind: type) -> list:
+    items = value.split()
+    if len(items) != n:
+        raise ValueError(f"{len(items)} values where {n} are needed")
+    return [kind(item) for item in items]
 
 
 def list_models(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
@@ -260,9 +390,13 @@ def list_models(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 
 
 def activate(con: duckdb.DuckDBPyConnection, version: int) -> None:
+    """A version that is not stored is a bad argument (exit 2), not a missing model."""
     with transaction(con):
         if not scalar(con, "SELECT count(*) FROM models WHERE model_version = ?", [version]):
-            raise NoModelError(f"model version {version} is not in the database")
+            stored = [r[0] for r in con.execute(
+                "SELECT model_version FROM models ORDER BY 1").fetchall()]
+            raise InputError(f"model version {version} is not in the database (stored: "
+                             f"{', '.join(map(str, stored)) or 'none'})")
         con.execute("UPDATE models SET is_active = (model_version = ?)", [version])
 
 

@@ -169,7 +169,11 @@ def build(con: duckdb.DuckDBPyConnection, out_dir: Path) -> Path:
     """Write `report.html` into `out_dir` and return its path."""
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(f"--out {out_dir}: not a folder")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:  # first, so an unusable folder fails before the plots are drawn
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"--out {out_dir}: cannot create the folder: "
+                         f"{exc.strerror or exc}") from None
     sections = [f"<h1>AceBet report</h1><p class=meta>generated "
                 f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC</p>"]
     sections.append(_run_section(con))
@@ -192,7 +196,11 @@ th {{ background: #f6f6f6; }} .meta {{ color: #777; }} img {{ max-width: 100%; }
 </body></html>
 """
     path = out_dir / "report.html"
-    path.write_text(page, encoding="utf-8")
+    try:
+        path.write_text(page, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"--out {out_dir}: cannot write report.html: "
+                         f"{exc.strerror or exc}") from None
     return path
 
 

@@ -20,9 +20,9 @@ import duckdb
 import polars as pl
 
 from acebet import features as F
+from acebet import interrupts, snapshots, store
 from acebet import model as M
-from acebet import snapshots, store
-from acebet.errors import DatabaseBusy
+from acebet.errors import DatabaseBusy, Interrupted, StaleHistoryError
 from acebet.faults import checkpoint
 
 log = logging.getLogger(__name__)
@@ -31,8 +31,12 @@ PREDICTION_COLUMNS = (
     "fixture_id", "run_id", "model_version", "scored_at", "as_of", "tourney_date",
     "tourney_name", "surface", "tourney_level", "round", "best_of", "p1_id", "p2_id",
     "p1_name", "p2_name", "p1_win_prob", "predicted_winner_id", "cold_start",
-    "p1_market_prob", "edge", "details_hash",
+    "p1_market_prob", "edge", "details_hash", "history_age_days",
 )
+# Days between the last match the features saw and a fixture: past this the run warns
+# (a weekly ingest keeps it under two weeks); `max_history_age` (the CLI's default is
+# 21 days) makes the run fail.
+STALE_WARNING_DAYS = 14
 
 
 @dataclass
@@ -45,6 +49,7 @@ class ScoreSummary:
     archived: int
     cold_start: int
     seconds: float
+    history_age_days: int | None = None
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -120,35 +125,56 @@ def score(
     model_version: int | None = None,
     rescore: bool = False,
     lock_timeout: float = 0.0,
+    max_history_age: int | None = None,
 ) -> ScoreSummary:
     """Score pending fixtures; see the module docstring for the guarantees.
 
-    A run that fails (no model, a corrupted model, a bug) is recorded in `score_runs`
-    with status 'failed' and the error, so operators see it next to the good runs.
+    A run that fails (no model, a corrupted model, history older than `max_history_age`
+    days before a fixture, a bug) is recorded in `score_runs` with status 'failed' and
+    the error, so operators see it next to the good runs; a run stopped by SIGTERM or
+    SIGINT is recorded as 'interrupted'.
     """
     started_at = dt.datetime.now(dt.UTC)
     run_id = f"run-{started_at:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     try:
-        return _score(db, run_id, started_at, as_of, model_version, rescore, lock_timeout)
+        return _score(db, run_id, started_at, as_of, model_version, rescore, lock_timeout,
+                      max_history_age)
     except DatabaseBusy:
         raise  # nothing to record it in
-    except Exception as exc:
+    except Interrupted as exc:
         _record_failure(db, run_id, started_at, model_version, as_of, exc, lock_timeout)
         raise
+    except Exception as exc:
+        signum = interrupts.received()
+        if signum is None:
+            _record_failure(db, run_id, started_at, model_version, as_of, exc, lock_timeout)
+            raise
+        stop = Interrupted(signum)  # a library turned the signal into its own error
+        _record_failure(db, run_id, started_at, model_version, as_of, stop, lock_timeout)
+        raise stop from exc
 
 
 def _record_failure(db: Path | str, run_id: str, started_at: dt.datetime,
-                    model_version: int | None, as_of: dt.date | None, exc: Exception,
-                    lock_timeout: float) -> None:
+                    model_version: int | None, as_of: dt.date | None,
+                    exc: BaseException, lock_timeout: float) -> None:
+    """A row in score_runs: 'interrupted' with the signal, or 'failed' with the error.
+
+    Never creates the database: a mistyped --db must not leave an empty file behind.
+    A run interrupted just after its commit already has its row; that one stays.
+    """
+    if isinstance(exc, Interrupted):
+        status, error = "interrupted", f"interrupted by {exc.signal_name}"
+    else:
+        status, error = "failed", f"{type(exc).__name__}: {exc}"[:2000]
     try:
-        con = store.connect(db, lock_timeout=lock_timeout)
+        con = store.connect(db, lock_timeout=lock_timeout, create=False)
     except Exception:  # the database itself is the problem; the error says so
         return
     try:
         con.execute(
             "INSERT INTO score_runs (run_id, started_at, finished_at, status, model_version, "
-            "as_of, error) VALUES (?, ?, now(), 'failed', ?, ?, ?)",
-            [run_id, started_at, model_version, as_of, f"{type(exc).__name__}: {exc}"[:2000]],
+            "as_of, error) VALUES (?, ?, now(), ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING",
+            [run_id, started_at, status, model_version, as_of, error],
         )
     except Exception:
         log.warning("could not record the failed run", exc_info=True)
@@ -157,7 +183,8 @@ def _record_failure(db: Path | str, run_id: str, started_at: dt.datetime,
 
 
 def _score(db: Path | str, run_id: str, started_at: dt.datetime, as_of: dt.date | None,
-           model_version: int | None, rescore: bool, lock_timeout: float) -> ScoreSummary:
+           model_version: int | None, rescore: bool, lock_timeout: float,
+           max_history_age: int | None) -> ScoreSummary:
     started = time.perf_counter()
     store.ensure_migrated(db, lock_timeout)
     con = store.connect(db, read_only=True, lock_timeout=lock_timeout)
@@ -166,6 +193,10 @@ def _score(db: Path | str, run_id: str, started_at: dt.datetime, as_of: dt.date 
         version, fitted = M.load(con, model_version)
         todo = fixtures_to_score(con, version, rescore=rescore)
         history_end = store.scalar(con, "SELECT max(tourney_date) FROM matches")
+        last_match = history_end if as_of is None else store.scalar(
+            con, "SELECT max(tourney_date) FROM matches WHERE tourney_date <= ?", [as_of])
+        todo = with_history_age(todo, last_match)
+        run_age = check_history_age(todo, last_match, max_history_age)
         use_snapshot = todo.height > 0 and (as_of is None or (
             history_end is not None and as_of >= history_end))
         if use_snapshot:
@@ -203,20 +234,51 @@ def _score(db: Path | str, run_id: str, started_at: dt.datetime, as_of: dt.date 
             summary = ScoreSummary(
                 run_id=run_id, model_version=version, as_of=effective_as_of,
                 fixtures_seen=todo.height, predictions_written=written, archived=archived,
-                cold_start=int(cold or 0), seconds=0.0,
+                cold_start=int(cold or 0), seconds=0.0, history_age_days=run_age,
             )
             summary.seconds = round(time.perf_counter() - started, 3)
             con.execute(
                 "INSERT INTO score_runs (run_id, started_at, finished_at, status, model_version,"
-                " as_of, fixtures_seen, predictions_written, cold_start, archived, seconds) "
-                "VALUES (?, ?, now(), 'succeeded', ?, ?, ?, ?, ?, ?, ?)",
+                " as_of, fixtures_seen, predictions_written, cold_start, archived, seconds, "
+                "history_age_days) VALUES (?, ?, now(), 'succeeded', ?, ?, ?, ?, ?, ?, ?, ?)",
                 [run_id, started_at, version, effective_as_of, todo.height, written,
-                 summary.cold_start, archived, summary.seconds],
+                 summary.cold_start, archived, summary.seconds, run_age],
             )
             checkpoint("score:before-commit")
     finally:
         con.close()
     return summary
+
+
+def with_history_age(fixtures: pl.DataFrame, last_match: dt.date | None) -> pl.DataFrame:
+    """Add `history_age_days`: days from the last match the features see to the fixture.
+
+    Measured against the fixture's date, not the clock, so a backfill or the demo on an
+    old history gets the same answer every day. A fixture inside the history sees it up
+    to its own date (point in time): age 0. Null when there is no history at all.
+    """
+    if last_match is None:
+        return fixtures.with_columns(pl.lit(None, pl.Int32).alias("history_age_days"))
+    days = (pl.col("tourney_date") - pl.lit(last_match, pl.Date)).dt.total_days()
+    return fixtures.with_columns(
+        pl.max_horizontal(days, pl.lit(0)).cast(pl.Int32).alias("history_age_days"))
+
+
+def check_history_age(fixtures: pl.DataFrame, last_match: dt.date | None,
+                      max_history_age: int | None) -> int | None:
+    """The run's history age (its oldest fixture's); warns past STALE_WARNING_DAYS and
+    raises StaleHistoryError past `max_history_age` (None or 0: no limit)."""
+    if fixtures.height == 0 or last_match is None:
+        return None
+    age = int(fixtures["history_age_days"].max())
+    latest = fixtures["tourney_date"].max()
+    message = (f"the history ends {last_match}, {age} days before the latest fixture "
+               f"({latest}); ingest newer history")
+    if max_history_age and age > max_history_age:
+        raise StaleHistoryError(f"{message} (--max-history-age {max_history_age})")
+    if age > STALE_WARNING_DAYS:
+        log.warning(message, extra={"history_age_days": age, "history_end": str(last_match)})
+    return age
 
 
 def _prediction_rows(scored: pl.DataFrame, run_id: str, version: int,
@@ -252,8 +314,8 @@ def _write(con: duckdb.DuckDBPyConnection, run_id: str, version: int, rescore: b
     archived = int(store.scalar(con, "SELECT count(*) FROM _stale") or 0)
     if archived:
         reason = "rescore" if rescore else "fixture details changed"
-        con.execute("INSERT INTO predictions_history SELECT *, now(), ?, ? FROM _stale",
-                    [run_id, reason])
+        con.execute("INSERT INTO predictions_history BY NAME SELECT *, now() AS archived_at, "
+                    "? AS archived_by_run, ? AS archive_reason FROM _stale", [run_id, reason])
         con.execute(
             """DELETE FROM predictions WHERE EXISTS (
                    SELECT 1 FROM _stale s WHERE s.fixture_id = predictions.fixture_id
@@ -315,5 +377,7 @@ def predict_one(
         hint = rejects["suggestions"][0]
         raise InputError(rejects["reason"][0] + (f" (did you mean: {hint})" if hint else ""))
     version, fitted = M.load(con)
+    last_match = store.scalar(con, "SELECT max(tourney_date) FROM matches")
+    ready = with_history_age(ready, last_match)
     scored = predict_fixtures(ready, F.load_matches(con), F.load_players(con), fitted)
-    return {**scored.row(0, named=True), "model_version": version}
+    return {**scored.row(0, named=True), "model_version": version, "history_end": last_match}

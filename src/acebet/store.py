@@ -20,6 +20,7 @@ from typing import TypeVar
 import duckdb
 import polars as pl
 
+from acebet import __version__
 from acebet.errors import DatabaseBusy, StoreError
 
 T = TypeVar("T")
@@ -80,21 +81,24 @@ def discard_created(path: str | Path) -> None:
 
 def connect(
     path: str | Path, *, read_only: bool = False, lock_timeout: float = 0.0,
-    check_schema: bool = True,
+    check_schema: bool = True, create: bool = True,
 ) -> duckdb.DuckDBPyConnection:
     """Open the database, waiting up to `lock_timeout` seconds for another process's lock.
 
     DuckDB lets one process write a file at a time; a scheduler that starts a run while
     the previous one still writes gets DatabaseBusy (exit 75) rather than a traceback.
+    Only commands that load history (`create=True`) may create the file: any other
+    command given a mistyped path would leave an empty database behind.
     """
     path = Path(path)
-    if read_only and not path.exists():
+    if (read_only or not create) and not path.exists():
         raise StoreError(f"{path}: no such database (run `acebet ingest` first)")
     if path.parent and not path.parent.exists():
         raise StoreError(f"{path}: folder {path.parent} does not exist")
     con = _with_lock_retry(
         path, lock_timeout, lambda: duckdb.connect(str(path), read_only=read_only))
     try:
+        _refuse_newer_schema(con, path)
         if not read_only:
             migrate(con)
         elif check_schema:
@@ -190,13 +194,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
                checksum VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"""
     )
     done = applied_versions(con)
-    known = {m.version for m in migrations()}
-    newer = sorted(set(done) - known)
-    if newer:
-        raise StoreError(
-            f"the database has schema version {newer[-1]}, newer than this AceBet knows; "
-            "upgrade AceBet"
-        )
+    _refuse_newer_schema(con, None)
     applied = []
     for migration in migrations():
         if migration.version in done:
@@ -209,6 +207,17 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
             )
         applied.append(migration.version)
     return applied
+
+
+def _refuse_newer_schema(con: duckdb.DuckDBPyConnection, path: Path | None) -> None:
+    """Every command, reading or writing, refuses a file a newer AceBet has changed:
+    its tables may mean something this version does not know."""
+    newer = sorted(set(applied_versions(con)) - {m.version for m in migrations()})
+    if newer:
+        raise StoreError(
+            f"{path or 'the database'}: schema version {newer[-1]} is newer than this "
+            f"AceBet ({__version__}) knows; upgrade AceBet"
+        )
 
 
 def pending_migrations(con: duckdb.DuckDBPyConnection) -> list[int]:

@@ -90,6 +90,9 @@ def test_a_model_for_other_features_is_refused(prepared: dict[str, Path], tmp_pa
     db = fresh_copy(prepared["ready"], tmp_path, "f.duckdb")
     con = duckdb.connect(str(db))
     con.execute("UPDATE models SET metadata = json_object('features', ['old_feature'])")
+    # a consistent row (as an older AceBet would have stored it), not a tampered one
+    con.execute("UPDATE models SET checksum = sha256(model_text || chr(10) || "
+                "CAST(metadata AS VARCHAR))")
     con.close()
     one_line_error(run(db, "score"), 1, "different features", "acebet train")
 

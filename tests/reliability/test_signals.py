@@ -1,0 +1,161 @@
+"""Stopping the way schedulers do: SIGTERM (docker stop, Kubernetes) and SIGINT (Ctrl-C).
+
+Each test holds a run at a named pause point (acebet.faults), so the signal arrives at
+a known moment, then checks what a scheduler sees: the exit code, one line on stderr,
+the run recorded as interrupted, and nothing partial in the database.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+from click.testing import CliRunner
+
+from acebet.cli import main
+
+pytestmark = pytest.mark.reliability
+
+
+@pytest.fixture(scope="module")
+def ready(synthetic_source: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """History, a model and six fixtures loaded; nothing scored."""
+    path = tmp_path_factory.mktemp("signals") / "ready.duckdb"
+    runner = CliRunner()
+    for args in (["ingest", str(synthetic_source)], ["train"]):
+        result = runner.invoke(main, ["--db", str(path), *args])
+        assert result.exit_code == 0, result.output
+    con = duckdb.connect(str(path))
+    ids = [r[0] for r in con.execute("SELECT player_id FROM players ORDER BY 1 LIMIT 12")
+           .fetchall()]
+    last = con.execute("SELECT max(tourney_date) FROM matches").fetchall()[0][0]
+    con.close()
+    fixtures = path.parent / "fixtures.csv"
+    rows = [f"{last},Test Open,Hard,A,R32,3,{ids[i]},{ids[i + 1]}" for i in range(0, 12, 2)]
+    fixtures.write_text("tourney_date,tourney_name,surface,tourney_level,round,best_of,"
+                        "p1_id,p2_id\n" + "\n".join(rows) + "\n")
+    result = runner.invoke(main, ["--db", str(path), "fixtures", "load", str(fixtures)])
+    assert result.exit_code == 0, result.output
+    return path
+
+
+@pytest.fixture
+def db(ready: Path, tmp_path: Path) -> Path:
+    path = tmp_path / "acebet.duckdb"
+    shutil.copy(ready, path)
+    return path
+
+
+def start(cmd: list[str], pause_at: str, marker: Path, **env: str) -> subprocess.Popen:
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "ACEBET_PAUSE_AT": pause_at,
+                                 "ACEBET_PAUSE_FILE": str(marker), **env})
+
+
+def wait_for(marker: Path, proc: subprocess.Popen) -> None:
+    """Until the run has written the marker at its pause point (or ended: a failure)."""
+    deadline = time.monotonic() + 120
+    while not marker.exists() or not marker.read_text():
+        if proc.poll() is not None:
+            raise AssertionError(f"the run ended before its pause point: {proc.communicate()}")
+        if time.monotonic() > deadline:
+            raise AssertionError("the pause point was not reached")
+        time.sleep(0.02)
+
+
+def rows(db: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize(("point", "sig", "log_format"), [
+    ("score:computed", signal.SIGTERM, "text"),
+    ("score:in-transaction", signal.SIGTERM, "text"),
+    ("score:before-commit", signal.SIGTERM, "json"),
+    ("score:in-transaction", signal.SIGINT, "text"),
+])
+def test_a_signal_during_score_rolls_back_records_the_run_and_exits_128_plus_signal(
+    db: Path, tmp_path: Path, point: str, sig: signal.Signals, log_format: str
+) -> None:
+    marker = tmp_path / "paused"
+    proc = start([sys.executable, "-m", "acebet", "--db", str(db), "--log-format", log_format,
+                  "score"], point, marker)
+    wait_for(marker, proc)
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + sig, err
+    lines = err.strip().splitlines()
+    assert "Traceback" not in err, err
+    if log_format == "json":  # one error event among the info events
+        (event,) = [e for e in map(json.loads, lines) if e["level"] == "error"]
+        assert event["signal"] == sig.name and event["exit_code"] == 128 + sig
+    else:
+        assert len(lines) == 1 and f"interrupted by {sig.name}" in lines[0], err
+    assert rows(db, "SELECT count(*) FROM predictions") == [(0,)]
+    runs = rows(db, "SELECT status, error, finished_at IS NOT NULL FROM score_runs")
+    assert runs == [("interrupted", f"interrupted by {sig.name}", True)]
+    again = CliRunner().invoke(main, ["--db", str(db), "score"])
+    assert again.exit_code == 0 and "6 predictions written" in again.output
+
+
+def test_sigterm_during_ingest_rolls_back_and_exits_143(
+    synthetic_source: Path, tmp_path: Path
+) -> None:
+    db, marker = tmp_path / "new.duckdb", tmp_path / "paused"
+    proc = start([sys.executable, "-m", "acebet", "--db", str(db), "ingest",
+                  str(synthetic_source)], "ingest:in-transaction", marker)
+    wait_for(marker, proc)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err
+    assert len(err.strip().splitlines()) == 1 and "interrupted by SIGTERM" in err
+    assert rows(db, "SELECT (SELECT count(*) FROM matches), (SELECT count(*) FROM players),"
+                    " (SELECT count(*) FROM ingest_runs)") == [(0, 0, 0)]
+
+
+def _children(pid: int) -> list[int]:
+    """Host PIDs of the processes whose parent is `pid` (from /proc/*/status)."""
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines()
+                          if ":\t" in line)
+        except OSError:  # the process ended meanwhile
+            continue
+        if fields.get("PPid", "").strip() == str(pid):
+            found.append(int(fields["Pid"]))
+    return found
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0,
+                    reason="a new PID namespace needs root (CI runs as root)")
+@pytest.mark.skipif(shutil.which("unshare") is None, reason="needs unshare (util-linux)")
+def test_sigterm_stops_score_running_as_pid_1_of_a_fresh_pid_namespace(
+    db: Path, tmp_path: Path
+) -> None:
+    """As in a container without an init: the kernel drops any signal a PID 1 has no
+    handler for, so without one the run would go on to its end and exit 0."""
+    marker = tmp_path / "paused"
+    proc = start(["unshare", "--pid", "--fork", "--mount-proc", sys.executable, "-m",
+                  "acebet", "--db", str(db), "score"], "score:in-transaction", marker,
+                 ACEBET_PAUSE_SECONDS="20")
+    wait_for(marker, proc)
+    assert marker.read_text() == "1"  # the job really is PID 1 in its namespace
+    (job,) = _children(proc.pid)
+    os.kill(job, signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err
+    assert "interrupted by SIGTERM" in err
+    assert rows(db, "SELECT count(*) FROM predictions") == [(0,)]
+    assert rows(db, "SELECT status FROM score_runs") == [("interrupted",)]
