@@ -331,25 +331,13 @@ def _write(con: duckdb.DuckDBPyConnection, run_id: str, version: int, rescore: b
     return int(written), archived
 
 
-def latest(con: duckdb.DuckDBPyConnection, run_id: str | None = None,
-           limit: int | None = None) -> pl.DataFrame:
-    """Predictions of the active model for the current fixtures, favourites first."""
+def latest(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """The analysts' `latest_predictions` view, favourites first within each event."""
     return store.query_frame(
         con,
-        """SELECT p.tourney_date, p.tourney_name, p.round, p.surface, p.p1_name, p.p2_name,
-                  p.p1_win_prob, p.cold_start, p.p1_market_prob, p.edge, p.model_version,
-                  p.fixture_id
-           FROM predictions p JOIN fixtures f USING (fixture_id)
-           JOIN models m ON m.model_version = p.model_version AND m.is_active
-           WHERE p.details_hash IS NOT DISTINCT FROM f.details_hash
-             AND (? IS NULL OR p.run_id = ?)
-           ORDER BY p.tourney_date, p.tourney_name, greatest(p.p1_win_prob, 1 - p.p1_win_prob)
-                    DESC, p.fixture_id
-           LIMIT ?""",
-        [run_id, run_id, limit if limit is not None else 1 << 62],
+        """SELECT * FROM latest_predictions
+           ORDER BY tourney_date, tourney_name, favourite_prob DESC, fixture_id""",
     )
-
-
 
 
 def predict_one(
