@@ -632,16 +632,10 @@ def runs() -> None:
 @click.pass_obj
 def runs_list(settings: Settings, limit: int) -> None:
     """The latest scoring runs from the run_history view."""
-    from acebet.store import query_frame
+    from acebet import scoring
 
-    con = settings.connect(read_only=True)
-    try:
-        frame = query_frame(
-            con, "SELECT run_id, status, started_at, seconds, model_version, fixtures_seen, "
-            "predictions_written, cold_start, history_age_days, error FROM run_history "
-            "LIMIT ?", [limit])
-    finally:
-        con.close()
+    with settings.connect(read_only=True) as con:
+        frame = scoring.recent_runs(con, limit)
     if frame.height == 0:
         click.echo("no scoring runs yet; run `acebet score`")
         return

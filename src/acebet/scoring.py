@@ -340,6 +340,17 @@ def latest(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     )
 
 
+def recent_runs(con: duckdb.DuckDBPyConnection, limit: int) -> pl.DataFrame:
+    """The newest `limit` runs of the `run_history` view, the columns operators read."""
+    return store.query_frame(
+        con,
+        """SELECT run_id, status, started_at, seconds, model_version, fixtures_seen,
+                  predictions_written, cold_start, history_age_days, error
+           FROM run_history LIMIT ?""",
+        [limit],
+    )
+
+
 def predict_one(
     con: duckdb.DuckDBPyConnection, p1: str, p2: str, *, surface: str, level: str,
     round_: str, best_of: int, date: dt.date,
