@@ -556,7 +556,8 @@ def load(
                 unchanged=fixtures.height - changed, rejected=rejects.height,
             )
             con.execute(
-                "INSERT INTO fixture_loads VALUES (?, now(), ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO fixture_loads (load_id, loaded_at, source_file, rows_read, inserted, "
+                "updated, unchanged, rejected) VALUES (?, now(), ?, ?, ?, ?, ?, ?)",
                 [load_id, path.name, summary.rows_read, summary.inserted, summary.updated,
                  summary.unchanged, summary.rejected],
             )

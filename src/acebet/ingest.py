@@ -386,7 +386,9 @@ def ingest(
             )
             summary.seconds = round(time.perf_counter() - started, 3)
             con.execute(
-                "INSERT INTO ingest_runs VALUES (?, ?, now(), ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO ingest_runs (ingest_id, started_at, finished_at, source, files, "
+                "rows_read, inserted, updated, unchanged, rejected, players_inserted, "
+                "players_updated) VALUES (?, ?, now(), ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [ingest_id, started_at, summary.source, summary.files, summary.rows_read,
                  inserted, updated, summary.unchanged, summary.rejected,
                  players_inserted, players_updated],

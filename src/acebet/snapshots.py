@@ -27,7 +27,8 @@ def save(con: duckdb.DuckDBPyConnection, snapshot: F.Snapshot) -> None:
     """Replace any stored snapshot (call inside the caller's transaction)."""
     con.execute("DELETE FROM feature_snapshots")
     for part, data in snapshot.to_parts().items():
-        con.execute("INSERT INTO feature_snapshots VALUES (?, ?, ?, now())",
+        con.execute("INSERT INTO feature_snapshots (fingerprint, part, data, created_at) "
+                    "VALUES (?, ?, ?, now())",
                     [snapshot.fingerprint, part, data])
 
 
