@@ -87,7 +87,7 @@ def run(
         trained = not model.list_models(con).height
         if trained:
             say(f"2/5 train a model on the history before {replay_from or 'its end'} "
-                "(first run only; the replayed weeks stay out of sample)")
+                "(first run only, the longest step; the replayed weeks stay out of sample)")
             version, fitted = model.train(con, replay_from)
         else:
             version, fitted = model.load(con)

@@ -132,12 +132,11 @@ def connect_reader(target: Target) -> duckdb.DuckDBPyConnection:
             first = str(exc).strip().splitlines()[0]
             raise StoreError(f"{target.path}: cannot open the analyst snapshot: {first}"
                              ) from exc
-    else:
-        from acebet.share import lake
+        con.execute("SET enable_progress_bar = false")  # never drawn into query output
+        return con
+    from acebet.share import lake
 
-        con = lake.connect_reader(target.catalog, target.data)
-    con.execute("SET enable_progress_bar = false")  # never drawn into query output
-    return con
+    return lake.connect_reader(target.catalog, target.data)
 
 
 def query(target: Target, sql: str, variables: dict[str, str] | None = None

@@ -41,6 +41,7 @@ def _open(catalog: str, data: str | None, *, read_only: bool) -> duckdb.DuckDBPy
     kind = catalog.split(":", 1)[0]
     con = duckdb.connect(config=extensions.CONFIG)
     try:
+        con.execute("SET enable_progress_bar = false")  # never drawn on our output
         extensions.load(con, "ducklake", "sqlite_scanner" if kind == "sqlite"
                         else "postgres_scanner")
         if data is not None and data.startswith(REMOTE_PREFIXES):

@@ -28,6 +28,7 @@ def publish(db: Path, target: Path, *, lock_timeout: float = 0.0) -> dict[str, i
     try:
         con = duckdb.connect(str(staging))
         try:
+            con.execute("SET enable_progress_bar = false")  # never drawn on our output
             counts = _fill(con, db, lock_timeout)
         finally:
             con.close()  # closing checkpoints: the file is whole, no WAL left
