@@ -19,8 +19,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from acebet import download, model, scoring, store
-from acebet import features as F
+from acebet import domain, download, model, scoring, store
 from acebet import fixtures as fx
 from acebet import ingest as ingest_mod
 
@@ -60,7 +59,7 @@ def replay_weeks(con: duckdb.DuckDBPyConnection, weeks: int = REPLAY_WEEKS
     rows = con.execute(
         "SELECT DISTINCT tourney_date FROM matches WHERE tourney_level IN "
         "(SELECT unnest(?::VARCHAR[])) ORDER BY tourney_date DESC LIMIT ?",
-        [list(F.TOUR_LEVELS), weeks],
+        [list(domain.TOUR_LEVELS), weeks],
     ).fetchall()
     return sorted(r[0] for r in rows)
 
@@ -68,8 +67,8 @@ def replay_weeks(con: duckdb.DuckDBPyConnection, weeks: int = REPLAY_WEEKS
 def replay_fixtures(con: duckdb.DuckDBPyConnection, days: list[dt.date]) -> pl.DataFrame:
     """The played tour-level matches of `days` as a fixture table (no results in it)."""
     return store.query_frame(con, _REPLAY_SQL, [
-        days, list(F.TOUR_LEVELS), [r for r in F.ROUND_ORDER if not r.startswith("Q")],
-        list(F.SURFACES)])
+        days, list(domain.TOUR_LEVELS), [r for r in domain.ROUND_ORDER if not r.startswith("Q")],
+        list(domain.SURFACES)])
 
 
 def run(

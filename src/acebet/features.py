@@ -19,18 +19,8 @@ import duckdb
 import numpy as np
 import polars as pl
 
+from acebet.domain import LEVELS, NO_PLAY, ROUND_ORDER, SURFACES, TOUR_LEVELS  # noqa: F401
 from acebet.store import query_frame
-
-ROUND_ORDER = {
-    "Q1": 1, "Q2": 2, "Q3": 3, "Q4": 4, "ER": 5, "R128": 6, "R64": 7, "R32": 8, "R16": 9,
-    "RR": 10, "QF": 11, "SF": 12, "BR": 13, "F": 14,
-}
-SURFACES = ("Hard", "Clay", "Grass", "Carpet")
-LEVELS = ("G", "M", "A", "F", "D", "C", "S", "Q")
-TOUR_LEVELS = ("G", "M", "A", "F")
-# Scores that say nothing (or too little) about play: walkovers, defaults (disqualified),
-# unknown or abandoned results. These rows never move ratings, form or fatigue.
-NO_PLAY = r"(?i)W/O|walkover|DEF|default|^UNK|ABD|abandoned|unfinished|^NA$|^\s*$"
 
 # Rows of the timeline: matches (result known) and fixtures (result unknown).
 TIMELINE_COLUMNS = {

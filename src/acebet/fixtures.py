@@ -30,7 +30,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from acebet import features as F
+from acebet import domain
 from acebet.errors import InputError
 from acebet.names import NameResolver
 from acebet.odds import ODDS_MAX, ODDS_MIN
@@ -41,7 +41,6 @@ log = logging.getLogger(__name__)
 REQUIRED = ("tourney_date", "surface", "tourney_level", "round", "best_of")
 OPTIONAL = ("fixture_id", "tourney_id", "tourney_name", "p1_id", "p2_id", "p1_name",
             "p2_name", "p1_odds", "p2_odds")
-LEVEL_CODES = ("G", "M", "A", "F", "D", "C")
 DETAIL_COLUMNS = ("tourney_date", "tourney_name", "surface", "tourney_level", "round",
                   "best_of", "p1_id", "p2_id", "p1_odds", "p2_odds")
 FIXTURE_COLUMNS = ("fixture_id", "tourney_date", "tourney_id", "tourney_name", "surface",
@@ -274,7 +273,7 @@ def validate(
         _odds(pl.col("p1_odds")).alias("_p1_odds"),
         _odds(pl.col("p2_odds")).alias("_p2_odds"),
     )
-    surfaces = {s.lower(): s for s in F.SURFACES}
+    surfaces = {s.lower(): s for s in domain.SURFACES}
     checks: list[tuple[pl.Expr, pl.Expr]] = [
         (blank("tourney_date"), pl.lit("tourney_date is empty")),
         (~blank("tourney_date") & pl.col("_date").is_null(),
@@ -283,10 +282,10 @@ def validate(
         (~pl.col("_surface").is_in(list(surfaces)).fill_null(False),
          pl.format("surface {} is not one of Hard, Clay, Grass, Carpet",
                    pl.col("surface").fill_null("(empty)"))),
-        (~pl.col("_level").is_in(list(LEVEL_CODES)).fill_null(False),
-         pl.format("tourney_level {} is not one of " + ", ".join(LEVEL_CODES),
+        (~pl.col("_level").is_in(list(domain.FIXTURE_LEVELS)).fill_null(False),
+         pl.format("tourney_level {} is not one of " + ", ".join(domain.FIXTURE_LEVELS),
                    pl.col("tourney_level").fill_null("(empty)"))),
-        (~pl.col("_round").is_in(list(F.ROUND_ORDER)).fill_null(False),
+        (~pl.col("_round").is_in(list(domain.ROUND_ORDER)).fill_null(False),
          pl.format("round {} is not a Sackmann round (R128 … F, RR, Q1 …)",
                    pl.col("round").fill_null("(empty)"))),
         (~pl.col("_best_of").is_in([3, 5]).fill_null(False),
