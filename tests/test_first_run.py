@@ -50,3 +50,18 @@ def test_failed_first_command_with_bad_input_leaves_no_database(tmp_path: Path) 
     result = CliRunner().invoke(main, ["--db", str(db), "ingest", str(tmp_path / "nowhere")])
     assert result.exit_code == 2
     assert not db.exists()
+
+
+def test_a_first_ingest_whose_publish_fails_keeps_what_it_stored(
+    tmp_path: Path, synthetic_source: Path
+) -> None:
+    db = tmp_path / "acebet.duckdb"
+    blocked = tmp_path / "share.duckdb"
+    blocked.mkdir()  # the snapshot cannot be renamed over a folder: publishing fails late
+    result = CliRunner().invoke(main, ["--db", str(db), "--publish", str(blocked), "ingest",
+                                       str(synthetic_source)])
+    assert result.exit_code == 1 and "acebet publish" in result.stderr, result.output
+    assert db.exists()
+    again = CliRunner().invoke(main, ["--db", str(db), "--publish", "none", "db", "status"])
+    assert again.exit_code == 0 and "matches" in again.output
+    assert " 0\n" not in again.output.split("matches", 1)[1].splitlines()[0] + "\n"

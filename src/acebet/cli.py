@@ -25,7 +25,6 @@ class Settings:
     lock_timeout: float
     publish: str | None = None
     publish_data: str | None = None
-    db_existed: bool = True
 
     def connect(self, *, read_only: bool = False, create: bool = False):  # noqa: ANN201
         """Only `ingest`, `db migrate` and `demo` pass create=True (see store.connect)."""
@@ -96,13 +95,13 @@ class AceBetGroup(click.Group):
 
 
 def _discard_database_if_created(ctx: click.Context, exc: BaseException) -> None:
-    """A failed command must not leave behind a database file that it created."""
+    """A failed command must not leave behind an empty database file that it created."""
     settings = ctx.find_object(Settings)
-    if settings is None or settings.db_existed or isinstance(exc, DatabaseBusy):
-        return  # an existing file is never touched; a busy one belongs to someone else
-    if isinstance(exc, click.exceptions.Exit) and exc.exit_code in (0, DatabaseBusy.exit_code):
+    if settings is None:
         return
-    store.discard_created(settings.db)
+    if isinstance(exc, click.exceptions.Exit) and exc.exit_code in (0, DatabaseBusy.exit_code):
+        return  # success, or a busy file that belongs to another process
+    store.discard_if_created_empty(settings.db)
 
 
 @click.group(cls=AceBetGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -152,7 +151,7 @@ def main(ctx: click.Context, db: Path, log_format: str, lock_timeout: float,
     ctx.call_on_close(lambda: progress.configure("bar"))  # the choice is per invocation
     ctx.call_on_close(interrupts.install())
     ctx.obj = Settings(db=db, log_format=log_format, lock_timeout=lock_timeout,
-                       publish=publish, publish_data=publish_data, db_existed=db.exists())
+                       publish=publish, publish_data=publish_data)
     ctx.obj.share(for_reading=ctx.invoked_subcommand == "query")  # exit 2 before any work
 
 
@@ -172,7 +171,7 @@ def _publish(settings: Settings) -> None:
     except DatabaseBusy as exc:
         _warn(f"analyst share not refreshed: {exc}")
         return
-    except (AceBetError, duckdb.Error) as exc:
+    except (AceBetError, duckdb.Error, OSError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise StoreError(f"stored, but publishing to {target.describe()} failed: {first}; "
                          "`acebet publish` retries") from exc

@@ -68,15 +68,40 @@ def _is_lock_conflict(exc: Exception) -> bool:
     return "lock" in text and ("conflicting" in text or "could not set lock" in text)
 
 
-def discard_created(path: str | Path) -> None:
-    """Remove a database file (and its write-ahead log) that a failed first command created.
+# Database files this process created, for `discard_if_created_empty`.
+_created: set[Path] = set()
+
+
+def discard_if_created_empty(path: str | Path) -> bool:
+    """Remove a database file (and its write-ahead log) that this process created and
+    that still holds nothing: no history, fixtures or models. True if it was removed.
 
     Left behind, an empty file makes the next command report a missing model or history
-    instead of the real first failure, and hides that nothing was ever stored.
+    instead of the real first failure. A file another process created, one holding any
+    committed work (a first ingest whose publish failed later), or one another process
+    has open is never touched.
     """
-    path = Path(path)
+    path = Path(path).resolve()
+    if path not in _created or not path.exists():
+        return False
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error:
+        return False  # someone else holds it now: theirs to keep
+    try:
+        stored = scalar(con, "SELECT (SELECT count(*) FROM matches) + (SELECT count(*) "
+                             "FROM players) + (SELECT count(*) FROM fixtures) + "
+                             "(SELECT count(*) FROM models)")
+    except duckdb.Error:
+        stored = 0  # the schema was never created: nothing in it
+    finally:
+        con.close()
+    if stored:
+        return False
     for leftover in (path, path.with_name(path.name + ".wal")):
         leftover.unlink(missing_ok=True)
+    _created.discard(path)
+    return True
 
 
 def connect(
@@ -95,8 +120,11 @@ def connect(
         raise StoreError(f"{path}: no such database (run `acebet ingest` first)")
     if path.parent and not path.parent.exists():
         raise StoreError(f"{path}: folder {path.parent} does not exist")
+    existed = path.exists()
     con = _with_lock_retry(
         path, lock_timeout, lambda: duckdb.connect(str(path), read_only=read_only))
+    if not existed:
+        _created.add(path.resolve())
     try:
         _refuse_newer_schema(con, path)
         if not read_only:

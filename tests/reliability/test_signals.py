@@ -120,8 +120,25 @@ def test_sigterm_during_ingest_rolls_back_and_exits_143(
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 143, err
     assert len(err.strip().splitlines()) == 1 and "interrupted by SIGTERM" in err
-    assert rows(db, "SELECT (SELECT count(*) FROM matches), (SELECT count(*) FROM players),"
-                    " (SELECT count(*) FROM ingest_runs)") == [(0, 0, 0)]
+    # nothing was committed, so the first command leaves no database behind
+    assert not db.exists() and not db.with_name(db.name + ".wal").exists()
+
+
+def test_sigterm_during_a_later_ingest_keeps_what_was_committed(
+    synthetic_source: Path, tmp_path: Path
+) -> None:
+    db, marker = tmp_path / "kept.duckdb", tmp_path / "paused"
+    first = CliRunner().invoke(main, ["--db", str(db), "ingest", str(synthetic_source),
+                                      "--years", "2019", "--levels", "tour"])
+    assert first.exit_code == 0, first.output
+    before = rows(db, "SELECT count(*) FROM matches")
+    proc = start([sys.executable, "-m", "acebet", "--db", str(db), "ingest",
+                  str(synthetic_source)], "ingest:in-transaction", marker)
+    wait_for(marker, proc)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err
+    assert rows(db, "SELECT count(*) FROM matches") == before != [(0,)]
 
 
 def _children(pid: int) -> list[int]:
