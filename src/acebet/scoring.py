@@ -27,6 +27,10 @@ from acebet.faults import checkpoint
 
 log = logging.getLogger(__name__)
 
+# Seconds an interrupted run waits for the lock to record itself (Kubernetes gives 30 s
+# between SIGTERM and SIGKILL).
+INTERRUPTED_LOCK_WAIT = 2.0
+
 PREDICTION_COLUMNS = (
     "fixture_id", "run_id", "model_version", "scored_at", "as_of", "tourney_date",
     "tourney_name", "surface", "tourney_level", "round", "best_of", "p1_id", "p2_id",
@@ -166,6 +170,8 @@ def _record_failure(db: Path | str, run_id: str, started_at: dt.datetime,
         status, error = "interrupted", f"interrupted by {exc.signal_name}"
     else:
         status, error = "failed", f"{type(exc).__name__}: {exc}"[:2000]
+    if isinstance(exc, Interrupted):  # a scheduler's grace period is short: don't wait long
+        lock_timeout = min(lock_timeout, INTERRUPTED_LOCK_WAIT)
     try:
         con = store.connect(db, lock_timeout=lock_timeout, create=False)
     except Exception:  # the database itself is the problem; the error says so

@@ -125,6 +125,9 @@ def connect(
         path, lock_timeout, lambda: duckdb.connect(str(path), read_only=read_only))
     if not existed:
         _created.add(path.resolve())
+    # DuckDB draws its own bar on stdout for long queries: it would land in CSV written
+    # to stdout and ignore --quiet and JSON logs. AceBet's progress module owns progress.
+    con.execute("SET enable_progress_bar = false")
     try:
         _refuse_newer_schema(con, path)
         if not read_only:
