@@ -43,10 +43,10 @@ def _check_the_product_after_demo(db: Path, tmp_path: Path) -> None:
         # model trained on matches before the first replayed week
         leaks = con.execute(
             "SELECT count(*) FROM predictions p JOIN fixtures f USING (fixture_id) "
-            "WHERE f.source_file LIKE 'replay_%' AND p.as_of >= p.tourney_date").fetchall()
+            "WHERE f.source_file LIKE 'demo-replay-%' AND p.as_of >= p.tourney_date").fetchall()
         assert leaks[0][0] == 0
         first_replayed, trained_to = con.execute(
-            "SELECT (SELECT min(tourney_date) FROM fixtures WHERE source_file LIKE 'replay_%'),"
+            "SELECT (SELECT min(tourney_date) FROM fixtures WHERE source_file LIKE 'demo-replay-%'),"
             " (SELECT max(train_to) FROM models)").fetchall()[0]
         assert trained_to <= first_replayed
         assert con.execute("SELECT count(*) FROM model_performance WHERE dimension = 'all' "
@@ -83,7 +83,7 @@ def test_replayed_weeks_are_the_last_tour_level_event_weeks(demo_db: Path) -> No
     try:
         weeks = demo.replay_weeks(con)
         loaded = [r[0] for r in con.execute(
-            "SELECT DISTINCT tourney_date FROM fixtures WHERE source_file LIKE 'replay_%' "
+            "SELECT DISTINCT tourney_date FROM fixtures WHERE source_file LIKE 'demo-replay-%' "
             "ORDER BY 1").fetchall()]
         last_tour = con.execute("SELECT max(tourney_date) FROM matches WHERE tourney_level "
                                 "IN ('G', 'M', 'A', 'F')").fetchall()[0][0]
@@ -112,7 +112,7 @@ def test_report_has_plots_whenever_there_are_predictions(demo_db: Path, tmp_path
     con = duckdb.connect(str(db))
     try:
         con.execute("DELETE FROM matches WHERE tourney_date >= (SELECT min(tourney_date) "
-                    "FROM fixtures WHERE source_file LIKE 'replay_%')")
+                    "FROM fixtures WHERE source_file LIKE 'demo-replay-%')")
         assert con.execute("SELECT count(*) FROM prediction_outcomes WHERE settled"
                            ).fetchall()[0][0] == 0
         assert con.execute("SELECT count(*) FROM backtests").fetchall()[0][0] == 0
@@ -130,3 +130,21 @@ def test_demo_on_the_real_history_settles_predictions_and_plots_them(
     db = tmp_path / "acebet.duckdb"
     _demo(db, real_data / "tennis_atp")
     _check_the_product_after_demo(db, tmp_path)
+
+
+def test_later_runs_never_score_the_replayed_weeks(demo_db: Path, tmp_path: Path) -> None:
+    """A model trained after the demo has seen the replayed weeks' results: scoring them
+    with it would be in sample, so only the demo's own replay ever scores them."""
+    db = tmp_path / "later.duckdb"
+    shutil.copy(demo_db, db)
+    runner = CliRunner()
+    assert runner.invoke(main, ["--db", str(db), "--publish", "none", "train"]).exit_code == 0
+    result = runner.invoke(main, ["--db", str(db), "--publish", "none", "score"])
+    assert result.exit_code == 0, result.output
+    con = duckdb.connect(str(db), read_only=True)
+    replayed, by_new_model = con.execute(
+        "SELECT (SELECT count(*) FROM fixtures WHERE source_file LIKE 'demo-replay-%'), "
+        "(SELECT count(*) FROM predictions p JOIN fixtures f USING (fixture_id) "
+        " WHERE f.source_file LIKE 'demo-replay-%' AND p.model_version = 2)").fetchall()[0]
+    con.close()
+    assert replayed > 0 and by_new_model == 0

@@ -138,13 +138,16 @@ def _replay(db: Path, weeks: list[dt.date], version: int, lock_timeout: float) -
     written = 0
     with tempfile.TemporaryDirectory(prefix="acebet-replay-") as tmp:
         for day in weeks:
-            path = Path(tmp) / f"replay_{day}.csv"
+            path = Path(tmp) / f"{scoring.DEMO_REPLAY_SOURCE}{day}.csv"
             with store.connect(db, lock_timeout=lock_timeout) as con:
                 replay_fixtures(con, [day]).write_csv(path)
                 fx.load(con, path)
-                pending = scoring.fixtures_to_score(con, version).height
+                ids = [r[0] for r in con.execute(
+                    "SELECT fixture_id FROM fixtures WHERE source_file = ?", [path.name]
+                ).fetchall()]
+                pending = scoring.fixtures_to_score(con, version, fixture_ids=ids).height
             if pending:  # a second demo finds every week already scored
                 run = scoring.score(db, as_of=day - dt.timedelta(days=1),
-                                    lock_timeout=lock_timeout)
+                                    lock_timeout=lock_timeout, fixture_ids=ids)
                 written += run.predictions_written
     return written

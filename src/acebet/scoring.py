@@ -27,6 +27,8 @@ from acebet.faults import checkpoint
 
 log = logging.getLogger(__name__)
 
+# File names of the fixtures `acebet demo` replays from the history (see fixtures_to_score).
+DEMO_REPLAY_SOURCE = "demo-replay-"
 # Seconds an interrupted run waits for the lock to record itself (Kubernetes gives 30 s
 # between SIGTERM and SIGKILL).
 INTERRUPTED_LOCK_WAIT = 2.0
@@ -60,17 +62,26 @@ class ScoreSummary:
 
 
 def fixtures_to_score(
-    con: duckdb.DuckDBPyConnection, model_version: int, *, rescore: bool = False
+    con: duckdb.DuckDBPyConnection, model_version: int, *, rescore: bool = False,
+    fixture_ids: list[str] | None = None,
 ) -> pl.DataFrame:
-    """Fixtures with no prediction from this model for their current details."""
+    """Fixtures with no prediction from this model for their current details.
+
+    The demo's replayed weeks are played matches, each scored as of the day before it by a
+    run that names them (`fixture_ids`); any other run leaves them out, so a model trained
+    later, on their results, never scores them in sample.
+    """
     return store.query_frame(
         con,
         """SELECT f.* FROM fixtures f
            LEFT JOIN predictions p
              ON p.fixture_id = f.fixture_id AND p.model_version = ?
-           WHERE ? OR p.fixture_id IS NULL OR p.details_hash IS DISTINCT FROM f.details_hash
+           WHERE (? OR p.fixture_id IS NULL OR p.details_hash IS DISTINCT FROM f.details_hash)
+             AND CASE WHEN ?::VARCHAR[] IS NULL
+                      THEN NOT starts_with(coalesce(f.source_file, ''), ?)
+                      ELSE list_contains(?::VARCHAR[], f.fixture_id) END
            ORDER BY f.tourney_date, f.fixture_id""",
-        [model_version, rescore],
+        [model_version, rescore, fixture_ids, DEMO_REPLAY_SOURCE, fixture_ids],
     )
 
 
@@ -130,6 +141,7 @@ def score(
     rescore: bool = False,
     lock_timeout: float = 0.0,
     max_history_age: int | None = None,
+    fixture_ids: list[str] | None = None,
 ) -> ScoreSummary:
     """Score pending fixtures; see the module docstring for the guarantees.
 
@@ -142,7 +154,7 @@ def score(
     run_id = f"run-{started_at:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     try:
         return _score(db, run_id, started_at, as_of, model_version, rescore, lock_timeout,
-                      max_history_age)
+                      max_history_age, fixture_ids)
     except DatabaseBusy:
         raise  # nothing to record it in
     except Interrupted as exc:
@@ -190,14 +202,14 @@ def _record_failure(db: Path | str, run_id: str, started_at: dt.datetime,
 
 def _score(db: Path | str, run_id: str, started_at: dt.datetime, as_of: dt.date | None,
            model_version: int | None, rescore: bool, lock_timeout: float,
-           max_history_age: int | None) -> ScoreSummary:
+           max_history_age: int | None, fixture_ids: list[str] | None) -> ScoreSummary:
     started = time.perf_counter()
     store.ensure_migrated(db, lock_timeout)
     con = store.connect(db, read_only=True, lock_timeout=lock_timeout)
     new_snapshot = None
     try:
         version, fitted = M.load(con, model_version)
-        todo = fixtures_to_score(con, version, rescore=rescore)
+        todo = fixtures_to_score(con, version, rescore=rescore, fixture_ids=fixture_ids)
         history_end = store.scalar(con, "SELECT max(tourney_date) FROM matches")
         last_match = history_end if as_of is None else store.scalar(
             con, "SELECT max(tourney_date) FROM matches WHERE tourney_date <= ?", [as_of])
