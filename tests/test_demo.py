@@ -46,8 +46,8 @@ def _check_the_product_after_demo(db: Path, tmp_path: Path) -> None:
             "WHERE f.source_file LIKE 'demo-replay-%' AND p.as_of >= p.tourney_date").fetchall()
         assert leaks[0][0] == 0
         first_replayed, trained_to = con.execute(
-            "SELECT (SELECT min(tourney_date) FROM fixtures WHERE source_file LIKE 'demo-replay-%'),"
-            " (SELECT max(train_to) FROM models)").fetchall()[0]
+            "SELECT (SELECT min(tourney_date) FROM fixtures WHERE source_file "
+            "LIKE 'demo-replay-%'), (SELECT max(train_to) FROM models)").fetchall()[0]
         assert trained_to <= first_replayed
         assert con.execute("SELECT count(*) FROM model_performance WHERE dimension = 'all' "
                            "AND n > 0").fetchall()[0][0] >= 1
