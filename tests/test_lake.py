@@ -109,12 +109,8 @@ def catalog(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 # --- a scored job database -----------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def trained_base(synthetic_source: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("lake") / "base.duckdb"
-    for args in (["ingest", str(synthetic_source)], ["train"]):
-        result = CliRunner().invoke(main, ["--db", str(path), "--publish", "none", *args])
-        assert result.exit_code == 0, result.output
-    return path
+def trained_base(trained_synthetic_db: Path) -> Path:
+    return trained_synthetic_db
 
 
 @pytest.fixture

@@ -27,20 +27,10 @@ HEADER = ["tourney_date", "tourney_name", "surface", "tourney_level", "round", "
           "p1_id", "p2_id"]
 
 
-@pytest.fixture(scope="module")
-def trained_base(synthetic_source: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("share") / "base.duckdb"
-    runner = CliRunner()
-    for args in (["ingest", str(synthetic_source)], ["train"]):
-        result = runner.invoke(main, ["--db", str(path), "--publish", "none", *args])
-        assert result.exit_code == 0, result.output
-    return path
-
-
 @pytest.fixture
-def db(trained_base: Path, tmp_path: Path) -> Path:
+def db(trained_synthetic_db: Path, tmp_path: Path) -> Path:
     path = tmp_path / "acebet.duckdb"
-    shutil.copy(trained_base, path)
+    shutil.copy(trained_synthetic_db, path)
     return path
 
 
@@ -241,3 +231,27 @@ def test_a_staging_file_left_by_a_killed_publisher_is_removed(db: Path, tmp_path
     assert not abandoned.exists()
     assert duckdb.connect(str(tmp_path / "acebet.analytics.duckdb"), read_only=True).execute(
         "SELECT count(*) FROM models").fetchall() == [(1,)]
+
+
+def test_an_unusable_publish_target_is_exit_2_before_any_work(
+    synthetic_source: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "new.duckdb"
+    for option in (["--publish", str(tmp_path / "missing" / "share.duckdb")],
+                   ["--publish", f"ducklake:sqlite:{tmp_path / 'lake.sqlite'}",
+                    "--publish-data", str(tmp_path / "missing" / "data")]):
+        result = CliRunner().invoke(main, ["--db", str(db), *option, "ingest",
+                                           str(synthetic_source)])
+        assert result.exit_code == 2, result.output
+        assert "does not exist" in result.stderr and len(result.stderr.splitlines()) == 1
+        assert not db.exists()  # refused before ingesting anything
+
+
+def test_commands_that_never_publish_ignore_the_publish_settings(db: Path, tmp_path: Path
+                                                                 ) -> None:
+    lake_without_data = {"ACEBET_PUBLISH": f"ducklake:sqlite:{tmp_path / 'lake.sqlite'}"}
+    for args in (["db", "status"], ["runs", "list"], ["report", "--out", str(tmp_path / "r")]):
+        result = CliRunner().invoke(main, ["--db", str(db), *args], env=lake_without_data)
+        assert result.exit_code == 0, (args, result.output)
+    publishing = CliRunner().invoke(main, ["--db", str(db), "score"], env=lake_without_data)
+    assert publishing.exit_code == 2 and "--publish-data" in publishing.stderr

@@ -104,6 +104,12 @@ def _discard_database_if_created(ctx: click.Context, exc: BaseException) -> None
     store.discard_if_created_empty(settings.db)
 
 
+# Commands (or groups) that publish the analyst share or read it; the others never look
+# at --publish, so a lake setting in the environment does not stop `db status`.
+PUBLISHING_COMMANDS = {"ingest", "fixtures", "train", "models", "score", "backtest", "demo",
+                       "publish", "query"}
+
+
 @click.group(cls=AceBetGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--db", type=click.Path(dir_okay=False, path_type=Path), default=Path("acebet.duckdb"),
@@ -152,7 +158,8 @@ def main(ctx: click.Context, db: Path, log_format: str, lock_timeout: float,
     ctx.call_on_close(interrupts.install())
     ctx.obj = Settings(db=db, log_format=log_format, lock_timeout=lock_timeout,
                        publish=publish, publish_data=publish_data)
-    ctx.obj.share(for_reading=ctx.invoked_subcommand == "query")  # exit 2 before any work
+    if ctx.invoked_subcommand in PUBLISHING_COMMANDS:  # a bad target: exit 2 before any work
+        ctx.obj.share(for_reading=ctx.invoked_subcommand == "query")
 
 
 def _publish(settings: Settings) -> None:

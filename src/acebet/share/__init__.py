@@ -76,11 +76,16 @@ def resolve(db: Path, publish: str | None, data: str | None = None, *,
         if not data and not for_reading:
             raise InputError("--publish ducklake:…: also give --publish-data DIR_OR_URL "
                              "(env ACEBET_PUBLISH_DATA) for the lake's Parquet files")
+        if data and not for_reading and "://" not in data and not Path(data).parent.is_dir():
+            raise InputError(f"--publish-data {data}: folder {Path(data).parent} "
+                             "does not exist")
         return Target("lake", catalog=catalog, data=data)
     path = Path(publish)
     if path.resolve() == db.resolve():
         raise InputError(f"--publish {publish}: that is the job's own database; "
                          "give another file")
+    if not for_reading and not path.parent.is_dir():
+        raise InputError(f"--publish {publish}: folder {path.parent} does not exist")
     return Target("snapshot", path=path)
 
 
