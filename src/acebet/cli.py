@@ -12,7 +12,7 @@ import duckdb
 import polars as pl
 
 from acebet import __version__, interrupts, logs, progress, store
-from acebet.errors import AceBetError, DatabaseBusy, InputError, Interrupted
+from acebet.errors import AceBetError, DatabaseBusy, InputError, Interrupted, first_line
 from acebet.faults import checkpoint
 
 log = logging.getLogger("acebet.cli")
@@ -84,7 +84,7 @@ class AceBetGroup(click.Group):
             message, code = str(exc), exc.exit_code
         else:  # a full disk, a corrupted page: what, where, exit 1
             where = settings.db if settings else "database"
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            first = first_line(exc)
             message, code = f"{where}: database error: {first}", 1
         log.debug("failed", exc_info=True)
         if settings and settings.log_format == "json":
@@ -179,7 +179,7 @@ def _publish(settings: Settings) -> None:
         _warn(f"analyst share not refreshed: {exc}")
         return
     except (AceBetError, duckdb.Error, OSError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         raise StoreError(f"stored, but publishing to {target.describe()} failed: {first}; "
                          "`acebet publish` retries") from exc
     if summary is not None:

@@ -66,3 +66,13 @@ class Interrupted(BaseException):  # noqa: N818 - named like KeyboardInterrupt, 
         self.signal_name = signal.Signals(signum).name
         self.exit_code = 128 + signum
         super().__init__(f"interrupted by {self.signal_name}")
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (or its type): what one-line errors show.
+
+    Database and parsing libraries put context and hints on later lines; a user sees the
+    one that says what went wrong.
+    """
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -31,7 +31,7 @@ import duckdb
 import polars as pl
 
 from acebet import domain
-from acebet.errors import InputError
+from acebet.errors import InputError, first_line
 from acebet.names import NameResolver
 from acebet.odds import ODDS_MAX, ODDS_MIN
 from acebet.store import query_frame, register_frame, scalar, transaction
@@ -107,7 +107,7 @@ def _read_parquet(path: Path) -> Table:
     except pl.exceptions.DuplicateError as exc:
         raise InputError(f"{path}: a column name appears more than once") from exc
     except (pl.exceptions.PolarsError, OSError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = first_line(exc)
         raise InputError(f"{path}: not a readable Parquet file ({reason[:200]})") from exc
     if not frame.width:
         raise InputError(f"{path}: empty file")

@@ -22,7 +22,7 @@ import polars as pl
 
 from acebet import download
 from acebet import progress as progress_mod
-from acebet.errors import InputError, NetworkError
+from acebet.errors import InputError, NetworkError, first_line
 from acebet.faults import checkpoint
 from acebet.store import register_frame, scalar, transaction
 
@@ -189,7 +189,7 @@ def _read_text_csv(path: Path) -> pl.DataFrame:
     except pl.exceptions.DuplicateError as exc:
         raise InputError(f"{path}: a column name appears more than once") from exc
     except (pl.exceptions.ComputeError, OSError) as exc:
-        reason = str(exc).strip().splitlines()[0]
+        reason = first_line(exc)
         raise InputError(f"{path}: not a readable CSV file ({reason})") from exc
     names = [c.strip() for c in frame.columns]
     repeated = sorted({c for c in names if names.count(c) > 1})

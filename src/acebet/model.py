@@ -27,7 +27,7 @@ import polars as pl
 
 from acebet import features as F
 from acebet import metrics, progress
-from acebet.errors import InputError, NoModelError, StoreError
+from acebet.errors import InputError, NoModelError, StoreError, first_line
 from acebet.store import query_frame, scalar, transaction
 
 TRAIN_FROM = dt.date(2000, 1, 1)  # ranking points and serve statistics are complete by then
@@ -261,7 +261,7 @@ def load(con: duckdb.DuckDBPyConnection, version: int | None = None) -> tuple[in
     try:
         booster = lgb.Booster(model_str=_sequential(text))
     except lgb.basic.LightGBMError as exc:
-        raise StoreError(f"model version {found} cannot be loaded: {_first(exc)}") from None
+        raise StoreError(f"model version {found} cannot be loaded: {first_line(exc)}") from None
     return int(found), TrainedModel(booster, temperature, meta)
 
 
@@ -296,9 +296,6 @@ def check_metadata(version: int, meta: object) -> float:
     return float(temperature)
 
 
-def _first(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _sequential(text: str) -> str:

@@ -21,7 +21,7 @@ import duckdb
 import polars as pl
 
 from acebet import __version__
-from acebet.errors import DatabaseBusy, StoreError
+from acebet.errors import DatabaseBusy, StoreError, first_line
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -137,7 +137,7 @@ def connect(
     except duckdb.Error as exc:
         con.close()
         raise StoreError(
-            f"{path}: not an AceBet database, or one it cannot upgrade: {_first_line(exc)}"
+            f"{path}: not an AceBet database, or one it cannot upgrade: {first_line(exc)}"
         ) from exc
     except BaseException:
         con.close()
@@ -158,7 +158,7 @@ def _with_lock_retry(path: Path, lock_timeout: float, open_it: Callable[[], T]) 
             return open_it()
         except duckdb.Error as exc:
             if not _is_lock_conflict(exc):
-                raise StoreError(f"{path}: cannot open the database: {_first_line(exc)}") from exc
+                raise StoreError(f"{path}: cannot open the database: {first_line(exc)}") from exc
             if delay == 0.05 and lock_timeout > 0:  # first conflict: say so once
                 log.info("database busy: waiting for another process's lock",
                          extra={"db": str(path), "lock_timeout": lock_timeout})
@@ -192,9 +192,6 @@ def attach_job_database(con: duckdb.DuckDBPyConnection, path: str | Path,
         con.execute("DETACH acebet_job")
         raise StoreError(f"{path}: not an AceBet database")
 
-
-def _first_line(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> object:

@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from acebet.errors import InputError, StoreError
+from acebet.errors import InputError, StoreError, first_line
 
 LAKE_PREFIX = "ducklake:"
 LAKE_CATALOGS = ("sqlite", "postgres")
@@ -134,7 +134,7 @@ def connect_reader(target: Target) -> duckdb.DuckDBPyConnection:
         try:
             con = duckdb.connect(str(target.path), read_only=True)
         except duckdb.Error as exc:
-            first = str(exc).strip().splitlines()[0]
+            first = first_line(exc)
             raise StoreError(f"{target.path}: cannot open the analyst snapshot: {first}"
                              ) from exc
         con.execute("SET enable_progress_bar = false")  # never drawn into query output
@@ -158,7 +158,7 @@ def query(target: Target, sql: str, variables: dict[str, str] | None = None
         try:
             relation = con.sql(sql)
         except duckdb.Error as exc:
-            first = str(exc).strip().splitlines()[0]
+            first = first_line(exc)
             raise InputError(f"query failed: {first}") from exc
         return None if relation is None else pl.DataFrame(relation)
     finally:

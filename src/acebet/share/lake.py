@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from acebet.errors import InputError, StoreError
+from acebet.errors import InputError, StoreError, first_line
 from acebet.share import extensions
 from acebet.share.content import HIDDEN_COLUMNS, TABLES, select_list, view_definitions
 from acebet.store import attach_job_database, scalar, sql_literal
@@ -55,7 +55,7 @@ def _open(catalog: str, data: str | None, *, read_only: bool) -> duckdb.DuckDBPy
         con.execute("USE lake")
     except duckdb.Error as exc:
         con.close()
-        first = str(exc).strip().splitlines()[0]
+        first = first_line(exc)
         raise StoreError(f"ducklake:{kind}: cannot attach the lake: {first}") from exc
     except BaseException:
         con.close()
