@@ -82,19 +82,19 @@ def test_past_two_weeks_the_run_warns_and_still_scores(db: Path, tmp_path: Path)
     assert f"warning: the history ends {last_match(db)}, 18 days before" in result.output
 
 
-def test_by_default_a_history_three_weeks_old_fails_the_run_with_exit_4(
+def test_by_default_a_history_seven_weeks_old_fails_the_run_with_exit_4(
     db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("ACEBET_MAX_HISTORY_AGE")  # the default a scheduler gets
-    load(db, tmp_path, 5, 22)
+    load(db, tmp_path, 5, 46)
     result = score(db)
     assert result.exit_code == 4, result.output
-    assert result.output.count("\n") == 1 and "22 days before" in result.output
-    assert "--max-history-age 21" in result.output
+    assert result.output.count("\n") == 1 and "46 days before" in result.output
+    assert "--max-history-age 45" in result.output
     assert query(db, "SELECT count(*) FROM predictions") == [(0,)]
     (run,) = query(db, "SELECT status, error FROM score_runs")
     assert run[0] == "failed" and "StaleHistoryError" in run[1]
-    assert score(db, "--max-history-age", "30").exit_code == 0  # the operator's choice
+    assert score(db, "--max-history-age", "60").exit_code == 0  # the operator's choice
     assert query(db, "SELECT count(*) FROM predictions") == [(2,)]
 
 

@@ -483,7 +483,7 @@ def fixtures_load(settings: Settings, file: Path, strict: bool, encoding: str | 
               help="Score with this model version instead of the active one.")
 @click.option("--rescore", is_flag=True,
               help="Score fixtures again even if predicted (old predictions are archived).")
-@click.option("--max-history-age", type=click.IntRange(min=0), default=21, metavar="DAYS",
+@click.option("--max-history-age", type=click.IntRange(min=0), default=45, metavar="DAYS",
               envvar="ACEBET_MAX_HISTORY_AGE", show_default=True, show_envvar=True,
               help="Fail (exit 4) if the history ends more than DAYS before a fixture to "
                    "score: the ingest has stopped. 0 turns the check off.")

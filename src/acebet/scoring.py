@@ -40,8 +40,8 @@ PREDICTION_COLUMNS = (
     "p1_market_prob", "edge", "details_hash", "history_age_days",
 )
 # Days between the last match the features saw and a fixture: past this the run warns
-# (a weekly ingest keeps it under two weeks); `max_history_age` (the CLI's default is
-# 21 days) makes the run fail.
+# (a weekly ingest keeps it under two weeks outside the off-season); `max_history_age`
+# (the CLI's default is 45 days, past the longest off-season) makes the run fail.
 STALE_WARNING_DAYS = 14
 
 
