@@ -220,13 +220,10 @@ def ingest(settings: Settings, source: str | None, years: str | None, levels: st
     source = source or download.UPSTREAM_URL
     year_range = ingest_mod.parse_years(years)
     level_list = ingest_mod.parse_levels(levels)
-    con = settings.connect(create=True)
-    try:
+    with settings.connect(create=True) as con:
         summary = ingest_mod.ingest(
             con, source, years=year_range, levels=level_list
         )
-    finally:
-        con.close()
     _publish(settings)
     log.info("ingest finished", extra=summary.as_dict())
     click.echo(
@@ -249,12 +246,9 @@ def db() -> None:
 @click.pass_obj
 def db_status(settings: Settings) -> None:
     """Schema version and row counts of every table."""
-    con = settings.connect(read_only=True)
-    try:
+    with settings.connect(read_only=True) as con:
         versions = store.applied_versions(con)
         counts = store.table_counts(con)
-    finally:
-        con.close()
     click.echo(f"database: {settings.db}")
     click.echo(f"schema version: {max(versions) if versions else 0}")
     for name, count in counts.items():
@@ -319,20 +313,14 @@ def train(settings: Settings, train_to: str | None) -> None:
 
     cutoff = _date(train_to, "--train-to")
     store.ensure_migrated(settings.db, settings.lock_timeout)
-    con = settings.connect(read_only=True)  # analysts and other readers go on meanwhile
-    try:
+    with settings.connect(read_only=True) as con:  # analysts and other readers go on meanwhile
         checkpoint("train:reading")
         fitted = model.fit_from_store(con, cutoff)
         snapshot = snapshots.build_if_stale(con)  # so scoring need not replay the history
-    finally:
-        con.close()
-    con = settings.connect()  # the write lock only to store the results
-    try:
+    with settings.connect() as con:  # the write lock only to store the results
         version = model.save(con, fitted)
         if snapshot is not None:
             snapshots.store(con, snapshot)
-    finally:
-        con.close()
     _publish(settings)
     val = fitted.metadata["validation"]
     log.info("model trained", extra={"model_version": version, **val})
@@ -356,11 +344,8 @@ def models_list(settings: Settings) -> None:
     """Every stored model version, its training window and validation metrics."""
     from acebet import model
 
-    con = settings.connect(read_only=True)
-    try:
+    with settings.connect(read_only=True) as con:
         frame = model.list_models(con)
-    finally:
-        con.close()
     if frame.height == 0:
         click.echo("no models yet; run `acebet train`")
         return
@@ -375,11 +360,8 @@ def models_activate(settings: Settings, version: int) -> None:
     """Make VERSION the model that `score` uses."""
     from acebet import model
 
-    con = settings.connect()
-    try:
+    with settings.connect() as con:
         model.activate(con, version)
-    finally:
-        con.close()
     _publish(settings)
     click.echo(f"model version {version} is now active")
 
@@ -414,16 +396,10 @@ def backtest(settings: Settings, date_from: str, date_to: str, retrain: str,
     if out is not None and not out.parent.is_dir():
         raise InputError(f"--out {out}: folder {out.parent} does not exist")
     store.ensure_migrated(settings.db, settings.lock_timeout)
-    con = settings.connect(read_only=True)  # hours of refits without the write lock
-    try:
+    with settings.connect(read_only=True) as con:  # hours of refits without the write lock
         result = bt.evaluate(con, start, end, retrain=retrain, odds_dir=odds)
-    finally:
-        con.close()
-    con = settings.connect()
-    try:
+    with settings.connect() as con:
         bt.store_result(con, result)
-    finally:
-        con.close()
     _publish(settings)
     if out is not None:
         result.predictions.write_parquet(out)
@@ -458,11 +434,8 @@ def fixtures_load(settings: Settings, file: Path, strict: bool, encoding: str | 
     """
     from acebet import fixtures as fx
 
-    con = settings.connect()
-    try:
+    with settings.connect() as con:
         summary, rejects = fx.load(con, file, strict=strict, encoding=encoding)
-    finally:
-        con.close()
     _publish(settings)
     log.info("fixtures loaded", extra=summary.as_dict())
     for line in fx.describe_rejects(rejects, file.name):
@@ -533,12 +506,9 @@ def predict(settings: Settings, p1: str, p2: str, surface: str, level: str, roun
     from acebet import scoring
 
     day = _date(date, "--date") or dt.date.today()
-    con = settings.connect(read_only=True)
-    try:
+    with settings.connect(read_only=True) as con:
         result = scoring.predict_one(con, p1, p2, surface=surface, level=level, round_=round_,
                                      best_of=best_of, date=day)
-    finally:
-        con.close()
     p = result["p1_win_prob"]
     flag = "  (cold start: a player has no history; priors used)" if result["cold_start"] else ""
     click.echo(
@@ -618,12 +588,9 @@ def export_cmd(settings: Settings, what: str, out: Path, fmt: str | None,
     """
     from acebet import export
 
-    con = settings.connect(read_only=True)
-    try:
+    with settings.connect(read_only=True) as con:
         rows = export.export(con, what, out, fmt=fmt, date_from=_date(date_from, "--from"),
                              date_to=_date(date_to, "--to"), model_version=model_version)
-    finally:
-        con.close()
     if str(out) != "-":
         click.echo(f"{rows:,} rows of {what} written to {out}")
 
@@ -662,11 +629,8 @@ def report(settings: Settings, out_dir: Path) -> None:
     """
     from acebet import report as report_mod
 
-    con = settings.connect(read_only=True)
-    try:
+    with settings.connect(read_only=True) as con:
         path = report_mod.build(con, out_dir)
-    finally:
-        con.close()
     click.echo(f"report written to {path}")
 
 
