@@ -96,7 +96,7 @@ def run(
     data = M.TrainingSet(feats, bins_before=windows[0][0])
     market = None
     if book is not None:
-        since = M._months_before(date_from, M.VALIDATION_MONTHS + 1)
+        since = M.months_before(date_from, M.VALIDATION_MONTHS + 1)
         market = B.market_by_match(con, feats.filter(
             pl.col("played") & (pl.col("tourney_date") >= since)), book)
     parts, model, pool = [], None, []

@@ -86,7 +86,7 @@ def _both_orientations(feats: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return np.vstack([ab, ba]), y
 
 
-def _months_before(day: dt.date, months: int) -> dt.date:
+def months_before(day: dt.date, months: int) -> dt.date:
     year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
     return dt.date(year, month + 1, 1)
 
@@ -111,7 +111,7 @@ def fit(feats: pl.DataFrame, train_to: dt.date, *, params: dict | None = None) -
         raise InputError(
             f"only {rows.height} played matches before {train_to}; ingest history first"
         )
-    val_from = _months_before(train_to, VALIDATION_MONTHS)
+    val_from = months_before(train_to, VALIDATION_MONTHS)
     train = rows.filter(pl.col("tourney_date") < val_from)
     val = rows.filter(pl.col("tourney_date") >= val_from)
     if val.height < 50 or train.height < 50:  # short histories: validate on the last fifth
