@@ -72,3 +72,11 @@ def test_real_backtest_beats_the_baselines_and_nears_the_market(
     assert table.filter(pl.col("model") == "acebet")["n"][0] > 500
     assert loss["acebet"] < loss["elo"] < loss["ranking"]
     assert loss["acebet"] < loss["pinnacle"] + 0.03
+    # the blend: present exactly where the match has odds, weights from before 2022
+    preds = result.predictions
+    has_odds = preds["pinnacle_prob"].is_not_null() | preds["market_avg_prob"].is_not_null()
+    assert (preds["p1_blend_prob"].is_not_null() == has_odds).all()
+    assert loss["blend"] < loss["acebet"]
+    stored = con.execute("SELECT count(p1_blend_prob) FROM backtest_predictions "
+                         "WHERE backtest_id = ?", [result.backtest_id]).fetchone()[0]
+    assert stored == preds["p1_blend_prob"].is_not_null().sum()

@@ -21,6 +21,7 @@ import numpy as np
 import polars as pl
 from sklearn.linear_model import LogisticRegression
 
+from acebet import blend as B
 from acebet import features as F
 from acebet import metrics
 from acebet import model as M
@@ -61,11 +62,12 @@ def periods(start: dt.date, end: dt.date, retrain: str) -> list[tuple[dt.date, d
     return out
 
 
-def _ranking_baseline(train: pl.DataFrame) -> LogisticRegression:
-    """P(p1 wins) from the log-ranking gap alone; no intercept keeps it symmetric."""
-    x = F.model_matrix(train).select("log_rank_diff").to_numpy()
+def _ranking_baseline(log_rank_diff: np.ndarray) -> LogisticRegression:
+    """P(p1 wins) from the log-ranking gap alone (both orientations of the training
+    matches are given); no intercept keeps it symmetric."""
+    half = len(log_rank_diff) // 2
     clf = LogisticRegression(fit_intercept=False)
-    clf.fit(np.vstack([x, -x]), np.r_[np.ones(len(x)), np.zeros(len(x))])
+    clf.fit(log_rank_diff.reshape(-1, 1), np.r_[np.ones(half), np.zeros(half)])
     return clf
 
 
@@ -104,7 +106,8 @@ def evaluate(
     if odds_dir is not None:  # read (and check) the odds before hours of training
         from acebet import odds as O
 
-        book = O.read_odds(odds_dir, range(date_from.year, date_to.year + 1))
+        # from the year before: the blend's first weights come from the months before
+        book = O.read_odds(odds_dir, range(date_from.year - 1, date_to.year + 1))
     matches = F.load_matches(con, until=date_to)
     if matches.filter(pl.col("tourney_date") < date_from).height == 0:
         raise InputError(f"no matches before {date_from} to train on; ingest history first")
@@ -112,11 +115,23 @@ def evaluate(
     feats = F.build(F.timeline(matches), F.load_players(con))
     feats = feats.with_columns(pl.Series("elo_prob", F.elo_probability(feats)))
 
-    parts, model = [], None
+    data = M.TrainingSet(feats, bins_before=windows[0][0])
+    market = None
+    if book is not None:
+        since = M.months_before(date_from, M.VALIDATION_MONTHS + 1)
+        market = B.market_by_match(con, feats.filter(
+            pl.col("played") & (pl.col("tourney_date") >= since)), book)
+    parts, model, pool = [], None, []
     with progress_mod.task("backtest: periods", windows, enabled=progress) as bar:
         for lo, hi in bar:
-            model = M.fit(feats, lo) if model is None else M.refit(feats, lo, model)
-            ranking = _ranking_baseline(M.training_rows(feats, lo))
+            if model is None:
+                model = M.fit(feats, lo)
+                pool.append(model.validation)
+            else:
+                model = M.refit_on(data, lo, model)
+            k = data.count_before(lo)
+            ranking = _ranking_baseline(np.r_[data.log_rank_diff[:k],
+                                              data.log_rank_diff[data.n:data.n + k]])
             target = feats.filter(
                 pl.col("played") & (pl.col("tourney_date") >= lo) & (pl.col("tourney_date") < hi)
             )
@@ -124,20 +139,27 @@ def evaluate(
                 continue
             rank_p = ranking.predict_proba(
                 F.model_matrix(target).select("log_rank_diff").to_numpy())[:, 1]
-            parts.append(target.select(
+            scored = target.select(
                 "tourney_date", "tourney_id", "match_num", "tourney_level", "surface", "round",
                 "p1_id", "p2_id", "elo_prob",
                 pl.Series("model_prob", model.predict_proba(target)),
                 pl.Series("rank_prob", rank_p),
-            ))
+            )
+            if market is not None:
+                weights = B.weights_from(pl.concat(pool), market)
+                model.metadata["blend"] = weights
+                scored = scored.join(market, on=["tourney_id", "match_num"], how="left")
+                scored = scored.with_columns(pl.Series("blend_prob", B.blend_probability(
+                    weights, scored["model_prob"].to_numpy(),
+                    scored["market_prob"].fill_null(np.nan).to_numpy())).fill_nan(None))
+                pool.append(scored.select(pool[0].columns))
+            parts.append(scored)
             if on_period:
                 on_period(lo, target.height)
             log.info("backtest period", extra={"period": str(lo), "matches": target.height})
     if not parts:
         raise InputError(f"no played matches between {date_from} and {date_to}")
-    raw = pl.concat(parts)
-    if book is not None:
-        raw = _attach_odds(con, raw, book)
+    raw = pl.concat(parts).drop("market_prob", strict=False)
     predictions = _canonical(raw)
     table = metric_table(predictions)
     backtest_id = f"backtest-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
@@ -147,7 +169,7 @@ def evaluate(
 def store_result(con: duckdb.DuckDBPyConnection, result: BacktestResult) -> None:
     """Store the metrics and per-match predictions in one transaction."""
     stored = result.predictions.with_columns(pl.lit(result.backtest_id).alias("backtest_id"))
-    for col in ("pinnacle_prob", "market_avg_prob"):
+    for col in ("pinnacle_prob", "market_avg_prob", "p1_blend_prob"):
         if col not in stored.columns:
             stored = stored.with_columns(pl.lit(None, pl.Float64).alias(col))
     register_frame(con, "_backtest_predictions", stored)
@@ -161,41 +183,26 @@ def store_result(con: duckdb.DuckDBPyConnection, result: BacktestResult) -> None
         con.execute(
             "INSERT INTO backtest_predictions BY NAME SELECT backtest_id, tourney_date, "
             "tourney_id, match_num, tourney_level, surface, round, p1_id, p2_id, winner_id, "
-            "evaluated, p1_win_prob, elo_prob, rank_prob, pinnacle_prob, market_avg_prob "
+            "evaluated, p1_win_prob, elo_prob, rank_prob, pinnacle_prob, market_avg_prob, "
+            "p1_blend_prob "
             "FROM _backtest_predictions"
         )
     con.unregister("_backtest_predictions")
-
-
-def _attach_odds(con: duckdb.DuckDBPyConnection, raw: pl.DataFrame, book: pl.DataFrame
-                 ) -> pl.DataFrame:
-    from acebet import odds as O
-    from acebet.names import NameResolver
-
-    matched = O.match_odds(
-        book, raw.select("tourney_id", "match_num", "tourney_date",
-                         pl.col("p1_id").alias("winner_id"), pl.col("p2_id").alias("loser_id")),
-        NameResolver.from_db(con),
-    )
-    return raw.join(
-        matched.select("tourney_id", "match_num",
-                       pl.col("pinnacle_prob_winner").alias("pinnacle_prob"),
-                       pl.col("avg_prob_winner").alias("market_avg_prob")),
-        on=["tourney_id", "match_num"], how="left",
-    )
 
 
 def _canonical(raw: pl.DataFrame) -> pl.DataFrame:
     """Rows are (winner, loser) internally; publish them from the lower player id's side."""
     flip = pl.col("p1_id") > pl.col("p2_id")
     probs = [c for c in ("model_prob", "elo_prob", "rank_prob", "pinnacle_prob",
-                         "market_avg_prob") if c in raw.columns]
+                         "market_avg_prob", "blend_prob") if c in raw.columns]
     out = raw.with_columns(
         pl.col("p1_id").alias("winner_id"),
         pl.when(flip).then(pl.col("p2_id")).otherwise(pl.col("p1_id")).alias("p1_id"),
         pl.when(flip).then(pl.col("p1_id")).otherwise(pl.col("p2_id")).alias("p2_id"),
         *(pl.when(flip).then(1 - pl.col(c)).otherwise(pl.col(c)).alias(c) for c in probs),
     ).rename({"model_prob": "p1_win_prob"})
+    if "blend_prob" in out.columns:
+        out = out.rename({"blend_prob": "p1_blend_prob"})
     evaluated = (pl.col("tourney_level").is_in(F.TOUR_LEVELS)
                  & ~pl.col("round").fill_null("").str.starts_with("Q"))
     return out.with_columns(evaluated.alias("evaluated")).select(
@@ -203,7 +210,8 @@ def _canonical(raw: pl.DataFrame) -> pl.DataFrame:
     ).sort("tourney_date", "tourney_id", "match_num")
 
 
-MODELS = {"acebet": "p1_win_prob", "elo": "elo_prob", "ranking": "rank_prob",
+MODELS = {"acebet": "p1_win_prob", "blend": "p1_blend_prob", "elo": "elo_prob",
+          "ranking": "rank_prob",
           "pinnacle": "pinnacle_prob", "market_avg": "market_avg_prob"}
 
 

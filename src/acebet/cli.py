@@ -300,8 +300,11 @@ def _cell(value: object) -> str:
 @main.command()
 @click.option("--train-to", metavar="DATE",
               help="Train on matches before this date (default: all history).")
+@click.option("--odds", type=click.Path(file_okay=False, path_type=Path),
+              help="Odds folder: also fit the market blend (p1_blend_prob) on the "
+                   "validation window.")
 @click.pass_obj
-def train(settings: Settings, train_to: str | None) -> None:
+def train(settings: Settings, train_to: str | None, odds: Path | None) -> None:
     """Fit a model on history, store it in the database as a new active version and
     print its validation metrics.
 
@@ -312,10 +315,12 @@ def train(settings: Settings, train_to: str | None) -> None:
     from acebet import model, snapshots
 
     cutoff = _date(train_to, "--train-to")
+    if odds is not None and not odds.is_dir():
+        raise InputError(f"--odds {odds}: no such folder")
     store.ensure_migrated(settings.db, settings.lock_timeout)
     with settings.connect(read_only=True) as con:  # analysts and other readers go on meanwhile
         checkpoint("train:reading")
-        fitted = model.fit_from_store(con, cutoff)
+        fitted = model.fit_from_store(con, cutoff, odds)
         snapshot = snapshots.build_if_stale(con)  # so scoring need not replay the history
     with settings.connect() as con:  # the write lock only to store the results
         version = model.save(con, fitted)
@@ -405,6 +410,58 @@ def backtest(settings: Settings, date_from: str, date_to: str, retrain: str,
         result.predictions.write_parquet(out)
     click.echo(_table(result.metrics))
     click.echo(f"stored as {result.backtest_id}" + (f"; predictions in {out}" if out else ""))
+
+
+@main.command()
+@click.option("--periods", "period_texts", multiple=True, metavar="LIST",
+              help="Periods to report, e.g. 2015-16,2017-18 or 2019-03-01:2020-12-31 "
+                   "[default: 2015-16,2017-18,2019-20,2021-22].")
+@click.option("--odds", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder of tennis-data.co.uk yearly files (Pinnacle is the yardstick).")
+@click.option("--retrain", type=click.Choice(["monthly", "quarterly", "yearly", "once"]),
+              default="monthly", show_default=True, help="How often to refit walking forward.")
+@click.option("--predictions", "saved", type=click.Path(dir_okay=False, path_type=Path),
+              help="Compare the per-match predictions in this Parquet file (an earlier "
+                   "--out) instead of running the backtests.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the per-match predictions of every period to this Parquet file.")
+@click.pass_obj
+def evaluate(settings: Settings, period_texts: tuple[str, ...], odds: Path | None,
+             retrain: str, saved: Path | None, out: Path | None) -> None:
+    """Walk-forward backtests over several separate periods, each compared with Pinnacle,
+    the market average, Elo and the ranking on the same matches, with a 95 % bootstrap
+    interval (resampling tournaments) on the log-loss gap to Pinnacle.
+
+    \b
+    Example:
+      acebet evaluate --odds ../shared/data/tennis_data_odds --out evaluation.parquet
+    """
+    from acebet import evaluation as ev
+
+    periods = ev.parse_periods(period_texts or ev.DEFAULT_PERIODS)
+    if out is not None and not out.parent.is_dir():
+        raise InputError(f"--out {out}: folder {out.parent} does not exist")
+    if saved is not None:
+        if not saved.is_file():
+            raise InputError(f"--predictions {saved}: no such file")
+        predictions = pl.read_parquet(saved)
+    else:
+        if odds is None:
+            raise InputError("--odds is required: the periods are compared with Pinnacle")
+        if not odds.is_dir():
+            raise InputError(f"--odds {odds}: no such folder")
+        from acebet import backtest as bt
+
+        store.ensure_migrated(settings.db, settings.lock_timeout)
+        with settings.connect(read_only=True) as con:  # hours of refits without the lock
+            predictions, results = ev.run(con, periods, odds, retrain=retrain)
+        with settings.connect() as con:
+            for result in results:
+                bt.store_result(con, result)
+        _publish(settings)
+    if out is not None:
+        predictions.write_parquet(out)
+    click.echo(_table(ev.compare(predictions, periods)))
 
 
 @main.group()

@@ -14,11 +14,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import platform
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import duckdb
 import lightgbm as lgb
@@ -32,9 +32,14 @@ from acebet.store import query_frame, scalar, transaction
 
 TRAIN_FROM = dt.date(2000, 1, 1)  # ranking points and serve statistics are complete by then
 VALIDATION_MONTHS = 6
+# One thread: on a shared two-core machine LightGBM's OpenMP threads spin against other
+# processes and a two-thread fit took ten times the CPU of a one-thread fit (bench_backtest).
+THREADS = 1
+# learning rate 0.1 and half-row bagging: a third of the trees and half the rows per tree
+# of the former 0.05 / 0.8, so a monthly walk-forward over two seasons fits in minutes.
 PARAMS: dict[str, object] = {
-    "objective": "binary", "learning_rate": 0.05, "num_leaves": 15,
-    "min_child_samples": 200, "subsample": 0.8, "subsample_freq": 1,
+    "objective": "binary", "learning_rate": 0.1, "num_leaves": 15,
+    "min_child_samples": 200, "subsample": 0.5, "subsample_freq": 1,
     "colsample_bytree": 0.8, "reg_lambda": 1.0, "random_state": 7,
     "deterministic": True, "force_row_wise": True, "verbose": -1,
 }
@@ -57,9 +62,12 @@ class TrainedModel:
     booster: lgb.Booster
     temperature: float = 1.0
     metadata: dict[str, object] = field(default_factory=dict)
+    # out-of-sample P(p1 wins) on the validation window of `fit` (p1 = winner); the blend
+    # weights are fitted on it. Not stored.
+    validation: pl.DataFrame | None = field(default=None, repr=False)
 
     def raw(self, X: np.ndarray) -> np.ndarray:
-        return self.booster.predict(X, raw_score=True)
+        return self.booster.predict(X, raw_score=True, num_threads=THREADS)
 
     def predict_proba(self, feats: pl.DataFrame) -> np.ndarray:
         """P(p1 wins) for every row of a feature frame (`features.build` output)."""
@@ -81,7 +89,7 @@ def _both_orientations(feats: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return np.vstack([ab, ba]), y
 
 
-def _months_before(day: dt.date, months: int) -> dt.date:
+def months_before(day: dt.date, months: int) -> dt.date:
     year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
     return dt.date(year, month + 1, 1)
 
@@ -106,7 +114,7 @@ def fit(feats: pl.DataFrame, train_to: dt.date, *, params: dict | None = None) -
         raise InputError(
             f"only {rows.height} played matches before {train_to}; ingest history first"
         )
-    val_from = _months_before(train_to, VALIDATION_MONTHS)
+    val_from = months_before(train_to, VALIDATION_MONTHS)
     train = rows.filter(pl.col("tourney_date") < val_from)
     val = rows.filter(pl.col("tourney_date") >= val_from)
     if val.height < 50 or train.height < 50:  # short histories: validate on the last fifth
@@ -114,7 +122,7 @@ def fit(feats: pl.DataFrame, train_to: dt.date, *, params: dict | None = None) -
         train, val = rows.head(cut), rows.tail(rows.height - cut)
     x_train, y_train = _both_orientations(train)
     x_val, y_val = _both_orientations(val)
-    first = lgb.LGBMClassifier(n_estimators=MAX_TREES, n_jobs=os.cpu_count(), **params)
+    first = lgb.LGBMClassifier(n_estimators=MAX_TREES, n_jobs=THREADS, **params)
     # no total: early stopping decides how many trees, usually far fewer than MAX_TREES
     with progress.task("train: trees, until early stopping") as trees_bar:
         first.fit(x_train, y_train, eval_X=(x_val,), eval_y=(y_val,),
@@ -123,15 +131,15 @@ def fit(feats: pl.DataFrame, train_to: dt.date, *, params: dict | None = None) -
     trees = max(int(first.best_iteration_ or first.n_estimators_), 1)
     half = val.height // 2
     m_ab = first.booster_.predict(F.model_matrix(val).to_numpy(), raw_score=True,
-                                  num_iteration=trees)
+                                  num_iteration=trees, num_threads=THREADS)
     m_ba = first.booster_.predict(F.model_matrix(val, swap=True).to_numpy(), raw_score=True,
-                                  num_iteration=trees)
+                                  num_iteration=trees, num_threads=THREADS)
     temperature, calibration = _fit_temperature(m_ab, m_ba, half)
     ones = np.ones(val.height)
     val_p = symmetric_probability(m_ab, m_ba, temperature)
     canonical = _canonical(val, val_p)
 
-    final = lgb.LGBMClassifier(n_estimators=trees, n_jobs=os.cpu_count(), **params)
+    final = lgb.LGBMClassifier(n_estimators=trees, n_jobs=THREADS, **params)
     x_all, y_all = _both_orientations(rows)
     with progress.task("train: refit on all rows", total=trees) as trees_bar:
         final.fit(x_all, y_all, callbacks=[progress.per_iteration(trees_bar)])
@@ -156,7 +164,9 @@ def fit(feats: pl.DataFrame, train_to: dt.date, *, params: dict | None = None) -
             "python": platform.python_version(),
         },
     }
-    return TrainedModel(final.booster_, temperature, metadata)
+    held_out = val.select("tourney_id", "match_num", "tourney_date", "p1_id", "p2_id",
+                          pl.Series("model_prob", val_p))
+    return TrainedModel(final.booster_, temperature, metadata, held_out)
 
 
 def _canonical(rows: pl.DataFrame, p1_prob: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -398,16 +408,22 @@ def activate(con: duckdb.DuckDBPyConnection, version: int) -> None:
 
 
 def train(
-    con: duckdb.DuckDBPyConnection, train_to: dt.date | None = None
+    con: duckdb.DuckDBPyConnection, train_to: dt.date | None = None,
+    odds_dir: Path | None = None,
 ) -> tuple[int, TrainedModel]:
     """Build features from the store, fit, and save a new active version."""
-    model = fit_from_store(con, train_to)
+    model = fit_from_store(con, train_to, odds_dir)
     return save(con, model), model
 
 
-def fit_from_store(con: duckdb.DuckDBPyConnection, train_to: dt.date | None = None
-                   ) -> TrainedModel:
-    """Fit on the stored history; it only reads, so a read-only connection will do."""
+def fit_from_store(con: duckdb.DuckDBPyConnection, train_to: dt.date | None = None,
+                   odds_dir: Path | None = None) -> TrainedModel:
+    """Fit on the stored history; it only reads, so a read-only connection will do.
+
+    With `odds_dir`, the blend weights are fitted on the validation window's
+    out-of-sample probabilities and the odds of those matches, and stored with the
+    version, so fixtures with odds also get the market-aware probability.
+    """
     matches = F.load_matches(con)
     if matches.height == 0:
         raise InputError("no matches in the database; run `acebet ingest` first")
@@ -415,20 +431,64 @@ def fit_from_store(con: duckdb.DuckDBPyConnection, train_to: dt.date | None = No
         train_to = matches["tourney_date"].max() + dt.timedelta(days=1)
     progress.step(f"train: features over {matches.height:,} matches")
     feats = F.build(F.timeline(matches), F.load_players(con))
-    return fit(feats, train_to)
+    model = fit(feats, train_to)
+    if odds_dir is not None:
+        from acebet import blend
+        from acebet import odds as O
+
+        held = model.validation
+        days = held["tourney_date"]
+        book = O.read_odds(odds_dir, range(days.min().year, days.max().year + 1))
+        market = blend.market_by_match(con, held, book)
+        model.metadata["blend"] = blend.weights_from(held, market)
+    return model
 
 
-def refit(feats: pl.DataFrame, train_to: dt.date, like: TrainedModel) -> TrainedModel:
-    """Walk-forward retraining: the same trees and temperature as `like`, newer data.
+class TrainingSet:
+    """Both orientations of every trainable match up to the end of a backtest, binned once.
 
-    Backtests refit every period; re-running early stopping and calibration each time
-    would double the cost for little change, and `like` was chosen honestly on data
-    before the first period.
+    A walk-forward backtest refits on a longer prefix of the same history every period.
+    Building the matrix and LightGBM's histogram bins once and training each period on a
+    subset (which shares the bins) leaves only the trees to grow. The bins are computed
+    from the matches before `bins_before` (the first period), so no later feature value
+    shapes them.
     """
-    params = dict(like.metadata["params"])
-    rows = training_rows(feats, train_to)
-    x_all, y_all = _both_orientations(rows)
-    final = lgb.LGBMClassifier(n_jobs=os.cpu_count(), **params)
-    final.fit(x_all, y_all)
-    metadata = {**like.metadata, "train_to": str(train_to), "train_rows": rows.height}
-    return TrainedModel(final.booster_, like.temperature, metadata)
+
+    def __init__(self, feats: pl.DataFrame, bins_before: dt.date) -> None:
+        rows = feats.filter(pl.col("played") & (pl.col("tourney_date") >= TRAIN_FROM))
+        self.days = rows["tourney_date"].to_numpy()  # timeline order: sorted by date
+        self.n = rows.height
+        x, y = _both_orientations(rows)
+        cut = int(np.searchsorted(self.days, np.datetime64(bins_before)))
+        if cut < 100:
+            raise InputError(f"only {cut} played matches before {bins_before}; "
+                             "ingest history first")
+        first = np.r_[np.arange(cut), self.n + np.arange(cut)]
+        reference = lgb.Dataset(x[first], y[first], params=_dataset_params(),
+                                free_raw_data=True)
+        self.dataset = lgb.Dataset(x, y, reference=reference, params=_dataset_params(),
+                                   free_raw_data=False).construct()
+        self.log_rank_diff = x[:, F.FEATURES.index("log_rank_diff")]
+
+    def count_before(self, day: dt.date) -> int:
+        return int(np.searchsorted(self.days, np.datetime64(day)))
+
+    def before(self, day: dt.date) -> lgb.Dataset:
+        """Both orientations of the matches dated before `day`, sharing the bins."""
+        k = self.count_before(day)
+        return self.dataset.subset(np.r_[np.arange(k), self.n + np.arange(k)])
+
+
+def _dataset_params() -> dict[str, object]:
+    return {"verbose": -1, "num_threads": THREADS}
+
+
+def refit_on(data: TrainingSet, train_to: dt.date, like: TrainedModel) -> TrainedModel:
+    """`refit` on a prebuilt `TrainingSet`: the same trees and temperature as `like`."""
+    params = {k: v for k, v in like.metadata["params"].items() if k != "n_estimators"}
+    trees = int(like.metadata["params"]["n_estimators"])
+    booster = lgb.train({**params, "num_threads": THREADS}, data.before(train_to),
+                        num_boost_round=trees)
+    metadata = {**like.metadata, "train_to": str(train_to),
+                "train_rows": data.count_before(train_to)}
+    return TrainedModel(booster, like.temperature, metadata)

@@ -17,8 +17,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import polars as pl
 
+from acebet import blend as B
 from acebet import features as F
 from acebet import interrupts, snapshots, store
 from acebet import model as M
@@ -37,7 +39,7 @@ PREDICTION_COLUMNS = (
     "fixture_id", "run_id", "model_version", "scored_at", "as_of", "tourney_date",
     "tourney_name", "surface", "tourney_level", "round", "best_of", "p1_id", "p2_id",
     "p1_name", "p2_name", "p1_win_prob", "predicted_winner_id", "cold_start",
-    "p1_market_prob", "edge", "details_hash", "history_age_days",
+    "p1_market_prob", "edge", "details_hash", "history_age_days", "p1_blend_prob",
 )
 # Days between the last match the features saw and a fixture: past this the run warns
 # (a weekly ingest keeps it under two weeks outside the off-season); `max_history_age`
@@ -111,7 +113,7 @@ def predict_fixtures(
     if fixtures.height == 0:
         return fixtures.with_columns(
             pl.lit(None, pl.Float64).alias("p1_win_prob"), pl.lit(None, pl.Boolean)
-            .alias("cold_start"))
+            .alias("cold_start"), pl.lit(None, pl.Float64).alias("p1_blend_prob"))
     feats = F.build(F.timeline(matches, fixture_rows(fixtures)), players)
     return score_frame(fixtures, feats.filter(pl.col("is_fixture")), fitted)
 
@@ -125,7 +127,29 @@ def score_frame(fixtures: pl.DataFrame, feats: pl.DataFrame, fitted: M.TrainedMo
         pl.Series("p1_win_prob", prob, dtype=pl.Float64),
         ((pl.col("p1_n") == 0) | (pl.col("p2_n") == 0)).alias("cold_start"),
     )
-    return fixtures.join(scored, on="fixture_id", how="left")
+    out = fixtures.join(scored, on="fixture_id", how="left")
+    return out.with_columns(
+        pl.Series("p1_blend_prob", blend_frame(out, fitted.metadata.get("blend")),
+                  dtype=pl.Float64).fill_nan(None))
+
+
+def blend_frame(scored: pl.DataFrame, weights: dict | None) -> np.ndarray:
+    """The market-aware P(p1 wins) for scored fixtures with both odds (NaN elsewhere).
+
+    Computed from the lower player id's side and mirrored, with the market read from
+    the odds in that order, so swapping the players gives exactly 1 minus it.
+    """
+    if weights is None or "p1_odds" not in scored.columns or scored.height == 0:
+        return np.full(scored.height, np.nan)
+    low = (scored["p1_id"] < scored["p2_id"]).to_numpy()
+    p1 = scored["p1_win_prob"].fill_null(np.nan).to_numpy()
+    o1 = scored["p1_odds"].cast(pl.Float64).fill_null(np.nan).to_numpy()
+    o2 = scored["p2_odds"].cast(pl.Float64).fill_null(np.nan).to_numpy()
+    o_low, o_high = np.where(low, o1, o2), np.where(low, o2, o1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        market_low = (1.0 / o_low) / (1.0 / o_low + 1.0 / o_high)
+    b_low = B.blend_probability(weights, np.where(low, p1, 1.0 - p1), market_low)
+    return np.where(low, b_low, 1.0 - b_low)
 
 
 def _market(p1_odds: pl.Expr, p2_odds: pl.Expr) -> pl.Expr:

@@ -1,0 +1,91 @@
+"""The market-aware forecast: a logistic pool of the model and the vig-free market.
+
+logit(p_blend) = w_model · logit(p_model) + w_market · logit(p_market), no intercept, so
+swapping the players negates every logit and the blend stays symmetric. The weights are
+fitted only on out-of-sample model probabilities dated before the period they are used
+for (the validation window of a fit, earlier backtest periods), and stored with the model
+version, so a score never uses weights that saw its own matches.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import polars as pl
+
+if TYPE_CHECKING:
+    import duckdb
+
+MIN_MATCHES = 200  # fewer matches with odds than this: no weights, no blend
+EPS = 1e-6
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(np.asarray(p, dtype=np.float64), EPS, 1 - EPS)
+    return np.log(p) - np.log1p(-p)
+
+
+def fit_weights(model_p: np.ndarray, market_p: np.ndarray, won: np.ndarray
+                ) -> dict[str, float] | None:
+    """Pool weights from matches with a known outcome (`won` is 1 when p1 won), or None
+    when too few matches have both probabilities."""
+    from sklearn.linear_model import LogisticRegression  # training only
+
+    model_p, market_p = np.asarray(model_p, float), np.asarray(market_p, float)
+    won = np.asarray(won, float)
+    ok = np.isfinite(model_p) & np.isfinite(market_p)
+    if ok.sum() < MIN_MATCHES:
+        return None
+    x = np.column_stack([_logit(model_p[ok]), _logit(market_p[ok])])
+    y = won[ok]
+    # both orientations: without an intercept this is the symmetric fit, and both classes
+    # occur even when every row is seen from the winner
+    clf = LogisticRegression(fit_intercept=False, C=1e6)
+    clf.fit(np.vstack([x, -x]), np.r_[y, 1 - y])
+    w_model, w_market = (float(v) for v in clf.coef_[0])
+    return {"model": w_model, "market": w_market, "matches": int(ok.sum())}
+
+
+def blend_probability(weights: dict[str, float] | None, model_p: np.ndarray,
+                      market_p: np.ndarray) -> np.ndarray:
+    """P(p1 wins) from the pool; NaN where the market probability is missing (or there
+    are no weights). The favourite's probability is computed once and the underdog gets
+    1 minus it, as in `model.symmetric_probability`."""
+    model_p = np.asarray(model_p, dtype=np.float64)
+    market_p = np.asarray(market_p, dtype=np.float64)
+    if weights is None:
+        return np.full(len(model_p), np.nan)
+    s = weights["model"] * _logit(model_p) + weights["market"] * _logit(market_p)
+    favourite = 1.0 / (1.0 + np.exp(-np.abs(s)))
+    out = np.where(s >= 0, favourite, 1.0 - favourite)
+    return np.where(np.isfinite(market_p), out, np.nan)
+
+
+def market_by_match(con: duckdb.DuckDBPyConnection, played: pl.DataFrame,
+                    book: pl.DataFrame) -> pl.DataFrame:
+    """Vig-free winner probabilities per played match (p1 is the winner): Pinnacle, the
+    market average, and the blend's market input (Pinnacle, else the average)."""
+    from acebet import odds as O
+    from acebet.names import NameResolver
+
+    matched = O.match_odds(
+        book, played.select("tourney_id", "match_num", "tourney_date",
+                            pl.col("p1_id").alias("winner_id"),
+                            pl.col("p2_id").alias("loser_id")),
+        NameResolver.from_db(con),
+    )
+    return matched.select(
+        "tourney_id", "match_num",
+        pl.col("pinnacle_prob_winner").alias("pinnacle_prob"),
+        pl.col("avg_prob_winner").alias("market_avg_prob"),
+        pl.coalesce("pinnacle_prob_winner", "avg_prob_winner").alias("market_prob"),
+    ).unique(subset=["tourney_id", "match_num"], keep="first")
+
+
+def weights_from(held_out: pl.DataFrame, market: pl.DataFrame) -> dict[str, float] | None:
+    """Pool weights from out-of-sample `model_prob` of played matches (p1 = winner)."""
+    rows = held_out.join(market, on=["tourney_id", "match_num"], how="inner").filter(
+        pl.col("market_prob").is_not_null())
+    return fit_weights(rows["model_prob"].to_numpy(), rows["market_prob"].to_numpy(),
+                       np.ones(rows.height))

@@ -1,0 +1,152 @@
+"""The evaluation protocol: several separate walk-forward periods, each scored against the
+sharpest market on the same matches, with bootstrap intervals on the gap.
+
+One period can flatter a model (2021-22 did); a choice that holds on four separate
+two-season periods is more likely to hold on the next one. Within a period every
+forecaster is scored on the same matches: evaluated tour-level main-draw matches that
+have Pinnacle and market-average odds and every compared probability. The interval on
+"log loss minus Pinnacle's" resamples whole tournaments, because matches of one event
+share conditions and players, so resampling single matches would make it too narrow.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+import numpy as np
+import polars as pl
+
+from acebet import metrics
+from acebet.errors import InputError
+
+if TYPE_CHECKING:
+    from acebet.backtest import BacktestResult
+
+# Tuning periods first; 2021-22 is the validation period, looked at once per candidate.
+DEFAULT_PERIODS = ("2015-16", "2017-18", "2019-20", "2021-22")
+FORECASTERS = {"acebet": "p1_win_prob", "blend": "p1_blend_prob", "elo": "elo_prob",
+               "ranking": "rank_prob", "market_avg": "market_avg_prob",
+               "pinnacle": "pinnacle_prob"}
+REFERENCE = "pinnacle_prob"
+BOOTSTRAP_SAMPLES = 2000
+
+
+@dataclass(frozen=True)
+class Period:
+    label: str
+    start: dt.date
+    end: dt.date  # inclusive
+
+
+def parse_period(text: str) -> Period:
+    """`2015-16` (two seasons), `2019` (one season) or `2019-03-01:2020-12-31`."""
+    text = text.strip()
+    if m := re.fullmatch(r"(\d{4})-(\d{2})", text):
+        first = int(m.group(1))
+        last = first // 100 * 100 + int(m.group(2))
+        if last < first:
+            raise InputError(f"period {text!r}: the second year is before the first")
+        return Period(text, dt.date(first, 1, 1), dt.date(last, 12, 31))
+    if re.fullmatch(r"\d{4}", text):
+        return Period(text, dt.date(int(text), 1, 1), dt.date(int(text), 12, 31))
+    if m := re.fullmatch(r"(\d{4}-\d{2}-\d{2}):(\d{4}-\d{2}-\d{2})", text):
+        try:
+            start, end = (dt.date.fromisoformat(m.group(i)) for i in (1, 2))
+        except ValueError as exc:
+            raise InputError(f"period {text!r}: {exc}") from exc
+        if start > end:
+            raise InputError(f"period {text!r}: starts after it ends")
+        return Period(text, start, end)
+    raise InputError(f"period {text!r}: write 2015-16, 2019 or 2019-03-01:2020-12-31")
+
+
+def parse_periods(texts: list[str] | tuple[str, ...]) -> list[Period]:
+    found = [parse_period(t) for part in texts for t in part.split(",") if t.strip()]
+    ordered = sorted(found, key=lambda p: p.start)
+    for a, b in zip(ordered, ordered[1:], strict=False):
+        if b.start <= a.end:
+            raise InputError(f"periods {a.label} and {b.label} overlap")
+    return ordered
+
+
+def label_periods(predictions: pl.DataFrame, periods: list[Period]) -> pl.DataFrame:
+    """Each prediction tagged with the period its date falls in; rows outside every
+    period are dropped."""
+    label = pl.lit(None, pl.String)
+    for p in periods:
+        inside = pl.col("tourney_date").is_between(p.start, p.end, closed="both")
+        label = pl.when(inside).then(pl.lit(p.label)).otherwise(label)
+    return predictions.with_columns(label.alias("period")).filter(pl.col("period").is_not_null())
+
+
+def bootstrap_log_loss_gap(
+    p: np.ndarray, reference: np.ndarray, y: np.ndarray, groups: np.ndarray,
+    samples: int = BOOTSTRAP_SAMPLES, seed: int = 0,
+) -> tuple[float, float, float]:
+    """Mean per-match log loss of `p` minus that of `reference`, and its 95 % percentile
+    interval from resampling whole groups (tournaments) with replacement."""
+    eps = metrics.EPS
+
+    def per_match(q: np.ndarray) -> np.ndarray:
+        q = np.clip(q, eps, 1 - eps)
+        return -(y * np.log(q) + (1 - y) * np.log(1 - q))
+
+    gap = per_match(np.asarray(p, float)) - per_match(np.asarray(reference, float))
+    _, which = np.unique(groups, return_inverse=True)
+    sums = np.bincount(which, weights=gap)
+    counts = np.bincount(which).astype(float)
+    rng = np.random.default_rng(seed)
+    draws = rng.multinomial(len(sums), np.full(len(sums), 1.0 / len(sums)), size=samples)
+    boot = (draws @ sums) / (draws @ counts)
+    low, high = np.percentile(boot, [2.5, 97.5])
+    return float(gap.mean()), float(low), float(high)
+
+
+def compare(predictions: pl.DataFrame, periods: list[Period],
+            samples: int = BOOTSTRAP_SAMPLES, seed: int = 0) -> pl.DataFrame:
+    """One row per period and forecaster, all on the same matches of that period."""
+    present = {name: col for name, col in FORECASTERS.items() if col in predictions.columns}
+    if REFERENCE not in predictions.columns:
+        raise InputError("the predictions have no Pinnacle odds; run with --odds")
+    data = label_periods(predictions.filter(pl.col("evaluated")), periods).filter(
+        pl.all_horizontal(pl.col(c).is_not_null() for c in present.values()))
+    rows = []
+    for period in periods:
+        part = data.filter(pl.col("period") == period.label)
+        if part.height == 0:
+            continue
+        y = (part["winner_id"] == part["p1_id"]).cast(pl.Float64).to_numpy()
+        ref = part[REFERENCE].to_numpy()
+        groups = part["tourney_id"].to_numpy()
+        for name, col in present.items():
+            p = part[col].to_numpy()
+            gap, low, high = bootstrap_log_loss_gap(p, ref, y, groups, samples, seed)
+            summary = metrics.summary(p, y)
+            rows.append({
+                "period": period.label, "model": name, "n": summary["n"],
+                "log_loss": summary["log_loss"], "accuracy": summary["accuracy"],
+                "ece": summary["ece"], "gap_to_pinnacle": gap, "gap_low": low,
+                "gap_high": high,
+            })
+    return pl.DataFrame(rows)
+
+
+def run(con: duckdb.DuckDBPyConnection, periods: list[Period], odds_dir: Path, *,
+        retrain: str = "monthly") -> tuple[pl.DataFrame, list[BacktestResult]]:
+    """One walk-forward backtest per period, computed on a read-only connection; their
+    predictions together, tagged by period, and the results for the caller to store."""
+    from acebet import backtest
+
+    parts, results = [], []
+    for period in periods:
+        result = backtest.evaluate(con, period.start, period.end, retrain=retrain,
+                                   odds_dir=odds_dir)
+        results.append(result)
+        parts.append(result.predictions.with_columns(
+            pl.lit(period.label).alias("period"), pl.lit(result.backtest_id).alias("backtest_id")))
+    return pl.concat(parts, how="diagonal_relaxed"), results

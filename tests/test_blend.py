@@ -1,0 +1,115 @@
+"""The market-aware forecast: the pool's weights, its symmetry, and its path through
+scoring into `predictions` and the analyst views."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import polars as pl
+import pytest
+from click.testing import CliRunner
+
+from acebet import blend as B
+from acebet import metrics, scoring
+from acebet.cli import main
+from acebet.model import symmetric_probability
+from tests.test_scoring import fixture, players, write
+
+
+def _synthetic(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A sharp market (the truth plus a little noise) and a noisier model."""
+    rng = np.random.default_rng(seed)
+    logit = rng.normal(0, 1.0, n)
+    truth = 1 / (1 + np.exp(-logit))
+    won = (rng.uniform(size=n) < truth).astype(float)
+    market = 1 / (1 + np.exp(-(logit + rng.normal(0, 0.3, n))))
+    model = 1 / (1 + np.exp(-(logit + rng.normal(0, 0.5, n))))
+    return model, market, won
+
+
+def test_pool_leans_on_the_sharper_source_and_beats_both_out_of_sample() -> None:
+    model, market, won = _synthetic(20000, 1)
+    weights = B.fit_weights(model, market, won)
+    assert weights is not None and weights["market"] > weights["model"] > 0
+    model2, market2, won2 = _synthetic(20000, 2)  # new matches: out of sample
+    pooled = B.blend_probability(weights, model2, market2)
+    assert metrics.log_loss(pooled, won2) < metrics.log_loss(market2, won2)
+    assert metrics.log_loss(pooled, won2) < metrics.log_loss(model2, won2)
+
+
+def test_too_few_matches_give_no_weights_and_no_blend() -> None:
+    model, market, won = _synthetic(B.MIN_MATCHES - 1, 3)
+    assert B.fit_weights(model, market, won) is None
+    assert np.isnan(B.blend_probability(None, model, market)).all()
+
+
+def test_missing_market_gives_nan_only_there() -> None:
+    weights = {"model": 0.4, "market": 0.7}
+    out = B.blend_probability(weights, np.array([0.6, 0.6]), np.array([0.55, np.nan]))
+    assert np.isfinite(out[0]) and np.isnan(out[1])
+
+
+def test_blend_of_a_swapped_fixture_is_exactly_one_minus() -> None:
+    rng = np.random.default_rng(4)
+    n = 500
+    m_ab, m_ba = rng.normal(0, 2, n), rng.normal(0, 2, n)
+    p, p_swapped = symmetric_probability(m_ab, m_ba), symmetric_probability(m_ba, m_ab)
+    o1, o2 = rng.uniform(1.01, 8.0, n), rng.uniform(1.01, 8.0, n)
+    ids1, ids2 = rng.integers(1, 1000, n), rng.integers(1000, 2000, n)
+    weights = {"model": 0.37, "market": 0.81}
+    ab = pl.DataFrame({"p1_id": ids1, "p2_id": ids2, "p1_win_prob": p,
+                       "p1_odds": o1, "p2_odds": o2})
+    ba = pl.DataFrame({"p1_id": ids2, "p2_id": ids1, "p1_win_prob": p_swapped,
+                       "p1_odds": o2, "p2_odds": o1})
+    got_ab = scoring.blend_frame(ab, weights)
+    got_ba = scoring.blend_frame(ba, weights)
+    assert np.array_equal(got_ba, 1.0 - got_ab) and np.array_equal(got_ab, 1.0 - got_ba)
+
+
+@pytest.fixture(scope="module")
+def trained(synthetic_source: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("blend") / "base.duckdb"
+    runner = CliRunner()
+    assert runner.invoke(main, ["--db", str(path), "ingest", str(synthetic_source)]).exit_code == 0
+    assert runner.invoke(main, ["--db", str(path), "train"]).exit_code == 0
+    return path
+
+
+def test_scoring_writes_the_blend_where_odds_exist_and_the_views_show_it(
+    trained: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "acebet.duckdb"
+    shutil.copy(trained, db)
+    weights = {"model": 0.3, "market": 0.9, "matches": 1234}
+    con = duckdb.connect(str(db))
+    meta = json.loads(con.execute("SELECT metadata FROM models WHERE is_active").fetchone()[0])
+    con.execute("UPDATE models SET metadata = ? WHERE is_active",
+                [json.dumps({**meta, "blend": weights})])
+    con.close()
+    (a, *_), (b, *_), (c, *_) = players(db)[:3]
+    file = write(tmp_path / "f.csv", [
+        fixture(a, b, tourney_name="With odds", p1_odds=1.5, p2_odds=2.6),
+        fixture(a, c, tourney_name="No odds"),
+    ])
+    runner = CliRunner()
+    assert runner.invoke(main, ["--db", str(db), "fixtures", "load", str(file)]).exit_code == 0
+    result = runner.invoke(main, ["--db", str(db), "score"])
+    assert result.exit_code == 0, result.output
+    con = duckdb.connect(str(db), read_only=True)
+    rows = con.execute(
+        "SELECT tourney_name, p1_win_prob, p1_market_prob, edge, p1_blend_prob "
+        "FROM latest_predictions ORDER BY tourney_name").fetchall()
+    outcome_cols = {r[0] for r in con.execute("DESCRIBE prediction_outcomes").fetchall()}
+    con.close()
+    (name0, p0, q0, e0, blend0), (name1, _, _, _, blend1) = rows
+    assert (name0, name1) == ("No odds", "With odds") and blend0 is None
+    _, p, q, edge, blended = rows[1]
+    assert edge == pytest.approx(p - q)  # the edge stays the pure model's
+    expected = B.blend_probability(weights, np.array([p]), np.array([q]))[0]
+    assert blended == pytest.approx(expected, abs=1e-12)
+    assert min(p, q) < blended or blended < max(p, q)
+    assert {"p1_blend_prob", "blend_log_loss"} <= outcome_cols

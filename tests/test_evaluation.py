@@ -1,0 +1,132 @@
+"""The evaluation protocol: period splitting, the same matches for every forecaster, and
+the bootstrap interval on the gap to Pinnacle, on small synthetic predictions."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import polars as pl
+import pytest
+from click.testing import CliRunner
+
+from acebet import evaluation as ev
+from acebet.cli import main
+from acebet.errors import InputError
+
+
+def test_period_forms_parse_to_inclusive_calendar_spans() -> None:
+    assert ev.parse_period("2019-20") == ev.Period("2019-20", dt.date(2019, 1, 1),
+                                                   dt.date(2020, 12, 31))
+    assert ev.parse_period("2021").end == dt.date(2021, 12, 31)
+    span = ev.parse_period("2019-03-01:2019-06-30")
+    assert (span.start, span.end) == (dt.date(2019, 3, 1), dt.date(2019, 6, 30))
+
+
+@pytest.mark.parametrize("text", ["2019-18", "19-20", "2019-02-30:2019-03-01",
+                                  "2020-01-01:2019-01-01", "last year"])
+def test_bad_periods_are_input_errors(text: str) -> None:
+    with pytest.raises(InputError, match="period"):
+        ev.parse_period(text)
+
+
+def test_overlapping_periods_are_refused_and_others_sorted() -> None:
+    with pytest.raises(InputError, match="overlap"):
+        ev.parse_periods(["2015-16", "2016-17"])
+    got = ev.parse_periods(["2021-22,2015-16", "2019"])
+    assert [p.label for p in got] == ["2015-16", "2019", "2021-22"]
+
+
+def test_label_periods_keeps_the_edges_and_drops_the_gaps() -> None:
+    days = [dt.date(2014, 12, 31), dt.date(2015, 1, 1), dt.date(2016, 12, 31),
+            dt.date(2017, 6, 1), dt.date(2019, 1, 1)]
+    frame = pl.DataFrame({"tourney_date": days})
+    out = ev.label_periods(frame, ev.parse_periods(["2015-16", "2019"]))
+    assert out["tourney_date"].to_list() == [days[1], days[2], days[4]]
+    assert out["period"].to_list() == ["2015-16", "2015-16", "2019"]
+
+
+def _per_match_loss(p: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return -(y * np.log(p) + (1 - y) * np.log(1 - p))
+
+
+def test_bootstrap_gap_is_the_mean_difference_and_its_interval_brackets_it() -> None:
+    rng = np.random.default_rng(1)
+    n = 600
+    truth = rng.uniform(0.2, 0.8, n)
+    y = (rng.uniform(size=n) < truth).astype(float)
+    sharp = truth
+    noisy = np.clip(truth + rng.normal(0, 0.15, n), 0.02, 0.98)
+    groups = np.repeat(np.arange(60), 10)
+    gap, low, high = ev.bootstrap_log_loss_gap(noisy, sharp, y, groups, samples=500)
+    expected = float(np.mean(_per_match_loss(noisy, y) - _per_match_loss(sharp, y)))
+    assert gap == pytest.approx(expected, abs=1e-12)
+    assert low < gap < high
+    assert low > 0  # the noisy forecast is clearly worse than the truth
+    same = ev.bootstrap_log_loss_gap(sharp, sharp, y, groups, samples=200)
+    assert same == (0.0, 0.0, 0.0)
+
+
+def test_resampling_tournaments_widens_the_interval_when_matches_move_together() -> None:
+    """If a whole event goes one way, per-match resampling would understate the
+    uncertainty; resampling by tournament must not."""
+    rng = np.random.default_rng(2)
+    events, size = 40, 25
+    shift = np.repeat(rng.normal(0, 0.3, events), size)  # shared per event
+    y = np.ones(events * size)
+    ref = np.full(events * size, 0.6)
+    p = 1 / (1 + np.exp(-(np.log(0.6 / 0.4) + shift)))
+    by_event = np.repeat(np.arange(events), size)
+    by_match = np.arange(events * size)
+    _, lo_e, hi_e = ev.bootstrap_log_loss_gap(p, ref, y, by_event, samples=1000)
+    _, lo_m, hi_m = ev.bootstrap_log_loss_gap(p, ref, y, by_match, samples=1000)
+    assert hi_e - lo_e > 2 * (hi_m - lo_m)
+
+
+def _predictions() -> pl.DataFrame:
+    rng = np.random.default_rng(3)
+    n = 400
+    days = [dt.date(2015, 1, 5) + dt.timedelta(days=int(d)) for d in
+            np.sort(rng.integers(0, 365 * 4, n))]
+    truth = rng.uniform(0.2, 0.8, n)
+    won = rng.uniform(size=n) < truth
+    market = [None if i % 10 == 0 else float(t) for i, t in enumerate(truth)]  # some lack it
+    return pl.DataFrame({
+        "tourney_date": days, "tourney_id": [f"t{i // 8}" for i in range(n)],
+        "p1_id": np.full(n, 1), "winner_id": np.where(won, 1, 2),
+        "evaluated": np.arange(n) % 7 != 0,
+        "p1_win_prob": np.clip(truth + rng.normal(0, 0.1, n), 0.05, 0.95),
+        "elo_prob": np.full(n, 0.5), "rank_prob": np.full(n, 0.55),
+        "pinnacle_prob": truth, "market_avg_prob": pl.Series(market, dtype=pl.Float64),
+    })
+
+
+def test_compare_scores_every_forecaster_on_the_same_matches_per_period() -> None:
+    preds = _predictions()
+    periods = ev.parse_periods(["2015-16", "2017-18"])
+    table = ev.compare(preds, periods, samples=200)
+    assert set(table["period"]) == {"2015-16", "2017-18"}
+    for period in ("2015-16", "2017-18"):
+        part = table.filter(pl.col("period") == period)
+        assert set(part["model"]) == {"acebet", "elo", "ranking", "market_avg", "pinnacle"}
+        assert part["n"].n_unique() == 1  # the same matches for all
+        expected = ev.label_periods(preds, periods).filter(
+            (pl.col("period") == period) & pl.col("evaluated")
+            & pl.col("market_avg_prob").is_not_null()).height
+        assert part["n"][0] == expected
+        pin = part.filter(pl.col("model") == "pinnacle").row(0, named=True)
+        assert pin["gap_to_pinnacle"] == 0.0
+        elo = part.filter(pl.col("model") == "elo").row(0, named=True)
+        assert elo["gap_low"] > 0
+
+
+def test_evaluate_command_compares_a_saved_parquet(tmp_path) -> None:  # noqa: ANN001
+    path = tmp_path / "preds.parquet"
+    _predictions().write_parquet(path)
+    result = CliRunner().invoke(main, ["--db", str(tmp_path / "x.duckdb"), "evaluate",
+                                       "--periods", "2015-16", "--predictions", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "gap_to_pinnacle" in result.output and "2015-16" in result.output
+    bad = CliRunner().invoke(main, ["--db", str(tmp_path / "x.duckdb"), "evaluate",
+                                    "--periods", "2015-17x"])
+    assert bad.exit_code == 2 and "period" in bad.output
