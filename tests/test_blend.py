@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from acebet import blend as B
 from acebet import metrics, scoring
+from acebet import model as M
 from acebet.cli import main
 from acebet.model import symmetric_probability
 from tests.test_scoring import fixture, players, write
@@ -71,12 +72,8 @@ def test_blend_of_a_swapped_fixture_is_exactly_one_minus() -> None:
 
 
 @pytest.fixture(scope="module")
-def trained(synthetic_source: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("blend") / "base.duckdb"
-    runner = CliRunner()
-    assert runner.invoke(main, ["--db", str(path), "ingest", str(synthetic_source)]).exit_code == 0
-    assert runner.invoke(main, ["--db", str(path), "train"]).exit_code == 0
-    return path
+def trained(trained_synthetic_db: Path) -> Path:
+    return trained_synthetic_db
 
 
 def test_scoring_writes_the_blend_where_odds_exist_and_the_views_show_it(
@@ -86,9 +83,12 @@ def test_scoring_writes_the_blend_where_odds_exist_and_the_views_show_it(
     shutil.copy(trained, db)
     weights = {"model": 0.3, "market": 0.9, "matches": 1234}
     con = duckdb.connect(str(db))
-    meta = json.loads(con.execute("SELECT metadata FROM models WHERE is_active").fetchone()[0])
-    con.execute("UPDATE models SET metadata = ? WHERE is_active",
-                [json.dumps({**meta, "blend": weights})])
+    text, stored = con.execute("SELECT model_text, metadata FROM models WHERE is_active"
+                               ).fetchone()
+    meta = json.dumps({**json.loads(stored), "blend": weights})
+    # as a training with odds would store it: the checksum covers the weights too
+    con.execute("UPDATE models SET metadata = ?, checksum = ? WHERE is_active",
+                [meta, M.model_checksum(text, meta)])
     con.close()
     (a, *_), (b, *_), (c, *_) = players(db)[:3]
     file = write(tmp_path / "f.csv", [
