@@ -11,6 +11,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from acebet import features as F
+from acebet.model import matrix
 
 
 @pytest.fixture(scope="module")
@@ -79,13 +80,13 @@ def test_walkovers_and_defaults_do_not_move_ratings(no_play: str) -> None:
 def test_model_matrix_is_antisymmetric(history) -> None:
     matches, players = history
     feats = F.build(F.timeline(matches.tail(2000)), players)
-    ab = F.model_matrix(feats)
-    ba = F.model_matrix(F.swap_sides(feats))
-    for name in F.ANTISYMMETRIC:
+    ab = matrix.model_matrix(feats)
+    ba = matrix.model_matrix(matrix.swap_sides(feats))
+    for name in matrix.ANTISYMMETRIC:
         assert (ab[name] + ba[name]).fill_null(0).abs().max() == 0, name
-    for name in F.SYMMETRIC:
+    for name in matrix.SYMMETRIC:
         assert ab[name].equals(ba[name]), name
-    assert F.model_matrix(feats, swap=True).equals(ba)
+    assert matrix.model_matrix(feats, swap=True).equals(ba)
 
 
 def test_a_fixture_does_not_see_results_dated_the_same_day() -> None:

@@ -19,6 +19,7 @@ from acebet import model as M
 from acebet import store
 from acebet.cli import main
 from acebet.errors import NoModelError, StoreError
+from acebet.model import matrix
 
 
 @pytest.fixture
@@ -37,7 +38,7 @@ def test_swapping_players_gives_exactly_one_minus_p(db: Path) -> None:
     _, fitted = M.load(con)
     feats = _feats(con)
     p_ab = fitted.predict_proba(feats)
-    p_ba = fitted.predict_proba(F.swap_sides(feats))
+    p_ba = fitted.predict_proba(matrix.swap_sides(feats))
     assert np.array_equal(p_ab, 1.0 - p_ba)
     assert np.array_equal(p_ba, 1.0 - p_ab)
     assert ((p_ab > 0) & (p_ab < 1)).all()
@@ -57,7 +58,7 @@ def test_model_is_stored_as_text_and_json_never_pickle(db: Path) -> None:
     text, meta = con.execute("SELECT model_text, metadata FROM models").fetchall()[0]
     assert text.startswith("tree\nversion=")
     meta = json.loads(meta)
-    assert meta["features"] == F.FEATURES
+    assert meta["features"] == matrix.FEATURES
     for key in ("params", "train_to", "validation", "data_fingerprint", "versions",
                 "calibration"):
         assert key in meta

@@ -22,8 +22,8 @@ import polars as pl
 from sklearn.linear_model import LogisticRegression
 
 from acebet import blend as B
+from acebet import domain, metrics
 from acebet import features as F
-from acebet import metrics
 from acebet import model as M
 from acebet import progress as progress_mod
 from acebet.errors import InputError
@@ -138,7 +138,7 @@ def evaluate(
             if target.height == 0:
                 continue
             rank_p = ranking.predict_proba(
-                F.model_matrix(target).select("log_rank_diff").to_numpy())[:, 1]
+                M.model_matrix(target).select("log_rank_diff").to_numpy())[:, 1]
             scored = target.select(
                 "tourney_date", "tourney_id", "match_num", "tourney_level", "surface", "round",
                 "p1_id", "p2_id", "elo_prob",
@@ -203,7 +203,7 @@ def _canonical(raw: pl.DataFrame) -> pl.DataFrame:
     ).rename({"model_prob": "p1_win_prob"})
     if "blend_prob" in out.columns:
         out = out.rename({"blend_prob": "p1_blend_prob"})
-    evaluated = (pl.col("tourney_level").is_in(F.TOUR_LEVELS)
+    evaluated = (pl.col("tourney_level").is_in(domain.TOUR_LEVELS)
                  & ~pl.col("round").fill_null("").str.starts_with("Q"))
     return out.with_columns(evaluated.alias("evaluated")).select(
         *OUT_COLUMNS, *(c for c in out.columns if c not in OUT_COLUMNS), "evaluated"
@@ -224,8 +224,8 @@ def metric_table(predictions: pl.DataFrame) -> pl.DataFrame:
     subsets: list[tuple[str, pl.Expr]] = [("all", pl.lit(True))]
     if "pinnacle_prob" in data.columns:
         subsets.append(("with_pinnacle", pl.col("pinnacle_prob").is_not_null()))
-    subsets += [(f"level={lv}", pl.col("tourney_level") == lv) for lv in F.TOUR_LEVELS]
-    subsets += [(f"surface={s}", pl.col("surface") == s) for s in F.SURFACES]
+    subsets += [(f"level={lv}", pl.col("tourney_level") == lv) for lv in domain.TOUR_LEVELS]
+    subsets += [(f"surface={s}", pl.col("surface") == s) for s in domain.SURFACES]
     rows = []
     for subset, where in subsets:
         part = data.filter(where)

@@ -104,14 +104,15 @@ def prepared_matrices(db: Path, ab: Path, ba: Path) -> None:
     """The floor's 'ready features', computed (untimed) with AceBet's own code."""
     from acebet import features as F
     from acebet import scoring, store
+    from acebet.model import matrix
 
     con = store.connect(db, read_only=True)
     fixtures = store.query_frame(con, "SELECT * FROM fixtures ORDER BY fixture_id")
     feats = F.build(F.timeline(F.load_matches(con), scoring.fixture_rows(fixtures)),
                     F.load_players(con)).filter(pl.col("is_fixture"))
     con.close()
-    np.save(ab, F.model_matrix(feats).to_numpy())
-    np.save(ba, F.model_matrix(feats, swap=True).to_numpy())
+    np.save(ab, matrix.model_matrix(feats).to_numpy())
+    np.save(ba, matrix.model_matrix(feats, swap=True).to_numpy())
 
 
 def main() -> None:

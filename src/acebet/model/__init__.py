@@ -28,6 +28,7 @@ import polars as pl
 from acebet import features as F
 from acebet import metrics, progress
 from acebet.errors import InputError, NoModelError, StoreError, first_line
+from acebet.model.matrix import FEATURES, model_matrix, swap_sides  # noqa: F401
 from acebet.store import query_frame, scalar, transaction
 
 TRAIN_FROM = dt.date(2000, 1, 1)  # ranking points and serve statistics are complete by then
@@ -73,8 +74,8 @@ class TrainedModel:
         """P(p1 wins) for every row of a feature frame (`features.build` output)."""
         if feats.height == 0:
             return np.empty(0)
-        ab = F.model_matrix(feats).to_numpy()
-        ba = F.model_matrix(feats, swap=True).to_numpy()
+        ab = model_matrix(feats).to_numpy()
+        ba = model_matrix(feats, swap=True).to_numpy()
         return symmetric_probability(self.raw(ab), self.raw(ba), self.temperature)
 
     def to_text(self) -> str:
@@ -83,8 +84,8 @@ class TrainedModel:
 
 def _both_orientations(feats: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Every match twice: as (winner, loser) labelled 1 and as (loser, winner) labelled 0."""
-    ab = F.model_matrix(feats).to_numpy()
-    ba = F.model_matrix(feats, swap=True).to_numpy()
+    ab = model_matrix(feats).to_numpy()
+    ba = model_matrix(feats, swap=True).to_numpy()
     y = np.r_[np.ones(len(ab)), np.zeros(len(ba))]
     return np.vstack([ab, ba]), y
 
@@ -130,9 +131,9 @@ def fit(feats: pl.DataFrame, train_to: dt.date, *, params: dict | None = None) -
                              progress.per_iteration(trees_bar)])
     trees = max(int(first.best_iteration_ or first.n_estimators_), 1)
     half = val.height // 2
-    m_ab = first.booster_.predict(F.model_matrix(val).to_numpy(), raw_score=True,
+    m_ab = first.booster_.predict(model_matrix(val).to_numpy(), raw_score=True,
                                   num_iteration=trees, num_threads=THREADS)
-    m_ba = first.booster_.predict(F.model_matrix(val, swap=True).to_numpy(), raw_score=True,
+    m_ba = first.booster_.predict(model_matrix(val, swap=True).to_numpy(), raw_score=True,
                                   num_iteration=trees, num_threads=THREADS)
     temperature, calibration = _fit_temperature(m_ab, m_ba, half)
     ones = np.ones(val.height)
@@ -144,7 +145,7 @@ def fit(feats: pl.DataFrame, train_to: dt.date, *, params: dict | None = None) -
     with progress.task("train: refit on all rows", total=trees) as trees_bar:
         final.fit(x_all, y_all, callbacks=[progress.per_iteration(trees_bar)])
     metadata = {
-        "features": list(F.FEATURES),
+        "features": list(FEATURES),
         "params": {**params, "n_estimators": trees},
         "temperature": temperature,
         "calibration": calibration,
@@ -240,17 +241,17 @@ def model_checksum(text: str, metadata_json: str) -> str:
 def load(con: duckdb.DuckDBPyConnection, version: int | None = None) -> tuple[int, TrainedModel]:
     """The active model (or `version`), checked against its checksum, the feature code and
     the ranges training can produce, and loaded in a way that cannot abort the process."""
-    columns = "model_version, model_text, model_sha256, metadata::VARCHAR, checksum"
+    cols = "model_version, model_text, model_sha256, metadata::VARCHAR, checksum"
     if version is None:
         row = con.execute(
-            f"SELECT {columns} FROM models "  # noqa: S608 - a constant column list
+            f"SELECT {cols} FROM models "  # noqa: S608 - a constant column list
             "WHERE is_active ORDER BY model_version DESC LIMIT 1"
         ).fetchall()
         if not row:
             raise NoModelError("no active model in the database; run `acebet train` first")
     else:
         row = con.execute(
-            f"SELECT {columns} FROM models WHERE model_version = ?",  # noqa: S608
+            f"SELECT {cols} FROM models WHERE model_version = ?",  # noqa: S608
             [version],
         ).fetchall()
         if not row:
@@ -283,7 +284,7 @@ def check_metadata(version: int, meta: object) -> float:
     """
     if not isinstance(meta, dict):
         raise StoreError(f"model version {version}: metadata is not a JSON object")
-    if meta.get("features") != list(F.FEATURES):
+    if meta.get("features") != list(FEATURES):
         raise StoreError(
             f"model version {version} was trained on different features than this AceBet "
             "computes; retrain it (`acebet train`)"
@@ -335,7 +336,7 @@ def check_model_text(version: int, text: str) -> None:
     head = _key_values(header)
     if head.get("num_class") != "1" or head.get("num_tree_per_iteration") != "1":
         raise bad("not a binary model")
-    n_features = len(F.FEATURES)
+    n_features = len(FEATURES)
     if head.get("max_feature_idx") != str(n_features - 1):
         raise bad(f"max_feature_idx {head.get('max_feature_idx')!r}, expected {n_features - 1}")
     if not sep:
@@ -468,7 +469,7 @@ class TrainingSet:
                                 free_raw_data=True)
         self.dataset = lgb.Dataset(x, y, reference=reference, params=_dataset_params(),
                                    free_raw_data=False).construct()
-        self.log_rank_diff = x[:, F.FEATURES.index("log_rank_diff")]
+        self.log_rank_diff = x[:, FEATURES.index("log_rank_diff")]
 
     def count_before(self, day: dt.date) -> int:
         return int(np.searchsorted(self.days, np.datetime64(day)))

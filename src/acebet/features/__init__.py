@@ -1,0 +1,39 @@
+"""Point-in-time features for every match and fixture, in one pass over the history.
+
+All rows (played matches and fixtures to score) are put on one timeline in the order
+they were known. Each row's features are read from the state *before* it: a sequential
+Elo pass for the ratings (the one honest Python loop), and Polars as-of joins for form,
+fatigue, head-to-head and rankings. Appending later rows cannot change earlier features,
+because nothing ever looks forward.
+
+The work is split by job: `timeline` orders the rows, `elo` rates the players, `history`
+keeps the running states, `snapshot` stores the end of the history for daily scoring.
+The model's input matrix lives with the model (`acebet.model.matrix`).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from acebet.features.elo import EloParams, elo_pass, elo_probability
+from acebet.features.history import history_features, player_features
+from acebet.features.snapshot import FEATURE_CODE_VERSION, Snapshot, history_fingerprint
+from acebet.features.timeline import TIMELINE_COLUMNS, load_matches, load_players, timeline
+
+__all__ = [
+    "FEATURE_CODE_VERSION", "TIMELINE_COLUMNS", "EloParams", "Snapshot", "build",
+    "elo_pass", "elo_probability", "history_features", "history_fingerprint",
+    "load_matches", "load_players", "player_features", "timeline",
+]
+
+
+def build(rows: pl.DataFrame, players: pl.DataFrame, params: EloParams = EloParams()
+          ) -> pl.DataFrame:
+    """Every per-side feature for every timeline row, in timeline order."""
+    ratings, _ = elo_pass(rows, params)
+    return pl.concat(
+        [rows, ratings,
+         history_features(rows).drop("row"),
+         player_features(rows, players).drop("row")],
+        how="horizontal",
+    )
