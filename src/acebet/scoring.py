@@ -21,7 +21,7 @@ import polars as pl
 
 from acebet import features as F
 from acebet import model as M
-from acebet import snapshots, store
+from acebet import progress, snapshots, store
 from acebet.errors import DatabaseBusy
 from acebet.faults import checkpoint
 
@@ -171,6 +171,7 @@ def _score(db: Path | str, run_id: str, started_at: dt.datetime, as_of: dt.date 
         if use_snapshot:
             snapshot = snapshots.load(con)
             if snapshot is None:
+                progress.step("rebuilding the end-of-history feature snapshot (history changed)")
                 snapshot = new_snapshot = F.Snapshot.from_history(
                     F.load_matches(con), F.history_fingerprint(con))
             use_snapshot = snapshot.covers(todo["tourney_date"])
