@@ -115,3 +115,4 @@ def test_cli_train_emits_phases_and_trees_as_json(synthetic_source: Path, tmp_pa
     trees = [e for e in events if e.get("task") == "train: refit on all rows"]
     assert trees[-1]["done"] == trees[-1]["total"] > 0
     assert any("snapshot" in e.get("step", "") for e in events)
+

@@ -157,9 +157,14 @@ class _Retry(Retry):
 def _cannot_heal(error: Exception) -> bool:
     # A name that does not resolve or a host that refuses will not change within the
     # seconds a retry waits: retrying only delays the one line the user needs.
-    return isinstance(error, NameResolutionError) or (
+    return isinstance(error, NameResolutionError) or _is_certificate_failure(error) or (
         isinstance(error, NewConnectionError)
         and isinstance(error.__cause__, ConnectionRefusedError))
+
+
+def _is_certificate_failure(error: BaseException | None) -> bool:
+    return (isinstance(error, urllib3.exceptions.SSLError)
+            and "CERTIFICATE_VERIFY_FAILED" in str(error))
 
 
 def _cache_path(url: str, cache_dir: Path) -> Path:
@@ -221,7 +226,7 @@ def _request(url: str, headers: dict[str, str], retry: Retry, timeout: float) ->
 
 
 def _unreachable(url: str, exc: BaseException | None) -> Exception:
-    if isinstance(exc, urllib3.exceptions.SSLError) and "CERTIFICATE_VERIFY_FAILED" in str(exc):
+    if _is_certificate_failure(exc):
         # Not transient and not "offline": an intercepting proxy or a wrong clock. Say so.
         return AceBetError(f"cannot download {url}: TLS certificate verification failed "
                            f"({_one_line(str(exc))})")

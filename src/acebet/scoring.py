@@ -22,7 +22,7 @@ import polars as pl
 
 from acebet import blend as B
 from acebet import features as F
-from acebet import interrupts, snapshots, store
+from acebet import interrupts, progress, snapshots, store
 from acebet import model as M
 from acebet.errors import DatabaseBusy, Interrupted, StaleHistoryError
 from acebet.faults import checkpoint
@@ -244,6 +244,7 @@ def _score(db: Path | str, run_id: str, started_at: dt.datetime, as_of: dt.date 
         if use_snapshot:
             snapshot = snapshots.load(con)
             if snapshot is None:
+                progress.step("rebuilding the end-of-history feature snapshot (history changed)")
                 snapshot = new_snapshot = F.Snapshot.from_history(
                     F.load_matches(con), F.history_fingerprint(con))
             use_snapshot = snapshot.covers(todo["tourney_date"])
