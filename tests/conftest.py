@@ -29,6 +29,13 @@ def require(available: bool, what: str) -> None:
     pytest.skip(what)
 
 
+def copy_db(source: Path, folder: Path, name: str = "acebet.duckdb") -> Path:
+    """A private, writable copy of a prepared database (session fixtures stay pristine)."""
+    path = folder / name
+    shutil.copy(source, path)
+    return path
+
+
 def _shared_data() -> Path | None:
     value = os.environ.get("ACEBET_TEST_DATA")
     if not value:

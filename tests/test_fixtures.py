@@ -6,7 +6,6 @@ written here, byte for byte, so each test shows the input it is about.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import duckdb
@@ -15,6 +14,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from acebet.cli import main
+from tests.conftest import copy_db
 
 HEADER = ("tourney_date,tourney_name,surface,tourney_level,round,best_of,p1_id,p2_id,"
           "p1_odds,p2_odds")
@@ -30,9 +30,7 @@ def base(synthetic_source: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
 
 @pytest.fixture
 def db(base: Path, tmp_path: Path) -> Path:
-    path = tmp_path / "acebet.duckdb"
-    shutil.copy(base, path)
-    return path
+    return copy_db(base, tmp_path)
 
 
 def ids(db: Path, n: int = 8) -> list[int]:

@@ -8,7 +8,6 @@ clock, so the demo and these tests on a 2022 history give the same answer every 
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from pathlib import Path
 
 import duckdb
@@ -16,22 +15,17 @@ import pytest
 from click.testing import CliRunner
 
 from acebet.cli import main
+from tests.conftest import copy_db
 
 
 @pytest.fixture(scope="module")
-def trained(synthetic_source: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("age") / "trained.duckdb"
-    for args in (["ingest", str(synthetic_source)], ["train"]):
-        result = CliRunner().invoke(main, ["--db", str(path), *args])
-        assert result.exit_code == 0, result.output
-    return path
+def trained(trained_synthetic_db: Path) -> Path:
+    return trained_synthetic_db
 
 
 @pytest.fixture
 def db(trained: Path, tmp_path: Path) -> Path:
-    path = tmp_path / "acebet.duckdb"
-    shutil.copy(trained, path)
-    return path
+    return copy_db(trained, tmp_path)
 
 
 def query(db: Path, sql: str) -> list[tuple]:

@@ -26,6 +26,7 @@ from click.testing import CliRunner
 
 from acebet.cli import main
 from acebet.share import content, lake
+from tests.conftest import copy_db
 
 HEADER = ["tourney_date", "tourney_name", "surface", "tourney_level", "round", "best_of",
           "p1_id", "p2_id"]
@@ -115,9 +116,7 @@ def trained_base(trained_synthetic_db: Path) -> Path:
 
 @pytest.fixture
 def db(trained_base: Path, tmp_path: Path) -> Path:
-    path = tmp_path / "acebet.duckdb"
-    shutil.copy(trained_base, path)
-    return path
+    return copy_db(trained_base, tmp_path)
 
 
 def player_ids(db: Path) -> list[int]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,13 +19,12 @@ from acebet import store
 from acebet.cli import main
 from acebet.errors import NoModelError, StoreError
 from acebet.model import matrix
+from tests.conftest import copy_db
 
 
 @pytest.fixture
 def db(trained_synthetic_db: Path, tmp_path: Path) -> Path:
-    path = tmp_path / "acebet.duckdb"
-    shutil.copy(trained_synthetic_db, path)
-    return path
+    return copy_db(trained_synthetic_db, tmp_path)
 
 
 def _feats(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:

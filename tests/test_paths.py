@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
 from pathlib import Path
 
 import duckdb
@@ -15,15 +14,14 @@ from click.testing import CliRunner
 
 from acebet import export
 from acebet.cli import main
+from tests.conftest import copy_db
 
 
 @pytest.fixture(scope="module")
-def scored(synthetic_source: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def scored(trained_synthetic_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """History, a model and two scored fixtures."""
-    path = tmp_path_factory.mktemp("paths") / "scored.duckdb"
+    path = copy_db(trained_synthetic_db, tmp_path_factory.mktemp("paths"), "scored.duckdb")
     runner = CliRunner()
-    for args in (["ingest", str(synthetic_source)], ["train"]):
-        assert runner.invoke(main, ["--db", str(path), *args]).exit_code == 0
     con = duckdb.connect(str(path), read_only=True)
     ids = [r[0] for r in con.execute("SELECT player_id FROM players ORDER BY 1 LIMIT 4")
            .fetchall()]
@@ -41,9 +39,7 @@ def scored(synthetic_source: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 
 @pytest.fixture
 def db(scored: Path, tmp_path: Path) -> Path:
-    path = tmp_path / "acebet.duckdb"
-    shutil.copy(scored, path)
-    return path
+    return copy_db(scored, tmp_path)
 
 
 def cli(db: Path, *args: str):  # noqa: ANN201

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from click.testing import CliRunner
 
 from acebet import scoring, store
 from acebet.cli import main
+from tests.conftest import copy_db
 
 HEADER = ["tourney_date", "tourney_name", "surface", "tourney_level", "round", "best_of",
           "p1_id", "p2_id", "p1_name", "p2_name", "p1_odds", "p2_odds"]
@@ -25,9 +25,7 @@ HEADER = ["tourney_date", "tourney_name", "surface", "tourney_level", "round", "
 
 @pytest.fixture
 def db(trained_synthetic_db: Path, tmp_path: Path) -> Path:
-    path = tmp_path / "acebet.duckdb"
-    shutil.copy(trained_synthetic_db, path)
-    return path
+    return copy_db(trained_synthetic_db, tmp_path)
 
 
 def players(db: Path, n: int = 8) -> list[tuple[int, str, str]]:

@@ -8,7 +8,6 @@ import csv
 import io
 import json
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -22,6 +21,7 @@ from click.testing import CliRunner
 from acebet import share, store
 from acebet.cli import main
 from acebet.store import sql_dir
+from tests.conftest import copy_db
 
 HEADER = ["tourney_date", "tourney_name", "surface", "tourney_level", "round", "best_of",
           "p1_id", "p2_id"]
@@ -29,9 +29,7 @@ HEADER = ["tourney_date", "tourney_name", "surface", "tourney_level", "round", "
 
 @pytest.fixture
 def db(trained_synthetic_db: Path, tmp_path: Path) -> Path:
-    path = tmp_path / "acebet.duckdb"
-    shutil.copy(trained_synthetic_db, path)
-    return path
+    return copy_db(trained_synthetic_db, tmp_path)
 
 
 def cli(db: Path, *args: str):  # noqa: ANN201

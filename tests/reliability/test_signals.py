@@ -21,18 +21,16 @@ import pytest
 from click.testing import CliRunner
 
 from acebet.cli import main
+from tests.conftest import copy_db
 
 pytestmark = pytest.mark.reliability
 
 
 @pytest.fixture(scope="module")
-def ready(synthetic_source: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def ready(trained_synthetic_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """History, a model and six fixtures loaded; nothing scored."""
-    path = tmp_path_factory.mktemp("signals") / "ready.duckdb"
+    path = copy_db(trained_synthetic_db, tmp_path_factory.mktemp("signals"), "ready.duckdb")
     runner = CliRunner()
-    for args in (["ingest", str(synthetic_source)], ["train"]):
-        result = runner.invoke(main, ["--db", str(path), *args])
-        assert result.exit_code == 0, result.output
     con = duckdb.connect(str(path))
     ids = [r[0] for r in con.execute("SELECT player_id FROM players ORDER BY 1 LIMIT 12")
            .fetchall()]
@@ -49,9 +47,7 @@ def ready(synthetic_source: Path, tmp_path_factory: pytest.TempPathFactory) -> P
 
 @pytest.fixture
 def db(ready: Path, tmp_path: Path) -> Path:
-    path = tmp_path / "acebet.duckdb"
-    shutil.copy(ready, path)
-    return path
+    return copy_db(ready, tmp_path)
 
 
 def start(cmd: list[str], pause_at: str, marker: Path, **env: str) -> subprocess.Popen:
