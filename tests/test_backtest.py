@@ -65,8 +65,9 @@ def test_real_backtest_beats_the_baselines_and_nears_the_market(
 ) -> None:
     """A quarter of 2022, trained once: the shape of the README's two-year table."""
     con = duckdb.connect(str(history_db))
-    result = bt.run(con, dt.date(2022, 1, 1), dt.date(2022, 3, 31), retrain="once",
-                    odds_dir=real_data / "tennis_data_odds")
+    result = bt.evaluate(con, dt.date(2022, 1, 1), dt.date(2022, 3, 31), retrain="once",
+                         odds_dir=real_data / "tennis_data_odds")
+    bt.store_result(con, result)
     table = result.metrics.filter(pl.col("subset") == "with_pinnacle")
     loss = dict(zip(table["model"], table["log_loss"], strict=True))
     assert table.filter(pl.col("model") == "acebet")["n"][0] > 500

@@ -71,23 +71,6 @@ def _ranking_baseline(log_rank_diff: np.ndarray) -> LogisticRegression:
     return clf
 
 
-def run(
-    con: duckdb.DuckDBPyConnection,
-    date_from: dt.date,
-    date_to: dt.date,
-    *,
-    retrain: str = "monthly",
-    odds_dir: Path | None = None,
-    progress: bool | None = None,
-    on_period: Callable[[dt.date, int], None] | None = None,
-) -> BacktestResult:
-    """Evaluate and store in one go, on one writable connection."""
-    result = evaluate(con, date_from, date_to, retrain=retrain, odds_dir=odds_dir,
-                      progress=progress, on_period=on_period)
-    store_result(con, result)
-    return result
-
-
 def evaluate(
     con: duckdb.DuckDBPyConnection,
     date_from: dt.date,

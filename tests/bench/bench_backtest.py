@@ -51,8 +51,8 @@ def main() -> None:
         def on_period(lo: dt.date, n: int) -> None:
             marks.append((str(lo), time.perf_counter() - wall0, cpu_seconds() - cpu0))
 
-        result = backtest.run(con, args.date_from, args.date_to, retrain=args.retrain,
-                              odds_dir=args.odds, on_period=on_period)
+        result = backtest.evaluate(con, args.date_from, args.date_to, retrain=args.retrain,
+                                   odds_dir=args.odds, on_period=on_period)
         wall, cpu = time.perf_counter() - wall0, cpu_seconds() - cpu0
         con.close()
     print(f"periods: {len(marks)}, predictions: {result.predictions.height:,}")
