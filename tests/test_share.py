@@ -253,3 +253,18 @@ def test_commands_that_never_publish_ignore_the_publish_settings(db: Path, tmp_p
         assert result.exit_code == 0, (args, result.output)
     publishing = CliRunner().invoke(main, ["--db", str(db), "score"], env=lake_without_data)
     assert publishing.exit_code == 2 and "--publish-data" in publishing.stderr
+
+
+def test_an_empty_table_that_gained_a_column_is_published_again(db: Path) -> None:
+    """Count and hash of an empty table do not change when a migration adds a column;
+    its shape does, and the snapshot must follow it (the views may need the column)."""
+    assert cli(db, "publish").exit_code == 0
+    con = duckdb.connect(str(db))
+    assert con.execute("SELECT count(*) FROM predictions").fetchall() == [(0,)]
+    con.execute("ALTER TABLE predictions ADD COLUMN added_later DOUBLE")
+    con.close()
+    assert cli(db, "publish").exit_code == 0
+    snap = duckdb.connect(str(share.default_snapshot(db)), read_only=True)
+    columns = [r[0] for r in snap.execute("DESCRIBE predictions").fetchall()]
+    snap.close()
+    assert "added_later" in columns
