@@ -52,7 +52,7 @@ SELECT
     predictions_written,
     archived,
     cold_start,
-    history_age_days,
-    error
+    error,
+    history_age_days  -- last: readers that go by position keep their columns
 FROM score_runs
 ORDER BY started_at DESC;

@@ -29,13 +29,13 @@ SELECT
     greatest(p.p1_win_prob, 1 - p.p1_win_prob) AS favourite_prob,
     p.p1_market_prob,
     p.edge,
-    p.p1_blend_prob,
     p.cold_start,
     p.model_version,
     p.run_id,
     p.scored_at,
     p.as_of,
-    p.history_age_days
+    p.history_age_days,
+    p.p1_blend_prob  -- last: readers that go by position keep their columns
 FROM predictions p
 JOIN fixtures f USING (fixture_id)
 JOIN models m ON m.model_version = p.model_version AND m.is_active
@@ -85,7 +85,7 @@ joined AS (
     LEFT JOIN matched m USING (fixture_id, model_version)
 )
 SELECT
-    *,
+    * EXCLUDE (p1_blend_prob),  -- placed with the blend's own columns, after the others
     CASE WHEN NOT result_known THEN 'pending' WHEN NOT settled THEN 'void'
          WHEN winner_id = p1_id THEN 'p1' ELSE 'p2' END AS result,
     CASE WHEN settled THEN winner_id = p1_id END AS p1_won,
@@ -95,6 +95,7 @@ SELECT
         1 - 1e-15), 1e-15)) END AS log_loss,
     CASE WHEN settled THEN power(p1_win_prob - CASE WHEN winner_id = p1_id THEN 1 ELSE 0 END,
         2) END AS brier,
+    p1_blend_prob,
     CASE WHEN settled AND p1_blend_prob IS NOT NULL THEN -ln(greatest(least(
         CASE WHEN winner_id = p1_id THEN p1_blend_prob ELSE 1 - p1_blend_prob END,
         1 - 1e-15), 1e-15)) END AS blend_log_loss

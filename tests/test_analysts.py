@@ -183,3 +183,22 @@ def test_export_outcomes_with_filters(scenario: dict, fmt: str) -> None:
 def test_runs_list_is_a_readable_table(scenario: dict) -> None:
     result = cli(scenario["db"], "runs", "list")
     assert "succeeded" in result.output and "predictions_written" in result.output
+
+
+def test_migrations_only_add_view_columns_at_the_end() -> None:
+    """Analysts' exports and notebooks may read columns by position: a migration that
+    redefines a view keeps every earlier column where it was."""
+    from acebet import store
+
+    con = duckdb.connect()
+    seen: dict[str, list[str]] = {}
+    for migration in store.migrations():
+        con.execute(migration.sql)
+        for (view,) in con.execute("SELECT view_name FROM duckdb_views() "
+                                   "WHERE NOT internal").fetchall():
+            columns = [r[0] for r in con.execute(f"DESCRIBE {view}").fetchall()]
+            before = seen.get(view, [])
+            assert columns[:len(before)] == before, (migration.name, view)
+            seen[view] = columns
+    con.close()
+    assert {"latest_predictions", "prediction_outcomes"} <= set(seen)

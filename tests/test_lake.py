@@ -249,7 +249,9 @@ def test_lake_errors_are_one_line(db: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["--db", str(db), "--publish",
                                        f"ducklake:sqlite:{tmp_path / 'no' / 'l.sqlite'}",
                                        "--publish-data", str(tmp_path / "d"), "publish"])
-    assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1
+    # a catalog folder that does not exist is refused before any work, like --publish-data
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
+    assert "does not exist" in result.output
 
 
 READER = textwrap.dedent("""

@@ -237,7 +237,9 @@ def test_an_unusable_publish_target_is_exit_2_before_any_work(
     db = tmp_path / "new.duckdb"
     for option in (["--publish", str(tmp_path / "missing" / "share.duckdb")],
                    ["--publish", f"ducklake:sqlite:{tmp_path / 'lake.sqlite'}",
-                    "--publish-data", str(tmp_path / "missing" / "data")]):
+                    "--publish-data", str(tmp_path / "missing" / "data")],
+                   ["--publish", f"ducklake:sqlite:{tmp_path / 'missing' / 'lake.sqlite'}",
+                    "--publish-data", str(tmp_path / "data")]):
         result = CliRunner().invoke(main, ["--db", str(db), *option, "ingest",
                                            str(synthetic_source)])
         assert result.exit_code == 2, result.output
@@ -248,11 +250,14 @@ def test_an_unusable_publish_target_is_exit_2_before_any_work(
 def test_commands_that_never_publish_ignore_the_publish_settings(db: Path, tmp_path: Path
                                                                  ) -> None:
     lake_without_data = {"ACEBET_PUBLISH": f"ducklake:sqlite:{tmp_path / 'lake.sqlite'}"}
-    for args in (["db", "status"], ["runs", "list"], ["report", "--out", str(tmp_path / "r")]):
+    for args in (["db", "status"], ["runs", "list"], ["models", "list"],
+                 ["report", "--out", str(tmp_path / "r")]):
         result = CliRunner().invoke(main, ["--db", str(db), *args], env=lake_without_data)
         assert result.exit_code == 0, (args, result.output)
-    publishing = CliRunner().invoke(main, ["--db", str(db), "score"], env=lake_without_data)
-    assert publishing.exit_code == 2 and "--publish-data" in publishing.stderr
+    for args in (["score"], ["fixtures", "load", str(tmp_path / "f.csv")],
+                 ["models", "activate", "1"]):
+        publishing = CliRunner().invoke(main, ["--db", str(db), *args], env=lake_without_data)
+        assert publishing.exit_code == 2 and "--publish-data" in publishing.stderr, args
 
 
 def test_an_empty_table_that_gained_a_column_is_published_again(db: Path) -> None:

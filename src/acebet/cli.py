@@ -104,10 +104,11 @@ def _discard_database_if_created(ctx: click.Context, exc: BaseException) -> None
     store.discard_if_created_empty(settings.db)
 
 
-# Commands (or groups) that publish the analyst share or read it; the others never look
-# at --publish, so a lake setting in the environment does not stop `db status`.
-PUBLISHING_COMMANDS = {"ingest", "fixtures", "train", "models", "score", "backtest", "demo",
-                       "publish", "query"}
+# Commands that publish the analyst share or read it check --publish before any work
+# (`fixtures load` and `models activate` do so themselves); the others never look at it,
+# so a lake setting in the environment does not stop `db status` or `models list`.
+PUBLISHING_COMMANDS = {"ingest", "train", "score", "backtest", "evaluate", "demo", "publish",
+                       "query"}
 
 
 @click.group(cls=AceBetGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -365,6 +366,7 @@ def models_activate(settings: Settings, version: int) -> None:
     """Make VERSION the model that `score` uses."""
     from acebet import model
 
+    settings.share()  # a bad --publish is exit 2 before any work
     with settings.connect() as con:
         model.activate(con, version)
     _publish(settings)
@@ -491,6 +493,7 @@ def fixtures_load(settings: Settings, file: Path, strict: bool, encoding: str | 
     """
     from acebet import fixtures as fx
 
+    settings.share()  # a bad --publish is exit 2 before any work
     with settings.connect() as con:
         summary, rejects = fx.load(con, file, strict=strict, encoding=encoding)
     _publish(settings)

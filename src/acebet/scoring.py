@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 # File names of the fixtures `acebet demo` replays from the history (see fixtures_to_score).
 DEMO_REPLAY_SOURCE = "demo-replay-"
+OLD_DEMO_REPLAY_SOURCE = "replay_"  # the same, in databases an earlier demo made
 # Seconds an interrupted run waits for the lock to record itself (Kubernetes gives 30 s
 # between SIGTERM and SIGKILL).
 INTERRUPTED_LOCK_WAIT = 2.0
@@ -80,10 +81,12 @@ def fixtures_to_score(
              ON p.fixture_id = f.fixture_id AND p.model_version = ?
            WHERE (? OR p.fixture_id IS NULL OR p.details_hash IS DISTINCT FROM f.details_hash)
              AND CASE WHEN ?::VARCHAR[] IS NULL
-                      THEN NOT starts_with(coalesce(f.source_file, ''), ?)
+                      THEN NOT (starts_with(coalesce(f.source_file, ''), ?)
+                                OR starts_with(coalesce(f.source_file, ''), ?))
                       ELSE list_contains(?::VARCHAR[], f.fixture_id) END
            ORDER BY f.tourney_date, f.fixture_id""",
-        [model_version, rescore, fixture_ids, DEMO_REPLAY_SOURCE, fixture_ids],
+        [model_version, rescore, fixture_ids, DEMO_REPLAY_SOURCE, OLD_DEMO_REPLAY_SOURCE,
+         fixture_ids],
     )
 
 

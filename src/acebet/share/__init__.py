@@ -76,6 +76,8 @@ def resolve(db: Path, publish: str | None, data: str | None = None, *,
         if not data and not for_reading:
             raise InputError("--publish ducklake:…: also give --publish-data DIR_OR_URL "
                              "(env ACEBET_PUBLISH_DATA) for the lake's Parquet files")
+        if kind == "sqlite" and not for_reading and not Path(where).parent.is_dir():
+            raise InputError(f"--publish {publish}: folder {Path(where).parent} does not exist")
         if data and not for_reading and "://" not in data and not Path(data).parent.is_dir():
             raise InputError(f"--publish-data {data}: folder {Path(data).parent} "
                              "does not exist")
