@@ -132,19 +132,27 @@ def test_demo_on_the_real_history_settles_predictions_and_plots_them(
     _check_the_product_after_demo(db, tmp_path)
 
 
-def test_later_runs_never_score_the_replayed_weeks(demo_db: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("older_demo", [False, True])
+def test_later_runs_never_score_the_replayed_weeks(demo_db: Path, tmp_path: Path,
+                                                   older_demo: bool) -> None:
     """A model trained after the demo has seen the replayed weeks' results: scoring them
-    with it would be in sample, so only the demo's own replay ever scores them."""
+    with it would be in sample, so only the demo's own replay ever scores them (also in a
+    database an earlier demo made, whose replay files were named `replay_<day>.csv`)."""
     db = tmp_path / "later.duckdb"
     shutil.copy(demo_db, db)
+    if older_demo:
+        con = duckdb.connect(str(db))
+        con.execute("UPDATE fixtures SET source_file = replace(source_file, 'demo-replay-', "
+                    "'replay_') WHERE source_file LIKE 'demo-replay-%'")
+        con.close()
     runner = CliRunner()
     assert runner.invoke(main, ["--db", str(db), "--publish", "none", "train"]).exit_code == 0
     result = runner.invoke(main, ["--db", str(db), "--publish", "none", "score"])
     assert result.exit_code == 0, result.output
     con = duckdb.connect(str(db), read_only=True)
     replayed, by_new_model = con.execute(
-        "SELECT (SELECT count(*) FROM fixtures WHERE source_file LIKE 'demo-replay-%'), "
+        "SELECT (SELECT count(*) FROM fixtures WHERE source_file LIKE '%replay%'), "
         "(SELECT count(*) FROM predictions p JOIN fixtures f USING (fixture_id) "
-        " WHERE f.source_file LIKE 'demo-replay-%' AND p.model_version = 2)").fetchall()[0]
+        " WHERE f.source_file LIKE '%replay%' AND p.model_version = 2)").fetchall()[0]
     con.close()
     assert replayed > 0 and by_new_model == 0
