@@ -115,14 +115,15 @@ def test_a_full_disk_loses_nothing_committed(prepared: dict[str, Path], small_di
                                              tmp_path: Path) -> None:
     db = small_disk / "a.duckdb"
     source = prepared["source"]
-    first = run(db, "ingest", str(source), "--years", "2019", "--levels", "tour")
+    publish = ("--publish", str(tmp_path / "share.duckdb"))  # the share lives elsewhere
+    first = run(db, *publish, "ingest", str(source), "--years", "2019", "--levels", "tour")
     assert first.returncode == 0, first.stderr
     before = counts(db)
-    full = run(db, "ingest", str(source))
+    full = run(db, *publish, "ingest", str(source))
     one_line_error(full, 1, "database error", "No space left on device")
     assert counts(db) == before  # the committed season is intact
     moved = tmp_path / "moved.duckdb"  # more room: the same command now completes
     shutil.copy(db, moved)
-    assert run(moved, "ingest", str(source)).returncode == 0
+    assert run(moved, *publish, "ingest", str(source)).returncode == 0
     assert counts(moved)["matches"] > before["matches"]
     record("full-disk", committed_rows_checked=sum(before.values()), losses=0)

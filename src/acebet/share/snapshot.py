@@ -75,8 +75,8 @@ def _fill(con: duckdb.DuckDBPyConnection, db: Path, lock_timeout: float) -> dict
             in_share = f"SELECT count(*), sum(hash(x)) FROM {table} x"  # noqa: S608
             job = con.execute(in_job).fetchall()[0]
             if (table in present and con.execute(in_share).fetchall()[0] == job
-                    and _shape(con, f"SELECT {cols} FROM acebet_job.{table}")  # noqa: S608
-                    == _shape(con, f"SELECT * FROM {table}")):  # noqa: S608
+                    and _shape(con.execute(f"DESCRIBE SELECT {cols} FROM acebet_job.{table}"))  # noqa: E501, S608
+                    == _shape(con.execute(f"DESCRIBE {table}"))):
                 counts[table] = int(job[0])  # unchanged since the last publish
                 continue
             con.execute(f"CREATE OR REPLACE TABLE {table} AS "  # noqa: S608
@@ -90,10 +90,10 @@ def _fill(con: duckdb.DuckDBPyConnection, db: Path, lock_timeout: float) -> dict
     return counts
 
 
-def _shape(con: duckdb.DuckDBPyConnection, query: str) -> list[tuple[str, str]]:
-    """Column names and types of a query: an empty table that a migration gave a new
-    column has the same count and hash as before, but not the same shape."""
-    return [(row[0], row[1]) for row in con.execute(f"DESCRIBE {query}").fetchall()]
+def _shape(described: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    """Column names and types from a DESCRIBE: an empty table that a migration gave a
+    new column has the same count and hash as before, but not the same shape."""
+    return [(row[0], row[1]) for row in described.fetchall()]
 
 
 def _remove_abandoned(target: Path) -> None:
