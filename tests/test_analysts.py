@@ -185,20 +185,65 @@ def test_runs_list_is_a_readable_table(scenario: dict) -> None:
     assert "succeeded" in result.output and "predictions_written" in result.output
 
 
-def test_migrations_only_add_view_columns_at_the_end() -> None:
-    """Analysts' exports and notebooks may read columns by position: a migration that
-    redefines a view keeps every earlier column where it was."""
+# Each view's columns as released. Analysts' exports and notebooks may read columns by
+# position: a release may add columns at the end of a view, never move or drop one.
+RELEASED_VIEW_COLUMNS = {
+    "latest_predictions": [
+        "fixture_id", "tourney_date", "tourney_name", "tourney_level", "surface", "round",
+        "best_of", "p1_id", "p1_name", "p2_id", "p2_name", "p1_win_prob", "p2_win_prob",
+        "predicted_winner_id", "favourite", "favourite_prob", "p1_market_prob", "edge",
+        "cold_start", "model_version", "run_id", "scored_at", "as_of", "history_age_days",
+        "p1_blend_prob"],
+    "prediction_outcomes": [
+        "fixture_id", "model_version", "run_id", "scored_at", "tourney_date", "tourney_name",
+        "tourney_level", "surface", "round", "p1_id", "p1_name", "p2_id", "p2_name",
+        "p1_win_prob", "predicted_winner_id", "p1_market_prob", "edge", "cold_start",
+        "match_tourney_id", "match_num", "match_date", "winner_id", "score", "settled",
+        "result_known", "result", "p1_won", "correct", "log_loss", "brier", "p1_blend_prob",
+        "blend_log_loss"],
+    "model_performance": [
+        "model_version", "dimension", "value", "n", "accuracy", "log_loss", "brier",
+        "calibration_error"],
+    "run_history": [
+        "run_id", "status", "started_at", "finished_at", "seconds", "model_version", "as_of",
+        "fixtures_seen", "predictions_written", "archived", "cold_start", "error",
+        "history_age_days"],
+}
+
+
+def test_views_only_add_columns_at_the_end() -> None:
     from acebet import store
 
     con = duckdb.connect()
-    seen: dict[str, list[str]] = {}
-    for migration in store.migrations():
-        con.execute(migration.sql)
-        for (view,) in con.execute("SELECT view_name FROM duckdb_views() "
-                                   "WHERE NOT internal").fetchall():
-            columns = [r[0] for r in con.execute(f"DESCRIBE {view}").fetchall()]
-            before = seen.get(view, [])
-            assert columns[:len(before)] == before, (migration.name, view)
-            seen[view] = columns
+    store.migrate(con)
+    views = [v for (v,) in con.execute("SELECT view_name FROM duckdb_views() "
+                                       "WHERE NOT internal ORDER BY 1").fetchall()]
+    assert views == sorted(RELEASED_VIEW_COLUMNS)
+    for view, released in RELEASED_VIEW_COLUMNS.items():
+        columns = [r[0] for r in con.execute(f"DESCRIBE {view}").fetchall()]
+        assert columns[:len(released)] == released, view
     con.close()
-    assert {"latest_predictions", "prediction_outcomes"} <= set(seen)
+
+
+def test_a_changed_views_file_is_applied_again_and_an_old_one_upgrades(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Views are not migrations: editing views.sql must reach existing databases, and
+    a database from before views.sql (views from the migrations, no schema_views) gets
+    them too."""
+    from acebet import store
+
+    db = tmp_path / "v.duckdb"
+    store.connect(db).close()
+    with duckdb.connect(str(db)) as con:
+        con.execute("DROP TABLE schema_views")
+        con.execute("CREATE OR REPLACE VIEW run_history AS SELECT 1 AS stale")
+    store.ensure_migrated(db)
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert "history_age_days" in [r[0] for r in con.execute("DESCRIBE run_history").fetchall()]
+        assert store.views_current(con)
+
+    edited = store.views_sql() + "\nCREATE OR REPLACE VIEW run_history AS SELECT 2 AS edited;\n"
+    monkeypatch.setattr(store, "views_sql", lambda: edited)
+    store.ensure_migrated(db)
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT * FROM run_history").fetchall() == [(2,)]

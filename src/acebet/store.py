@@ -234,7 +234,41 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
                 [migration.version, migration.name, migration.checksum],
             )
         applied.append(migration.version)
+    if applied or not views_current(con):
+        apply_views(con)
     return applied
+
+
+def views_sql() -> str:
+    """The analyst views (`sql/views.sql`): one definition each, applied after migrations."""
+    return (sql_dir() / "views.sql").read_text()
+
+
+def views_current(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the database's views are the ones this AceBet defines.
+
+    Views are not migrations: a release that changes one only edits `views.sql`, and the
+    checksum recorded when they were last applied tells a writer to apply them again.
+    """
+    recorded = scalar(con, "SELECT count(*) FROM duckdb_tables() "
+                           "WHERE database_name = current_database() "
+                           "AND table_name = 'schema_views'")
+    if not recorded:
+        return False
+    checksum = hashlib.sha256(views_sql().encode()).hexdigest()
+    return scalar(con, "SELECT checksum FROM schema_views") == checksum
+
+
+def apply_views(con: duckdb.DuckDBPyConnection) -> None:
+    """(Re)create every analyst view over the current tables, and record which."""
+    text = views_sql()
+    with transaction(con):
+        con.execute(text)
+        con.execute("CREATE TABLE IF NOT EXISTS schema_views ("
+                    "checksum VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
+        con.execute("DELETE FROM schema_views")
+        con.execute("INSERT INTO schema_views (checksum) VALUES (?)",
+                    [hashlib.sha256(text.encode()).hexdigest()])
 
 
 def _refuse_newer_schema(con: duckdb.DuckDBPyConnection, path: Path | None) -> None:
@@ -335,7 +369,7 @@ def ensure_migrated(db: str | Path, lock_timeout: float = 0.0) -> None:
     """Upgrade an older file first, so a command can then do its long work read-only."""
     con = connect(db, read_only=True, lock_timeout=lock_timeout, check_schema=False)
     try:
-        current = not pending_migrations(con)
+        current = not pending_migrations(con) and views_current(con)
     finally:
         con.close()
     if not current:
