@@ -273,3 +273,34 @@ def test_an_empty_table_that_gained_a_column_is_published_again(db: Path) -> Non
     columns = [r[0] for r in snap.execute("DESCRIBE predictions").fetchall()]
     snap.close()
     assert "added_later" in columns
+
+
+def test_a_hung_publisher_makes_the_next_publish_give_up_not_hang(
+        db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Publishes take turns, but a publisher that never ends must not stall every later
+    job: after the wait, the job's work is stored and it exits 0 with a warning naming
+    the holder."""
+    import fcntl
+
+    with open(db.with_name(f".{db.name}.publish-lock"), "a") as holder:
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        holder.write("4242\n")
+        holder.flush()
+        with pytest.raises(share.DatabaseBusy, match=r"PID 4242.*publish lock"):
+            share.publish(db, share.resolve(db, None, None), publish_wait=0.3)
+
+        monkeypatch.setattr(share, "PUBLISH_WAIT_SECONDS", 0.3)
+        before = store.connect(db, read_only=True)
+        runs = store.scalar(before, "SELECT count(*) FROM score_runs")
+        before.close()
+        result = cli(db, "score")
+        assert result.exit_code == 0, result.output
+        assert "analyst share not refreshed" in result.output and "PID 4242" in result.output
+    after = store.connect(db, read_only=True)
+    assert store.scalar(after, "SELECT count(*) FROM score_runs") == runs + 1
+    after.close()
+
+    # the lock freed, the next publish brings the share up to date
+    assert cli(db, "publish").exit_code == 0
+    with duckdb.connect(str(share.resolve(db, None, None).path), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM score_runs").fetchone()[0] == runs + 1

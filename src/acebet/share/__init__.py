@@ -9,16 +9,18 @@ Either way an analyst's open connection never blocks the job.
 from __future__ import annotations
 
 import fcntl
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import duckdb
 import polars as pl
 
-from acebet.errors import InputError, StoreError, first_line
+from acebet.errors import DatabaseBusy, InputError, StoreError, first_line
 
 LAKE_PREFIX = "ducklake:"
 LAKE_CATALOGS = ("sqlite", "postgres")
@@ -91,14 +93,20 @@ def resolve(db: Path, publish: str | None, data: str | None = None, *,
     return Target("snapshot", path=path)
 
 
-def publish(db: Path, target: Target, *, lock_timeout: float = 0.0) -> PublishSummary | None:
-    """Publish the current state of `db` to `target` (nothing for 'none')."""
+def publish(db: Path, target: Target, *, lock_timeout: float = 0.0,
+            publish_wait: float | None = None) -> PublishSummary | None:
+    """Publish the current state of `db` to `target` (nothing for 'none').
+
+    `lock_timeout` is the wait for the job database's lock; `publish_wait` the wait for
+    another publish of it (PUBLISH_WAIT_SECONDS unless given).
+    """
     if target.kind == "none":
         return None
     if target.kind == "snapshot" and not target.path.parent.is_dir():
         raise InputError(f"--publish {target.path}: folder {target.path.parent} does not exist")
     started = time.perf_counter()
-    with _one_publisher_at_a_time(db):
+    wait = PUBLISH_WAIT_SECONDS if publish_wait is None else publish_wait
+    with _one_publisher_at_a_time(db, wait):
         if target.kind == "snapshot":
             from acebet.share import snapshot
 
@@ -110,19 +118,49 @@ def publish(db: Path, target: Target, *, lock_timeout: float = 0.0) -> PublishSu
     return PublishSummary(target.describe(), round(time.perf_counter() - started, 3), rows)
 
 
+# How long a publish waits for another publish of the same database before giving up.
+# A publish takes seconds; one still holding the lock after this is hung, and the job's
+# own work is stored either way (the next publish brings the share up to date).
+PUBLISH_WAIT_SECONDS = 600.0
+
+
 @contextmanager
-def _one_publisher_at_a_time(db: Path) -> Iterator[None]:
-    """Publishes of one database take turns (a lock file beside it).
+def _one_publisher_at_a_time(db: Path, wait: float) -> Iterator[None]:
+    """Publishes of one database take turns (a lock file beside it, holding the PID).
 
     Each reads the state after the previous one finished, so a slower publisher can
-    never put an older state over a newer one, nor append the same rows twice.
+    never put an older state over a newer one, nor append the same rows twice. The lock
+    goes with its process, so only a hung publisher can make the next one wait `wait`
+    seconds and then give up with DatabaseBusy naming it.
     """
-    with open(db.with_name(f".{db.name}.publish-lock"), "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    with open(db.with_name(f".{db.name}.publish-lock"), "a+") as handle:
+        _take_lock(handle, db, wait)
         try:
+            handle.truncate(0)
+            handle.write(f"{os.getpid()}\n")
+            handle.flush()
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _take_lock(handle: IO[str], db: Path, wait: float) -> None:
+    deadline = time.monotonic() + wait
+    delay = 0.05
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                handle.seek(0)
+                holder = handle.read().strip()
+                raise DatabaseBusy(
+                    f"{db}: another publish" + (f" (PID {holder})" if holder.isdigit() else "")
+                    + f" has held the publish lock for over {wait:g}s; "
+                    "`acebet publish` refreshes the share once it ends") from None
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
 
 
 def connect_reader(target: Target) -> duckdb.DuckDBPyConnection:
