@@ -315,3 +315,38 @@ def test_readers_see_only_whole_runs_while_twenty_runs_publish(
                            "predictions) FROM score_runs").fetchall() == [(True,)]
     finally:
         con.close()
+
+
+def test_a_lake_made_before_a_migration_gains_its_new_columns(
+        db: Path, catalog: str, tmp_path: Path) -> None:
+    """A migration adds a column at the end of a table: the next publish adds it to the
+    lake too (older rows are replaced with the job's values), instead of stopping."""
+    data = tmp_path / "data"
+    ids = player_ids(db)
+    lake_cli(db, catalog, data, "fixtures", "load",
+             str(fixtures_file(tmp_path / "f.csv", [(ids[0], ids[1]), (ids[2], ids[3])])))
+    assert lake_cli(db, catalog, data, "score").exit_code == 0
+    with duckdb.connect(str(db)) as con:  # what a future migration does
+        con.execute("ALTER TABLE predictions ADD COLUMN explanation VARCHAR")
+        con.execute("ALTER TABLE score_runs ADD COLUMN host DECIMAL(9, 2)")
+        con.execute("UPDATE predictions SET explanation = 'elo ' || fixture_id")
+        con.execute("UPDATE score_runs SET host = 1.5")
+        expected = con.execute("SELECT fixture_id, model_version, explanation FROM predictions "
+                               "ORDER BY ALL").fetchall()
+    result = lake_cli(db, catalog, data, "publish")
+    assert result.exit_code == 0, result.output
+    reader = lake.connect_reader(catalog)
+    try:
+        assert reader.execute("SELECT fixture_id, model_version, explanation FROM predictions "
+                              "ORDER BY ALL").fetchall() == expected
+        assert expected and all(row[2] for row in expected)
+        assert reader.execute("SELECT DISTINCT host FROM score_runs").fetchall() == [(1.5,)]
+    finally:
+        reader.close()
+
+    with duckdb.connect(str(db)) as con:  # a column dropped: refused in one line
+        con.execute("ALTER TABLE predictions DROP COLUMN explanation")
+        con.execute("ALTER TABLE predictions ADD COLUMN explanation INTEGER")
+    result = lake_cli(db, catalog, data, "publish")
+    assert result.exit_code != 0 and "publish to a new lake" in result.output
+    assert len(result.output.strip().splitlines()) == 1

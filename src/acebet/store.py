@@ -357,6 +357,13 @@ def sql_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def quote_identifier(name: str) -> str:
+    """`name` as a double-quoted SQL identifier, for a column name read from a catalog."""
+    if "\x00" in name:
+        raise StoreError(f"{name!r}: NUL character in a column name")
+    return '"' + name.replace('"', '""') + '"'
+
+
 def lock_holder(exc: BaseException) -> str | None:
     """The process DuckDB names in a lock conflict ("... held in /usr/bin/python (PID 42)")."""
     match = re.search(r"held in (.*?)\s*\(PID (\d+)\)", str(exc))

@@ -1,7 +1,7 @@
 """What analysts get: the tables they join to and the views over them.
 
 The share is the same for the snapshot and the lake. Views are copied from the job's
-database as DuckDB stores them (created there by the `sql/` migrations), so their
+database as DuckDB stores them (created there from `sql/views.sql`), so their
 definition lives in one place.
 """
 

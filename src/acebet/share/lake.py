@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from pathlib import Path
 
 import duckdb
@@ -20,7 +21,10 @@ import duckdb
 from acebet.errors import InputError, StoreError, first_line
 from acebet.share import extensions
 from acebet.share.content import HIDDEN_COLUMNS, TABLES, select_list, view_definitions
-from acebet.store import attach_job_database, scalar, sql_literal
+from acebet.store import attach_job_database, quote_identifier, scalar, sql_literal
+
+# Column types a migration adds (a plain name, or DECIMAL(p,s)); anything else is refused.
+SIMPLE_TYPE = re.compile(r"^[A-Z][A-Z ]*(\(\d+(,\s*\d+)?\))?$")
 
 REMOTE_PREFIXES = ("s3://", "s3a://", "gcs://", "gs://", "r2://", "https://", "http://")
 
@@ -145,17 +149,31 @@ def _sync_table(con: duckdb.DuckDBPyConnection, table: str, key: tuple[str, ...]
 
 
 def _check_columns(con: duckdb.DuckDBPyConnection, table: str) -> None:
-    """A lake made by an older AceBet cannot take rows of a newer shape: say so."""
-    def columns(database: str) -> list[str]:
-        return [r[0] for r in con.execute(
-            "SELECT column_name FROM duckdb_columns() WHERE database_name = ? "
+    """Bring a lake table made by an older AceBet to the job's shape.
+
+    Migrations only ever add columns at the end of a table, and DuckLake adds a column
+    without rewriting any file: older rows read NULL there until the publish's upsert
+    replaces them. Any other difference (a column moved, dropped or retyped) cannot be
+    right and is refused.
+    """
+    def columns(database: str) -> list[tuple[str, str]]:
+        return [(r[0], r[1]) for r in con.execute(
+            "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = ? "
             "AND table_name = ? ORDER BY column_index", [database, table]).fetchall()]
 
-    job = [c for c in columns("acebet_job") if c not in HIDDEN_COLUMNS.get(table, ())]
+    job = [c for c in columns("acebet_job") if c[0] not in HIDDEN_COLUMNS.get(table, ())]
     lake = columns("lake")
-    if job != lake:
-        raise StoreError(f"lake table {table} has columns {lake}, the job's has {job}; "
-                         "publish to a new lake (or drop the table in the lake)")
+    if job[:len(lake)] != lake:
+        raise StoreError(f"lake table {table} has columns {[c[0] for c in lake]}, the job's "
+                         f"has {[c[0] for c in job]}; publish to a new lake "
+                         "(or drop the table in the lake)")
+    for name, data_type in job[len(lake):]:
+        if not SIMPLE_TYPE.match(data_type):
+            raise StoreError(f"lake table {table}: cannot add column {name!r} of type "
+                             f"{data_type}; publish to a new lake")
+        # the table is content.py's constant; the name is quoted, the type checked above
+        con.execute(f"ALTER TABLE lake.{table} ADD COLUMN {quote_identifier(name)} "
+                    f"{data_type}")
 
 
 def _sync_views(con: duckdb.DuckDBPyConnection) -> None:
