@@ -20,7 +20,10 @@ SQL_CALLS = {"execute", "sql", "query_frame", "scalar"}
 CONSTANT_FRAGMENTS = {"cols", "table", "staged", "on", "view", "row", "same", "name",
                       # a path or DSN quoted by store.sql_literal, for ATTACH and LOAD,
                       # which DuckDB cannot parameterize
-                      "literal"}
+                      "literal",
+                      # a catalog's column name quoted by store.quote_identifier, with a
+                      # type checked against share.lake.SIMPLE_TYPE
+                      "column"}
 
 
 def sql_argument(call: ast.Call) -> ast.AST | None:

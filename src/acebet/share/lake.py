@@ -172,8 +172,8 @@ def _check_columns(con: duckdb.DuckDBPyConnection, table: str) -> None:
             raise StoreError(f"lake table {table}: cannot add column {name!r} of type "
                              f"{data_type}; publish to a new lake")
         # the table is content.py's constant; the name is quoted, the type checked above
-        con.execute(f"ALTER TABLE lake.{table} ADD COLUMN {quote_identifier(name)} "
-                    f"{data_type}")
+        column = f"{quote_identifier(name)} {data_type}"
+        con.execute(f"ALTER TABLE lake.{table} ADD COLUMN {column}")
 
 
 def _sync_views(con: duckdb.DuckDBPyConnection) -> None:
