@@ -59,8 +59,12 @@ def test_report_without_data_explains_what_to_run(tmp_path: Path) -> None:
     assert "acebet backtest" in page and "acebet score" in page
 
 
+# Headless Chromium by any of its usual names (GitHub's runners ship Google Chrome).
+BROWSERS = ("chromium", "chromium-browser", "google-chrome")
+
+
 def test_report_screenshot_shows_the_plots(report_html: Path, tmp_path: Path) -> None:
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    chromium = next(filter(None, map(shutil.which, BROWSERS)), None)
     require(chromium is not None, "needs chromium (apt-get install chromium)")
     shot = tmp_path / "report.png"
     proc = subprocess.run(
