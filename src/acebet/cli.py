@@ -596,7 +596,7 @@ def demo(settings: Settings, fixtures_file: Path | None) -> None:
     import os
 
     from acebet import demo as demo_mod
-    from acebet import scoring
+    from acebet.db import runs as runs_db
 
     result = demo_mod.run(settings.db, source=os.environ.get("ACEBET_SOURCE"),
                           fixtures_file=fixtures_file, lock_timeout=settings.lock_timeout,
@@ -605,8 +605,8 @@ def demo(settings: Settings, fixtures_file: Path | None) -> None:
     for line in result.warnings:
         _warn(line)
     with settings.connect(read_only=True) as con:
-        table = scoring.latest(con)
-        settled = demo_mod.settled_predictions(con)
+        table = runs_db.latest_predictions(con)
+        settled = runs_db.settled_count(con)
     if result.replay_weeks:  # the replayed weeks are for the analyst views; show the rest
         table = table.filter(pl.col("tourney_date") > result.replay_weeks[-1])
     progress.note(f"{settled} settled predictions: see `acebet report`, the "
@@ -665,10 +665,10 @@ def runs() -> None:
 @click.pass_obj
 def runs_list(settings: Settings, limit: int) -> None:
     """The latest scoring runs from the run_history view."""
-    from acebet import scoring
+    from acebet.db import runs as runs_db
 
     with settings.connect(read_only=True) as con:
-        frame = scoring.recent_runs(con, limit)
+        frame = runs_db.recent_runs(con, limit)
     if frame.height == 0:
         click.echo("no scoring runs yet; run `acebet score`")
         return
