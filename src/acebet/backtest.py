@@ -158,6 +158,7 @@ def store_result(con: duckdb.DuckDBPyConnection, result: BacktestResult) -> None
                       date_to=result.date_to, retrain=result.retrain,
                       metrics=result.metrics.to_dicts(), predictions=stored)
 
+
 def _canonical(raw: pl.DataFrame) -> pl.DataFrame:
     """Rows are (winner, loser) internally; publish them from the lower player id's side."""
     flip = pl.col("p1_id") > pl.col("p2_id")

@@ -19,11 +19,11 @@ FIXTURE_COLUMNS = ("fixture_id", "tourney_date", "tourney_id", "tourney_name", "
 
 # Built once from the column constant above (no input reaches it). Which file a fixture
 # came from is bookkeeping, not a change of the fixture.
-_same = " AND ".join(f"f.{c} IS NOT DISTINCT FROM s.{c}" for c in FIXTURE_COLUMNS
-                     if c != "source_file")
+_SAME_DETAILS = " AND ".join(f"f.{c} IS NOT DISTINCT FROM s.{c}" for c in FIXTURE_COLUMNS
+                             if c != "source_file")
 _STAGE_CHANGED = (
     "CREATE OR REPLACE TEMP TABLE _changed AS SELECT s.* FROM _staged_fixtures s "  # noqa: S608
-    f"WHERE NOT EXISTS (SELECT 1 FROM fixtures f WHERE {_same})"
+    f"WHERE NOT EXISTS (SELECT 1 FROM fixtures f WHERE {_SAME_DETAILS})"
 )
 _UPSERT_CHANGED = (
     f"INSERT INTO fixtures ({', '.join(FIXTURE_COLUMNS)}, loaded_at, updated_at) "  # noqa: S608
