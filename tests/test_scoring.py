@@ -17,6 +17,7 @@ from click.testing import CliRunner
 
 from acebet import scoring, store
 from acebet.cli import main
+from acebet.db import runs as runs_db
 from tests.conftest import copy_db
 
 HEADER = ["tourney_date", "tourney_name", "surface", "tourney_level", "round", "best_of",
@@ -363,7 +364,7 @@ def test_latest_lists_the_active_models_predictions(db: Path, tmp_path: Path) ->
     cli(db, "fixtures", "load", str(tmp_path / "f.csv"))
     cli(db, "score")
     con = store.connect(db, read_only=True)
-    assert scoring.latest(con).height == 1
+    assert runs_db.latest_predictions(con).height == 1
 
 
 def test_snapshot_features_equal_the_full_pass_bit_for_bit(db: Path, tmp_path: Path) -> None:

@@ -9,7 +9,6 @@ both outcomes occur and AUC and calibration mean something.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import uuid
 from collections.abc import Callable
@@ -26,8 +25,8 @@ from acebet import domain, metrics
 from acebet import features as F
 from acebet import model as M
 from acebet import progress as progress_mod
+from acebet.db import backtests as backtests_db
 from acebet.errors import InputError
-from acebet.store import register_frame, transaction
 
 log = logging.getLogger(__name__)
 RETRAIN_MONTHS = {"monthly": 1, "quarterly": 3, "yearly": 12, "once": 0}
@@ -155,22 +154,9 @@ def store_result(con: duckdb.DuckDBPyConnection, result: BacktestResult) -> None
     for col in ("pinnacle_prob", "market_avg_prob", "p1_blend_prob"):
         if col not in stored.columns:
             stored = stored.with_columns(pl.lit(None, pl.Float64).alias(col))
-    register_frame(con, "_backtest_predictions", stored)
-    with transaction(con):
-        con.execute(
-            "INSERT INTO backtests (backtest_id, created_at, date_from, date_to, retrain, "
-            "metrics) VALUES (?, now(), ?, ?, ?, ?)",
-            [result.backtest_id, result.date_from, result.date_to, result.retrain,
-             json.dumps(result.metrics.to_dicts())],
-        )
-        con.execute(
-            "INSERT INTO backtest_predictions BY NAME SELECT backtest_id, tourney_date, "
-            "tourney_id, match_num, tourney_level, surface, round, p1_id, p2_id, winner_id, "
-            "evaluated, p1_win_prob, elo_prob, rank_prob, pinnacle_prob, market_avg_prob, "
-            "p1_blend_prob "
-            "FROM _backtest_predictions"
-        )
-    con.unregister("_backtest_predictions")
+    backtests_db.save(con, backtest_id=result.backtest_id, date_from=result.date_from,
+                      date_to=result.date_to, retrain=result.retrain,
+                      metrics=result.metrics.to_dicts(), predictions=stored)
 
 
 def _canonical(raw: pl.DataFrame) -> pl.DataFrame:

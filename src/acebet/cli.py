@@ -11,7 +11,7 @@ import click
 import duckdb
 import polars as pl
 
-from acebet import __version__, interrupts, logs, progress, store
+from acebet import __version__, interrupts, logs, output, progress, store
 from acebet.errors import AceBetError, DatabaseBusy, InputError, Interrupted, first_line
 from acebet.faults import checkpoint
 
@@ -196,6 +196,12 @@ def _warn(message: str) -> None:
         click.echo(f"warning: {message}", err=True)
 
 
+def _format_option(choices: tuple[str, ...] = output.FORMATS):  # noqa: ANN202
+    """--format for commands that print rows: a table for people, json for scripts."""
+    return click.option("--format", "fmt", type=click.Choice(choices), default="table",
+                        show_default=True, help="table for people; json (csv) for scripts.")
+
+
 @main.command()
 @click.argument("source", required=False, envvar="ACEBET_SOURCE")
 @click.option("--years", metavar="A-B", help="Seasons to load, e.g. 1990-2024 or 2022.")
@@ -244,16 +250,18 @@ def db() -> None:
 
 
 @db.command("status")
+@_format_option()
 @click.pass_obj
-def db_status(settings: Settings) -> None:
+def db_status(settings: Settings, fmt: str) -> None:
     """Schema version and row counts of every table."""
     with settings.connect(read_only=True) as con:
         versions = store.applied_versions(con)
         counts = store.table_counts(con)
-    click.echo(f"database: {settings.db}")
-    click.echo(f"schema version: {max(versions) if versions else 0}")
-    for name, count in counts.items():
-        click.echo(f"{name:16} {count:>12,}")
+    version = max(versions) if versions else 0
+    click.echo(output.render_object(
+        {"database": str(settings.db), "schema_version": version, "tables": counts}, fmt,
+        [f"database: {settings.db}", f"schema version: {version}",
+         *(f"{name:16} {count:>12,}" for name, count in counts.items())]))
 
 
 @db.command("migrate")
@@ -272,30 +280,6 @@ def _date(value: str | None, option: str) -> dt.date | None:
         return dt.date.fromisoformat(value)
     except ValueError:
         raise InputError(f"{option} {value!r}: expected a date like 2022-12-31") from None
-
-
-def _table(frame: pl.DataFrame) -> str:
-    """A plain aligned table for terminals (and for copying into notes)."""
-    cols = frame.columns
-    cells = [[_cell(v) for v in row] for row in frame.iter_rows()]
-    widths = [max(len(c), *(len(r[i]) for r in cells)) if cells else len(c)
-              for i, c in enumerate(cols)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True))]
-    lines.append("  ".join("-" * w for w in widths))
-    numeric = [frame[c].dtype.is_numeric() for c in cols]
-    lines += ["  ".join(v.rjust(w) if num else v.ljust(w)
-                        for v, w, num in zip(r, widths, numeric, strict=True)) for r in cells]
-    return "\n".join(lines)
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:.4f}"
-    if isinstance(value, dt.datetime):
-        return f"{value:%Y-%m-%d %H:%M}"
-    return str(value)
 
 
 @main.command()
@@ -345,18 +329,17 @@ def models() -> None:
 
 
 @models.command("list")
+@_format_option()
 @click.pass_obj
-def models_list(settings: Settings) -> None:
+def models_list(settings: Settings, fmt: str) -> None:
     """Every stored model version, its training window and validation metrics."""
     from acebet import model
 
     with settings.connect(read_only=True) as con:
         frame = model.list_models(con)
-    if frame.height == 0:
-        click.echo("no models yet; run `acebet train`")
-        return
-    click.echo(_table(frame.with_columns(
-        pl.col("val_log_loss").cast(pl.Float64), pl.col("val_accuracy").cast(pl.Float64))))
+    frame = frame.with_columns(
+        pl.col("val_log_loss").cast(pl.Float64), pl.col("val_accuracy").cast(pl.Float64))
+    click.echo(output.render(frame, fmt, empty="no models yet; run `acebet train`"))
 
 
 @models.command("activate")
@@ -410,7 +393,7 @@ def backtest(settings: Settings, date_from: str, date_to: str, retrain: str,
     _publish(settings)
     if out is not None:
         result.predictions.write_parquet(out)
-    click.echo(_table(result.metrics))
+    click.echo(output.table(result.metrics))
     click.echo(f"stored as {result.backtest_id}" + (f"; predictions in {out}" if out else ""))
 
 
@@ -463,7 +446,7 @@ def evaluate(settings: Settings, period_texts: tuple[str, ...], odds: Path | Non
         _publish(settings)
     if out is not None:
         predictions.write_parquet(out)
-    click.echo(_table(ev.compare(predictions, periods)))
+    click.echo(output.table(ev.compare(predictions, periods)))
 
 
 @main.group()
@@ -596,7 +579,7 @@ def demo(settings: Settings, fixtures_file: Path | None) -> None:
     import os
 
     from acebet import demo as demo_mod
-    from acebet import scoring
+    from acebet.db import runs as runs_db
 
     result = demo_mod.run(settings.db, source=os.environ.get("ACEBET_SOURCE"),
                           fixtures_file=fixtures_file, lock_timeout=settings.lock_timeout,
@@ -605,8 +588,8 @@ def demo(settings: Settings, fixtures_file: Path | None) -> None:
     for line in result.warnings:
         _warn(line)
     with settings.connect(read_only=True) as con:
-        table = scoring.latest(con)
-        settled = demo_mod.settled_predictions(con)
+        table = runs_db.latest_predictions(con)
+        settled = runs_db.settled_count(con)
     if result.replay_weeks:  # the replayed weeks are for the analyst views; show the rest
         table = table.filter(pl.col("tourney_date") > result.replay_weeks[-1])
     progress.note(f"{settled} settled predictions: see `acebet report`, the "
@@ -624,7 +607,7 @@ def _predictions_table(table: pl.DataFrame) -> str:
         pl.when(pl.col("cold_start")).then(pl.lit("cold start")).otherwise(pl.lit(""))
         .alias("note"),
     )
-    return _table(view)
+    return output.table(view)
 
 
 @main.command("export")
@@ -662,17 +645,15 @@ def runs() -> None:
 
 @runs.command("list")
 @click.option("--limit", default=20, show_default=True, help="How many runs, newest first.")
+@_format_option()
 @click.pass_obj
-def runs_list(settings: Settings, limit: int) -> None:
+def runs_list(settings: Settings, limit: int, fmt: str) -> None:
     """The latest scoring runs from the run_history view."""
-    from acebet import scoring
+    from acebet.db import runs as runs_db
 
     with settings.connect(read_only=True) as con:
-        frame = scoring.recent_runs(con, limit)
-    if frame.height == 0:
-        click.echo("no scoring runs yet; run `acebet score`")
-        return
-    click.echo(_table(frame))
+        frame = runs_db.recent_runs(con, limit)
+    click.echo(output.render(frame, fmt, empty="no scoring runs yet; run `acebet score`"))
 
 
 @main.command()
@@ -722,8 +703,7 @@ def publish_cmd(settings: Settings) -> None:
 @click.argument("sql", required=False)
 @click.option("-f", "--file", "sql_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Read the SQL from this file (e.g. sql/queries/runs_last_30_days.sql).")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
-              show_default=True)
+@_format_option(("table", "csv", "json"))
 @click.option("--var", "variables", multiple=True, metavar="NAME=VALUE",
               help="SET VARIABLE NAME first, for queries that read getvariable('NAME').")
 @click.pass_obj
@@ -753,9 +733,4 @@ def query_cmd(settings: Settings, sql: str | None, sql_file: Path | None, fmt: s
     frame = share.query(settings.share(for_reading=True), sql, values)
     if frame is None:
         return
-    if fmt == "csv":
-        click.echo(frame.write_csv(), nl=False)
-    elif fmt == "json":
-        click.echo(frame.write_json())
-    else:
-        click.echo(_table(frame))
+    click.echo(output.render(frame, fmt))

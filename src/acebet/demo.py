@@ -22,6 +22,7 @@ import polars as pl
 from acebet import domain, download, model, scoring, store
 from acebet import fixtures as fx
 from acebet import ingest as ingest_mod
+from acebet.db import fixtures as fixtures_db
 
 REPLAY_WEEKS = 4
 
@@ -122,11 +123,6 @@ def run(
     return result
 
 
-def settled_predictions(con: duckdb.DuckDBPyConnection) -> int:
-    """How many predictions have a result to be judged against."""
-    return int(store.scalar(con, "SELECT count(*) FROM prediction_outcomes WHERE settled") or 0)
-
-
 def example_fixtures() -> Path:
     from importlib import resources
 
@@ -142,9 +138,7 @@ def _replay(db: Path, weeks: list[dt.date], version: int, lock_timeout: float) -
             with store.connect(db, lock_timeout=lock_timeout) as con:
                 replay_fixtures(con, [day]).write_csv(path)
                 fx.load(con, path)
-                ids = [r[0] for r in con.execute(
-                    "SELECT fixture_id FROM fixtures WHERE source_file = ?", [path.name]
-                ).fetchall()]
+                ids = fixtures_db.ids_from_file(con, path.name)
                 pending = scoring.fixtures_to_score(con, version, fixture_ids=ids).height
             if pending:  # a second demo finds every week already scored
                 run = scoring.score(db, as_of=day - dt.timedelta(days=1),

@@ -31,10 +31,12 @@ import duckdb
 import polars as pl
 
 from acebet import domain
+from acebet.db import fixtures as fixtures_db
+from acebet.db.fixtures import FIXTURE_COLUMNS
 from acebet.errors import InputError, first_line
 from acebet.names import NameResolver
 from acebet.odds import ODDS_MAX, ODDS_MIN
-from acebet.store import query_frame, register_frame, scalar, transaction
+from acebet.store import query_frame, scalar
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +45,6 @@ OPTIONAL = ("fixture_id", "tourney_id", "tourney_name", "p1_id", "p2_id", "p1_na
             "p2_name", "p1_odds", "p2_odds")
 DETAIL_COLUMNS = ("tourney_date", "tourney_name", "surface", "tourney_level", "round",
                   "best_of", "p1_id", "p2_id", "p1_odds", "p2_odds")
-FIXTURE_COLUMNS = ("fixture_id", "tourney_date", "tourney_id", "tourney_name", "surface",
-                   "tourney_level", "round", "best_of", "p1_id", "p2_id", "p1_name",
-                   "p2_name", "p1_odds", "p2_odds", "details_hash", "source_file")
 REJECT_COLUMNS = {"row_number": pl.Int64, "reason": pl.String, "suggestions": pl.String,
                   "raw": pl.String}
 #: Fixtures further than this past the last recorded match are not fixtures of this
@@ -477,18 +476,7 @@ def _conflicts_with_stored(
 ) -> pl.DataFrame:
     """Rejects for fixtures whose id is stored for another pair of players: loading them
     would silently replace that match."""
-    register_frame(con, "_incoming_ids", fixtures.select(
-        "fixture_id", "p1_id", "p2_id", "p1_name", "p2_name", "_line", "raw"))
-    try:
-        rows = con.execute(
-            "SELECT i.fixture_id, i._line, i.raw, i.p1_id, i.p1_name, i.p2_id, i.p2_name, "
-            "f.p1_id, f.p1_name, f.p2_id, f.p2_name, f.source_file "
-            "FROM _incoming_ids i JOIN fixtures f USING (fixture_id) "
-            "WHERE least(i.p1_id, i.p2_id) IS DISTINCT FROM least(f.p1_id, f.p2_id) "
-            "OR greatest(i.p1_id, i.p2_id) IS DISTINCT FROM greatest(f.p1_id, f.p2_id)"
-        ).fetchall()
-    finally:
-        con.unregister("_incoming_ids")
+    rows = fixtures_db.stored_for_other_players(con, fixtures)
     out = [(line, f"fixture_id {fid} conflict: stored for {_pair(sp1, sn1, sp2, sn2)} "
                   f"(from {src}), this row has {_pair(p1, n1, p2, n2)}", None, raw)
            for fid, line, raw, p1, n1, p2, n2, sp1, sn1, sp2, sn2, src in rows]
@@ -528,52 +516,16 @@ def load(
     if strict and rejects.height:
         fixtures = fixtures.clear()
     load_id = f"load-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
-    register_frame(con, "_staged_fixtures", fixtures)
-    register_frame(con, "_staged_fixture_rejects", rejects)
-    # which file a fixture came from is bookkeeping, not a change of the fixture
-    same = " AND ".join(f"f.{c} IS NOT DISTINCT FROM s.{c}" for c in FIXTURE_COLUMNS
-                        if c != "source_file")
-    try:
-        with transaction(con):
-            con.execute(
-                "CREATE OR REPLACE TEMP TABLE _changed AS SELECT s.* FROM _staged_fixtures s "  # noqa: S608
-                f"WHERE NOT EXISTS (SELECT 1 FROM fixtures f WHERE {same})"
-            )
-            changed = scalar(con, "SELECT count(*) FROM _changed")
-            updated = scalar(con, "SELECT count(*) FROM _changed JOIN fixtures USING (fixture_id)")
-            con.execute(_UPSERT_FIXTURES)
-            con.execute("DROP TABLE _changed")
-            con.execute(
-                "INSERT INTO fixture_rejects (load_id, source_file, row_number, reason, "
-                "suggestions, raw, rejected_at) SELECT ?, ?, row_number, reason, suggestions, "
-                "raw, now() FROM _staged_fixture_rejects", [load_id, path.name],
-            )
-            summary = LoadSummary(
-                load_id=load_id, source_file=path.name,
-                rows_read=frame.height + table.rejects.height,
-                inserted=changed - updated, updated=updated,
-                unchanged=fixtures.height - changed, rejected=rejects.height,
-            )
-            con.execute(
-                "INSERT INTO fixture_loads (load_id, loaded_at, source_file, rows_read, inserted, "
-                "updated, unchanged, rejected) VALUES (?, now(), ?, ?, ?, ?, ?, ?)",
-                [load_id, path.name, summary.rows_read, summary.inserted, summary.updated,
-                 summary.unchanged, summary.rejected],
-            )
-    finally:
-        con.unregister("_staged_fixtures")
-        con.unregister("_staged_fixture_rejects")
+    rows_read = frame.height + table.rejects.height
+    inserted, updated = fixtures_db.save_load(
+        con, load_id=load_id, source_file=path.name, rows_read=rows_read,
+        fixtures=fixtures, rejects=rejects)
+    summary = LoadSummary(
+        load_id=load_id, source_file=path.name, rows_read=rows_read, inserted=inserted,
+        updated=updated, unchanged=fixtures.height - inserted - updated,
+        rejected=rejects.height,
+    )
     return summary, rejects
-
-
-# Built once from the module's column constants (no input reaches it).
-_UPSERT_FIXTURES = (
-    f"INSERT INTO fixtures ({', '.join(FIXTURE_COLUMNS)}, loaded_at, updated_at) "  # noqa: S608
-    f"SELECT {', '.join(FIXTURE_COLUMNS)}, now(), now() FROM _changed "
-    "ON CONFLICT (fixture_id) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in FIXTURE_COLUMNS if c != "fixture_id")
-    + ", updated_at = now()"
-)
 
 
 def describe_rejects(rejects: pl.DataFrame, source_file: str, limit: int = 10,

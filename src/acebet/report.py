@@ -21,6 +21,8 @@ from matplotlib.dates import DateFormatter, MonthLocator
 from matplotlib.figure import Figure
 
 from acebet import metrics
+from acebet.db import backtests as backtests_db
+from acebet.db import runs as runs_db
 from acebet.errors import InputError
 from acebet.store import query_frame
 
@@ -205,11 +207,11 @@ th {{ background: #f6f6f6; }} .meta {{ color: #777; }} img {{ max-width: 100%; }
 
 
 def _run_section(con: duckdb.DuckDBPyConnection) -> str:
-    runs = query_frame(con, "SELECT strftime(started_at AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M') "
-                            "AS started, "
-                            "status, round(seconds, 1) AS seconds, model_version AS model, "
-                            "fixtures_seen AS fixtures, predictions_written AS written, "
-                            "cold_start, error FROM run_history LIMIT 5")
+    runs = runs_db.recent_runs(con, 5).select(
+        _utc_minute(pl.col("started_at")).alias("started"), "status",
+        pl.col("seconds").round(1), pl.col("model_version").alias("model"),
+        pl.col("fixtures_seen").alias("fixtures"), pl.col("predictions_written").alias("written"),
+        "cold_start", "error")
     models = query_frame(con, "SELECT model_version, train_to, "
                               "metadata->>'$.validation.log_loss' AS val_log_loss "
                               "FROM models WHERE is_active")
@@ -227,17 +229,19 @@ def _run_section(con: duckdb.DuckDBPyConnection) -> str:
     return "".join(parts)
 
 
+def _utc_minute(when: pl.Expr) -> pl.Expr:
+    """A run's start as operators read it next to logs: UTC, to the minute."""
+    return when.dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%d %H:%M")
+
+
 def _latest_predictions_section(con: duckdb.DuckDBPyConnection) -> str:
     """The latest run that wrote predictions: how sure it was and where it saw value."""
-    latest = con.execute(
-        "SELECT run_id, strftime(started_at AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M') "
-        "FROM score_runs WHERE status = 'succeeded' AND predictions_written > 0 "
-        "ORDER BY started_at DESC LIMIT 1").fetchall()
-    if not latest:
+    latest = runs_db.latest_productive_run(con)
+    if latest is None:
         return ""
-    run_id, started = latest[0]
-    run = query_frame(con, "SELECT p1_win_prob, edge FROM predictions WHERE run_id = ?",
-                      [run_id])
+    run_id, started_at = latest
+    started = f"{started_at.astimezone(dt.UTC):%Y-%m-%d %H:%M}"
+    run = runs_db.run_probabilities(con, run_id)
     if run.height == 0:  # every prediction of that run has been replaced since
         return ""
     return (f"<h2>Latest predictions</h2><p>Run {html.escape(run_id)}, started "
@@ -248,14 +252,12 @@ def _latest_predictions_section(con: duckdb.DuckDBPyConnection) -> str:
 
 
 def _backtest_section(con: duckdb.DuckDBPyConnection) -> str:
-    latest = con.execute("SELECT backtest_id, date_from, date_to, retrain FROM backtests "
-                         "ORDER BY created_at DESC LIMIT 1").fetchall()
-    if not latest:
+    latest = backtests_db.latest(con)
+    if latest is None:
         return ("<h2>Backtest</h2><p>No backtest stored yet: run <code>acebet backtest "
                 "--from D --to D --odds DIR</code> to compare with the baselines.</p>")
-    backtest_id, start, end, retrain = latest[0]
-    frame = query_frame(con, "SELECT * FROM backtest_predictions WHERE backtest_id = ? "
-                             "AND evaluated", [backtest_id])
+    backtest_id, start, end, retrain = latest
+    frame = backtests_db.evaluated_predictions(con, backtest_id)
     parts = [f"<h2>Backtest {start} to {end} (retrained {html.escape(retrain)})</h2>"]
     if frame.height == 0:
         return "".join(parts) + "<p>The backtest stored no evaluated matches.</p>"
@@ -281,15 +283,12 @@ def _backtest_section(con: duckdb.DuckDBPyConnection) -> str:
 
 
 def _live_section(con: duckdb.DuckDBPyConnection) -> str:
-    settled = query_frame(con, "SELECT tourney_date, p1_id, winner_id, p1_win_prob, "
-                               "p1_market_prob AS pinnacle_prob FROM prediction_outcomes o "
-                               "JOIN models m ON m.model_version = o.model_version "
-                               "AND m.is_active WHERE settled")
+    settled = runs_db.settled_active_outcomes(con)
     parts = ["<h2>Live predictions, settled</h2>"]
     if settled.height == 0:
         return "".join(parts) + ("<p>No settled predictions yet: they appear once the "
                                  "results of scored fixtures are ingested.</p>")
-    perf = query_frame(con, "SELECT * FROM model_performance WHERE dimension = 'all'")
+    perf = runs_db.overall_performance(con)
     parts.append(_table(perf))
     columns = {"p1_win_prob": "AceBet"}
     if settled["pinnacle_prob"].is_not_null().any():

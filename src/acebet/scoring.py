@@ -24,6 +24,8 @@ from acebet import blend as B
 from acebet import features as F
 from acebet import interrupts, progress, snapshots, store
 from acebet import model as M
+from acebet.db import runs as runs_db
+from acebet.db.runs import PREDICTION_COLUMNS
 from acebet.errors import DatabaseBusy, Interrupted, StaleHistoryError
 from acebet.faults import checkpoint
 
@@ -36,12 +38,6 @@ OLD_DEMO_REPLAY_SOURCE = "replay_"  # the same, in databases an earlier demo mad
 # between SIGTERM and SIGKILL).
 INTERRUPTED_LOCK_WAIT = 2.0
 
-PREDICTION_COLUMNS = (
-    "fixture_id", "run_id", "model_version", "scored_at", "as_of", "tourney_date",
-    "tourney_name", "surface", "tourney_level", "round", "best_of", "p1_id", "p2_id",
-    "p1_name", "p2_name", "p1_win_prob", "predicted_winner_id", "cold_start",
-    "p1_market_prob", "edge", "details_hash", "history_age_days", "p1_blend_prob",
-)
 # Days between the last match the features saw and a fixture: past this the run warns
 # (a weekly ingest keeps it under two weeks outside the off-season); `max_history_age`
 # (the CLI's default is 45 days, past the longest off-season) makes the run fail.
@@ -74,20 +70,9 @@ def fixtures_to_score(
     run that names them (`fixture_ids`); any other run leaves them out, so a model trained
     later, on their results, never scores them in sample.
     """
-    return store.query_frame(
-        con,
-        """SELECT f.* FROM fixtures f
-           LEFT JOIN predictions p
-             ON p.fixture_id = f.fixture_id AND p.model_version = ?
-           WHERE (? OR p.fixture_id IS NULL OR p.details_hash IS DISTINCT FROM f.details_hash)
-             AND CASE WHEN ?::VARCHAR[] IS NULL
-                      THEN NOT (starts_with(coalesce(f.source_file, ''), ?)
-                                OR starts_with(coalesce(f.source_file, ''), ?))
-                      ELSE list_contains(?::VARCHAR[], f.fixture_id) END
-           ORDER BY f.tourney_date, f.fixture_id""",
-        [model_version, rescore, fixture_ids, DEMO_REPLAY_SOURCE, OLD_DEMO_REPLAY_SOURCE,
-         fixture_ids],
-    )
+    return runs_db.unscored_fixtures(
+        con, model_version, rescore=rescore, fixture_ids=fixture_ids,
+        hidden_prefixes=(DEMO_REPLAY_SOURCE, OLD_DEMO_REPLAY_SOURCE))
 
 
 def fixture_rows(fixtures: pl.DataFrame) -> pl.DataFrame:
@@ -216,11 +201,9 @@ def _record_failure(db: Path | str, run_id: str, started_at: dt.datetime,
     except Exception:  # the database itself is the problem; the error says so
         return
     try:
-        con.execute(
-            "INSERT INTO score_runs (run_id, started_at, finished_at, status, model_version, "
-            "as_of, error) VALUES (?, ?, now(), ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING",
-            [run_id, started_at, status, model_version, as_of, error],
-        )
+        runs_db.record_unfinished_run(
+            con, run_id=run_id, started_at=started_at, status=status,
+            model_version=model_version, as_of=as_of, error=error)
     except Exception:
         log.warning("could not record the failed run", exc_info=True)
     finally:
@@ -274,22 +257,18 @@ def _score(db: Path | str, run_id: str, started_at: dt.datetime, as_of: dt.date 
             written, archived = _write(con, run_id, version, rescore)
             if new_snapshot is not None:
                 snapshots.save(con, new_snapshot)
-            cold = store.scalar(
-                con, "SELECT count(*) FROM predictions WHERE run_id = ? AND cold_start",
-                [run_id])
             summary = ScoreSummary(
                 run_id=run_id, model_version=version, as_of=effective_as_of,
                 fixtures_seen=todo.height, predictions_written=written, archived=archived,
-                cold_start=int(cold or 0), seconds=0.0, history_age_days=run_age,
+                cold_start=runs_db.cold_start_count(con, run_id), seconds=0.0,
+                history_age_days=run_age,
             )
             summary.seconds = round(time.perf_counter() - started, 3)
-            con.execute(
-                "INSERT INTO score_runs (run_id, started_at, finished_at, status, model_version,"
-                " as_of, fixtures_seen, predictions_written, cold_start, archived, seconds, "
-                "history_age_days) VALUES (?, ?, now(), 'succeeded', ?, ?, ?, ?, ?, ?, ?, ?)",
-                [run_id, started_at, version, effective_as_of, todo.height, written,
-                 summary.cold_start, archived, summary.seconds, run_age],
-            )
+            runs_db.record_succeeded_run(
+                con, run_id=run_id, started_at=started_at, model_version=version,
+                as_of=effective_as_of, fixtures_seen=todo.height, written=written,
+                cold_start=summary.cold_start, archived=archived, seconds=summary.seconds,
+                history_age_days=run_age)
             checkpoint("score:before-commit")
     finally:
         con.close()
@@ -350,51 +329,8 @@ def _write(con: duckdb.DuckDBPyConnection, run_id: str, version: int, rescore: b
     Decided again inside the transaction: a run that raced ahead may already have
     written some of these, and those are left alone.
     """
-    cols = ", ".join(PREDICTION_COLUMNS)
-    con.execute(
-        """CREATE OR REPLACE TEMP TABLE _stale AS
-           SELECT p.* FROM predictions p JOIN _new_predictions n USING (fixture_id, model_version)
-           WHERE ? OR p.details_hash IS DISTINCT FROM n.details_hash""",
-        [rescore],
-    )
-    archived = int(store.scalar(con, "SELECT count(*) FROM _stale") or 0)
-    if archived:
-        reason = "rescore" if rescore else "fixture details changed"
-        con.execute("INSERT INTO predictions_history BY NAME SELECT *, now() AS archived_at, "
-                    "? AS archived_by_run, ? AS archive_reason FROM _stale", [run_id, reason])
-        con.execute(
-            """DELETE FROM predictions WHERE EXISTS (
-                   SELECT 1 FROM _stale s WHERE s.fixture_id = predictions.fixture_id
-                   AND s.model_version = predictions.model_version)"""
-        )
-    con.execute("DROP TABLE _stale")
-    before = store.scalar(con, "SELECT count(*) FROM predictions")
-    con.execute(
-        f"INSERT INTO predictions ({cols}) SELECT {cols} FROM _new_predictions "  # noqa: S608
-        "ON CONFLICT (fixture_id, model_version) DO NOTHING"
-    )
-    written = store.scalar(con, "SELECT count(*) FROM predictions") - before
-    return int(written), archived
-
-
-def latest(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """The analysts' `latest_predictions` view, favourites first within each event."""
-    return store.query_frame(
-        con,
-        """SELECT * FROM latest_predictions
-           ORDER BY tourney_date, tourney_name, favourite_prob DESC, fixture_id""",
-    )
-
-
-def recent_runs(con: duckdb.DuckDBPyConnection, limit: int) -> pl.DataFrame:
-    """The newest `limit` runs of the `run_history` view, the columns operators read."""
-    return store.query_frame(
-        con,
-        """SELECT run_id, status, started_at, seconds, model_version, fixtures_seen,
-                  predictions_written, cold_start, history_age_days, error
-           FROM run_history LIMIT ?""",
-        [limit],
-    )
+    archived = runs_db.archive_replaced(con, run_id, rescore=rescore)
+    return runs_db.insert_new_predictions(con), archived
 
 
 def predict_one(
