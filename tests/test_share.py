@@ -7,11 +7,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import duckdb
@@ -22,6 +20,7 @@ from acebet import share, store
 from acebet.cli import main
 from acebet.store import sql_dir
 from tests.conftest import copy_db
+from tests.processes import acebet, pause_at, wait_for_pause
 
 HEADER = ["tourney_date", "tourney_name", "surface", "tourney_level", "round", "best_of",
           "p1_id", "p2_id"]
@@ -170,22 +169,6 @@ def test_query_is_read_only_and_its_errors_are_one_line(db: Path, tmp_path: Path
     assert result.exit_code == 1 and "acebet publish" in result.output
 
 
-def _acebet(db: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "acebet", "--db", str(db), *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, **(env or {})})
-
-
-def _wait_for(path: Path, proc: subprocess.Popen, seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while not path.exists():
-        if proc.poll() is not None:
-            raise AssertionError(f"process ended early: {proc.communicate()}")
-        if time.monotonic() > deadline:
-            raise AssertionError("pause point not reached")
-        time.sleep(0.05)
-
-
 def test_a_busy_database_names_the_process_holding_the_lock(db: Path) -> None:
     holder = subprocess.Popen(
         [sys.executable, "-c", "import duckdb, sys; c = duckdb.connect(sys.argv[1]); "
@@ -193,7 +176,7 @@ def test_a_busy_database_names_the_process_holding_the_lock(db: Path) -> None:
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "open"
-        busy = _acebet(db, "db", "migrate")
+        busy = acebet(db, "db", "migrate")
         _, err = busy.communicate(timeout=60)
     finally:
         holder.communicate("\n", timeout=30)
@@ -203,12 +186,10 @@ def test_a_busy_database_names_the_process_holding_the_lock(db: Path) -> None:
 
 def test_train_reads_without_the_write_lock(db: Path, tmp_path: Path) -> None:
     marker, release = tmp_path / "paused", tmp_path / "release"
-    training = _acebet(db, "--publish", "none", "train",
-                       env={"ACEBET_PAUSE_AT": "train:reading",
-                            "ACEBET_PAUSE_FILE": str(marker),
-                            "ACEBET_RELEASE_FILE": str(release)})
+    training = acebet(db, "--publish", "none", "train",
+                      env=pause_at("train:reading", marker, ACEBET_RELEASE_FILE=str(release)))
     try:
-        _wait_for(marker, training)
+        wait_for_pause(marker, training)
         # a reader opens the job's file while train is reading it
         con = store.connect(db, read_only=True)
         models_before = store.table_counts(con)["models"]
