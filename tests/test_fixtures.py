@@ -15,6 +15,7 @@ from click.testing import CliRunner, Result
 
 from acebet.cli import main
 from tests.conftest import copy_db
+from tests.jobdb import player_ids, query
 
 HEADER = ("tourney_date,tourney_name,surface,tourney_level,round,best_of,p1_id,p2_id,"
           "p1_odds,p2_odds")
@@ -34,18 +35,13 @@ def db(base: Path, tmp_path: Path) -> Path:
 
 
 def ids(db: Path, n: int = 8) -> list[int]:
-    con = duckdb.connect(str(db), read_only=True)
-    rows = con.execute("SELECT player_id FROM players ORDER BY 1 LIMIT ?", [n]).fetchall()
-    con.close()
-    return [r[0] for r in rows]
+    return player_ids(db)[:n]
 
 
 def names(db: Path, n: int = 8) -> list[str]:
     """`Last F.` names of players with history."""
-    con = duckdb.connect(str(db), read_only=True)
-    rows = con.execute("SELECT name_last || ' ' || left(name_first, 1) || '.' FROM players "
-                       "ORDER BY player_id LIMIT ?", [n]).fetchall()
-    con.close()
+    rows = query(db, "SELECT name_last || ' ' || left(name_first, 1) || '.' FROM players "
+                     "ORDER BY player_id LIMIT ?", [n])
     return [r[0] for r in rows]
 
 
@@ -55,14 +51,6 @@ def load(db: Path, path: Path, *args: str) -> Result:
     assert result.exception is None or isinstance(result.exception, SystemExit), \
         repr(result.exception)
     return result
-
-
-def query(db: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def rejects(db: Path) -> dict[int, str]:

@@ -6,7 +6,6 @@ server that cannot start fails the tests instead of skipping them."""
 
 from __future__ import annotations
 
-import csv
 import glob
 import json
 import os
@@ -27,12 +26,8 @@ from click.testing import CliRunner
 from acebet.cli import main
 from acebet.share import content, lake
 from tests.conftest import copy_db
+from tests.jobdb import fixtures_file, player_ids
 
-HEADER = ["tourney_date", "tourney_name", "surface", "tourney_level", "round", "best_of",
-          "p1_id", "p2_id"]
-
-
-# --- a throwaway PostgreSQL server ------------------------------------------------------
 
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -109,30 +104,9 @@ def catalog(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 # --- a scored job database -----------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def trained_base(trained_synthetic_db: Path) -> Path:
-    return trained_synthetic_db
-
-
 @pytest.fixture
-def db(trained_base: Path, tmp_path: Path) -> Path:
-    return copy_db(trained_base, tmp_path)
-
-
-def player_ids(db: Path) -> list[int]:
-    con = duckdb.connect(str(db), read_only=True)
-    rows = con.execute("SELECT player_id FROM players ORDER BY player_id").fetchall()
-    con.close()
-    return [r[0] for r in rows]
-
-
-def fixtures_file(path: Path, pairs: list[tuple[int, int]], day: str = "2023-01-09") -> Path:
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(HEADER)
-        for a, b in pairs:
-            writer.writerow([day, "Lake Open", "Hard", "A", "R32", 3, a, b])
-    return path
+def db(trained_synthetic_db: Path, tmp_path: Path) -> Path:
+    return copy_db(trained_synthetic_db, tmp_path)
 
 
 def lake_cli(db: Path, catalog: str, data: Path, *args: str):  # noqa: ANN201
@@ -218,7 +192,7 @@ def test_publishing_appends_what_is_new_and_replaces_what_changed(
 
 
 def test_a_job_that_lost_its_database_adds_to_the_lake_and_removes_nothing(
-    db: Path, trained_base: Path, catalog: str, tmp_path: Path
+    db: Path, trained_synthetic_db: Path, catalog: str, tmp_path: Path
 ) -> None:
     ids = player_ids(db)
     data = tmp_path / "lake-files"
@@ -227,7 +201,7 @@ def test_a_job_that_lost_its_database_adds_to_the_lake_and_removes_nothing(
     assert lake_cli(db, catalog, data, "score").exit_code == 0
     fresh = tmp_path / "fresh" / "acebet.duckdb"  # an evicted cache: the job starts again
     fresh.parent.mkdir()
-    shutil.copy(trained_base, fresh)
+    shutil.copy(trained_synthetic_db, fresh)
     lake_cli(fresh, catalog, data, "fixtures", "load",
              str(fixtures_file(tmp_path / "b.csv", [(ids[4], ids[5])])))
     assert lake_cli(fresh, catalog, data, "score").exit_code == 0

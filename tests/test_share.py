@@ -20,10 +20,8 @@ from acebet import share, store
 from acebet.cli import main
 from acebet.store import sql_dir
 from tests.conftest import copy_db
+from tests.jobdb import fixtures_file, player_ids
 from tests.processes import acebet, pause_at, wait_for_pause
-
-HEADER = ["tourney_date", "tourney_name", "surface", "tourney_level", "round", "best_of",
-          "p1_id", "p2_id"]
 
 
 @pytest.fixture
@@ -33,22 +31,6 @@ def db(trained_synthetic_db: Path, tmp_path: Path) -> Path:
 
 def cli(db: Path, *args: str):  # noqa: ANN201
     return CliRunner().invoke(main, ["--db", str(db), *args])
-
-
-def player_ids(db: Path, n: int) -> list[int]:
-    con = duckdb.connect(str(db), read_only=True)
-    rows = con.execute("SELECT player_id FROM players ORDER BY player_id LIMIT ?", [n]).fetchall()
-    con.close()
-    return [r[0] for r in rows]
-
-
-def fixtures_file(path: Path, pairs: list[tuple[int, int]], day: str = "2023-01-09") -> Path:
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(HEADER)
-        for a, b in pairs:
-            writer.writerow([day, "Share Open", "Hard", "A", "R32", 3, a, b])
-    return path
 
 
 ANALYST = textwrap.dedent("""
@@ -68,7 +50,7 @@ ANALYST = textwrap.dedent("""
 def test_an_analyst_holding_the_snapshot_open_never_blocks_the_job(
     db: Path, tmp_path: Path, synthetic_source: Path
 ) -> None:
-    ids = player_ids(db, 8)
+    ids = player_ids(db)
     first = fixtures_file(tmp_path / "first.csv", [(ids[0], ids[1]), (ids[2], ids[3])])
     assert cli(db, "fixtures", "load", str(first)).exit_code == 0
     assert cli(db, "score").exit_code == 0
@@ -99,7 +81,7 @@ def test_an_analyst_holding_the_snapshot_open_never_blocks_the_job(
 def test_the_snapshot_holds_the_analyst_views_and_tables_without_the_model_text(
     db: Path, tmp_path: Path
 ) -> None:
-    ids = player_ids(db, 4)
+    ids = player_ids(db)
     cli(db, "fixtures", "load", str(fixtures_file(tmp_path / "f.csv", [(ids[0], ids[1])])))
     assert cli(db, "score").exit_code == 0
     job = duckdb.connect(str(db), read_only=True)
@@ -123,7 +105,7 @@ def test_the_snapshot_holds_the_analyst_views_and_tables_without_the_model_text(
 
 
 def test_publish_none_writes_nothing_and_a_named_file_is_used(db: Path, tmp_path: Path) -> None:
-    ids = player_ids(db, 2)
+    ids = player_ids(db)
     file = fixtures_file(tmp_path / "f.csv", [(ids[0], ids[1])])
     before = set(tmp_path.iterdir())
     assert cli(db, "--publish", "none", "fixtures", "load", str(file)).exit_code == 0
@@ -136,7 +118,7 @@ def test_publish_none_writes_nothing_and_a_named_file_is_used(db: Path, tmp_path
 
 
 def test_the_example_queries_run_through_acebet_query(db: Path, tmp_path: Path) -> None:
-    ids = player_ids(db, 4)
+    ids = player_ids(db)
     cli(db, "fixtures", "load",
         str(fixtures_file(tmp_path / "f.csv", [(ids[0], ids[1]), (ids[2], ids[3])])))
     assert cli(db, "score").exit_code == 0

@@ -20,6 +20,7 @@ from click.testing import CliRunner
 
 from acebet.cli import main
 from tests.conftest import copy_db
+from tests.jobdb import query
 from tests.processes import acebet, pause_at, start, wait_for_pause
 
 pytestmark = pytest.mark.reliability
@@ -49,14 +50,6 @@ def db(ready: Path, tmp_path: Path) -> Path:
     return copy_db(ready, tmp_path)
 
 
-def rows(db: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
 @pytest.mark.parametrize(("point", "sig", "log_format"), [
     ("score:computed", signal.SIGTERM, "text"),
     ("score:in-transaction", signal.SIGTERM, "text"),
@@ -79,8 +72,8 @@ def test_a_signal_during_score_rolls_back_records_the_run_and_exits_128_plus_sig
         assert event["signal"] == sig.name and event["exit_code"] == 128 + sig
     else:
         assert len(lines) == 1 and f"interrupted by {sig.name}" in lines[0], err
-    assert rows(db, "SELECT count(*) FROM predictions") == [(0,)]
-    runs = rows(db, "SELECT status, error, finished_at IS NOT NULL FROM score_runs")
+    assert query(db, "SELECT count(*) FROM predictions") == [(0,)]
+    runs = query(db, "SELECT status, error, finished_at IS NOT NULL FROM score_runs")
     assert runs == [("interrupted", f"interrupted by {sig.name}", True)]
     again = CliRunner().invoke(main, ["--db", str(db), "score"])
     assert again.exit_code == 0 and "6 predictions written" in again.output
@@ -114,9 +107,9 @@ def test_sigterm_during_a_later_ingest_keeps_what_was_committed(
     first = CliRunner().invoke(main, ["--db", str(db), "ingest", str(synthetic_source),
                                       "--years", "2019", "--levels", "tour"])
     assert first.exit_code == 0, first.output
-    before = rows(db, "SELECT count(*) FROM matches")
+    before = query(db, "SELECT count(*) FROM matches")
     sigterm_inside_ingest(db, synthetic_source, tmp_path / "paused")
-    assert rows(db, "SELECT count(*) FROM matches") == before != [(0,)]
+    assert query(db, "SELECT count(*) FROM matches") == before != [(0,)]
 
 
 def _children(pid: int) -> list[int]:
@@ -152,5 +145,5 @@ def test_sigterm_stops_score_running_as_pid_1_of_a_fresh_pid_namespace(
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 143, err
     assert "interrupted by SIGTERM" in err
-    assert rows(db, "SELECT count(*) FROM predictions") == [(0,)]
-    assert rows(db, "SELECT status FROM score_runs") == [("interrupted",)]
+    assert query(db, "SELECT count(*) FROM predictions") == [(0,)]
+    assert query(db, "SELECT status FROM score_runs") == [("interrupted",)]
