@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from acebet import scoring, store
 from acebet.cli import main
 from tests.conftest import copy_db
+from tests.jobdb import query
 from tests.processes import acebet, pause_at, wait_for_pause
 
 HEADER = ["tourney_date", "tourney_name", "surface", "tourney_level", "round", "best_of",
@@ -386,22 +387,20 @@ def test_score_uses_a_stored_snapshot_and_rebuilds_it_when_history_changes(
     db: Path, tmp_path: Path, synthetic_source: Path
 ) -> None:
     ids = [p[0] for p in players(db)]
-    write(tmp_path / "f.csv", [fixture(ids[0], ids[1])])
-    cli(db, "fixtures", "load", str(tmp_path / "f.csv"))
-    assert cli(db, "score").exit_code == 0
-    con = duckdb.connect(str(db), read_only=True)
-    first = con.execute("SELECT DISTINCT fingerprint FROM feature_snapshots").fetchall()
-    con.close()
+
+    def score_a_new_fixture(a: int, b: int) -> list[tuple]:
+        """The snapshot fingerprints stored after scoring one more fixture."""
+        path = write(tmp_path / f"{a}-{b}.csv", [fixture(a, b)])
+        cli(db, "fixtures", "load", str(path))
+        assert cli(db, "score").exit_code == 0
+        return query(db, "SELECT DISTINCT fingerprint FROM feature_snapshots")
+
+    first = score_a_new_fixture(ids[0], ids[1])
     assert len(first) == 1
     con = duckdb.connect(str(db))
     con.execute("UPDATE matches SET score = '6-0 6-0' WHERE match_num = 1")
     con.close()
-    write(tmp_path / "g.csv", [fixture(ids[2], ids[3])])
-    cli(db, "fixtures", "load", str(tmp_path / "g.csv"))
-    assert cli(db, "score").exit_code == 0
-    con = duckdb.connect(str(db), read_only=True)
-    second = con.execute("SELECT DISTINCT fingerprint FROM feature_snapshots").fetchall()
-    con.close()
+    second = score_a_new_fixture(ids[2], ids[3])
     assert len(second) == 1 and second != first
 
 
