@@ -114,6 +114,14 @@ def lake_cli(db: Path, catalog: str, data: Path, *args: str):  # noqa: ANN201
                                      "--publish-data", str(data), *args])
 
 
+def load_and_score(db: Path, catalog: str, data: Path, fixtures: Path) -> None:
+    """Both through the job as it runs with the lake as its share."""
+    result = lake_cli(db, catalog, data, "fixtures", "load", str(fixtures))
+    assert result.exit_code == 0, result.output
+    result = lake_cli(db, catalog, data, "score")
+    assert result.exit_code == 0, result.output
+
+
 def snapshots(catalog: str) -> int:
     con = lake.connect_reader(catalog)
     try:
@@ -129,10 +137,8 @@ def test_the_lake_holds_the_share_and_the_same_state_twice_changes_nothing(
 ) -> None:
     ids = player_ids(db)
     data = tmp_path / "lake-files"
-    load = fixtures_file(tmp_path / "f.csv", [(ids[0], ids[1]), (ids[2], ids[3])])
-    assert lake_cli(db, catalog, data, "fixtures", "load", str(load)).exit_code == 0
-    result = lake_cli(db, catalog, data, "score")
-    assert result.exit_code == 0, result.output
+    load_and_score(db, catalog, data,
+                   fixtures_file(tmp_path / "f.csv", [(ids[0], ids[1]), (ids[2], ids[3])]))
     assert any(data.rglob("*.parquet")) or snapshots(catalog) > 1
     before = snapshots(catalog)
     assert lake_cli(db, catalog, data, "publish").exit_code == 0
@@ -164,12 +170,9 @@ def test_publishing_appends_what_is_new_and_replaces_what_changed(
 ) -> None:
     ids = player_ids(db)
     data = tmp_path / "lake-files"
-    first = fixtures_file(tmp_path / "a.csv", [(ids[0], ids[1]), (ids[2], ids[3])])
-    lake_cli(db, catalog, data, "fixtures", "load", str(first))
-    assert lake_cli(db, catalog, data, "score").exit_code == 0
-    second = fixtures_file(tmp_path / "b.csv", [(ids[4], ids[5])])
-    lake_cli(db, catalog, data, "fixtures", "load", str(second))
-    assert lake_cli(db, catalog, data, "score").exit_code == 0
+    load_and_score(db, catalog, data,
+                   fixtures_file(tmp_path / "a.csv", [(ids[0], ids[1]), (ids[2], ids[3])]))
+    load_and_score(db, catalog, data, fixtures_file(tmp_path / "b.csv", [(ids[4], ids[5])]))
     assert lake_cli(db, catalog, data, "score", "--rescore").exit_code == 0
 
     reader = lake.connect_reader(catalog)
@@ -196,15 +199,12 @@ def test_a_job_that_lost_its_database_adds_to_the_lake_and_removes_nothing(
 ) -> None:
     ids = player_ids(db)
     data = tmp_path / "lake-files"
-    lake_cli(db, catalog, data, "fixtures", "load",
-             str(fixtures_file(tmp_path / "a.csv", [(ids[0], ids[1]), (ids[2], ids[3])])))
-    assert lake_cli(db, catalog, data, "score").exit_code == 0
+    load_and_score(db, catalog, data,
+                   fixtures_file(tmp_path / "a.csv", [(ids[0], ids[1]), (ids[2], ids[3])]))
     fresh = tmp_path / "fresh" / "acebet.duckdb"  # an evicted cache: the job starts again
     fresh.parent.mkdir()
     shutil.copy(trained_synthetic_db, fresh)
-    lake_cli(fresh, catalog, data, "fixtures", "load",
-             str(fixtures_file(tmp_path / "b.csv", [(ids[4], ids[5])])))
-    assert lake_cli(fresh, catalog, data, "score").exit_code == 0
+    load_and_score(fresh, catalog, data, fixtures_file(tmp_path / "b.csv", [(ids[4], ids[5])]))
     reader = lake.connect_reader(catalog)
     try:
         assert reader.execute("SELECT count(*) FROM score_runs").fetchall() == [(2,)]
