@@ -15,6 +15,7 @@ from click.testing import CliRunner, Result
 
 from acebet.cli import main
 from tests.conftest import copy_db
+from tests.jobdb import player_ids, query
 
 HEADER = ("tourney_date,tourney_name,surface,tourney_level,round,best_of,p1_id,p2_id,"
           "p1_odds,p2_odds")
@@ -34,18 +35,13 @@ def db(base: Path, tmp_path: Path) -> Path:
 
 
 def ids(db: Path, n: int = 8) -> list[int]:
-    con = duckdb.connect(str(db), read_only=True)
-    rows = con.execute("SELECT player_id FROM players ORDER BY 1 LIMIT ?", [n]).fetchall()
-    con.close()
-    return [r[0] for r in rows]
+    return player_ids(db)[:n]
 
 
 def names(db: Path, n: int = 8) -> list[str]:
     """`Last F.` names of players with history."""
-    con = duckdb.connect(str(db), read_only=True)
-    rows = con.execute("SELECT name_last || ' ' || left(name_first, 1) || '.' FROM players "
-                       "ORDER BY player_id LIMIT ?", [n]).fetchall()
-    con.close()
+    rows = query(db, "SELECT name_last || ' ' || left(name_first, 1) || '.' FROM players "
+                     "ORDER BY player_id LIMIT ?", [n])
     return [r[0] for r in rows]
 
 
@@ -57,16 +53,18 @@ def load(db: Path, path: Path, *args: str) -> Result:
     return result
 
 
-def query(db: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
 def rejects(db: Path) -> dict[int, str]:
     return dict(query(db, "SELECT row_number, reason FROM fixture_rejects ORDER BY 1"))
+
+
+def file_text(*lines: str) -> str:
+    """Each line ends in a newline, the last one too."""
+    return "".join(line + "\n" for line in lines)
+
+
+def csv_file(path: Path, *lines: str) -> Path:
+    path.write_text(file_text(*lines))
+    return path
 
 
 def row(a: int | str, b: int | str, date: str = "2023-01-09", odds: str = ",",
@@ -81,14 +79,14 @@ def test_dates_before_the_history_or_far_past_its_end_are_rejected_saying_so(
     db: Path, tmp_path: Path
 ) -> None:
     n = names(db)
-    path = tmp_path / "dates.csv"
-    path.write_text("\n".join([
+    path = csv_file(
+        tmp_path / "dates.csv",
         "tourney_date,tourney_name,surface,tourney_level,round,best_of,p1_name,p2_name",
         f"1900-01-01,Old,Hard,A,R32,3,{n[0]},{n[1]}",       # line 2
         f"2099-01-05,Future,Hard,A,R32,3,{n[2]},{n[3]}",    # line 3
         f"9999-12-27,Far,Hard,A,R32,3,{n[4]},{n[5]}",       # line 4
         f"2023-01-09,Good,Hard,A,R32,3,{n[6]},{n[7]}",      # line 5
-    ]) + "\n")
+    )
     result = load(db, path)
     assert result.exit_code == 0 and "1 new" in result.output and "3 rejected" in result.output
     why = rejects(db)
@@ -111,9 +109,8 @@ def test_odds_outside_what_bookmakers_quote_are_rejected(
     db: Path, tmp_path: Path, bad: str
 ) -> None:
     p = ids(db)
-    path = tmp_path / "odds.csv"
-    path.write_text("\n".join([HEADER, row(p[0], p[1], odds=f"{bad},1.5"),
-                               row(p[2], p[3], odds="1.001,1000")]) + "\n")
+    path = csv_file(tmp_path / "odds.csv", HEADER, row(p[0], p[1], odds=f"{bad},1.5"),
+                    row(p[2], p[3], odds="1.001,1000"))
     result = load(db, path)
     assert result.exit_code == 0 and "1 new" in result.output
     assert "from 1.001 to 1000" in rejects(db)[2] and f"p1_odds {bad} " in rejects(db)[2]
@@ -146,7 +143,7 @@ def test_a_utf8_byte_order_mark_is_not_part_of_the_first_column(
 ) -> None:
     p = ids(db)
     path = tmp_path / "bom.csv"
-    path.write_bytes(b"\xef\xbb\xbf" + ("\n".join([HEADER, row(p[0], p[1])]) + "\n").encode())
+    path.write_bytes(b"\xef\xbb\xbf" + file_text(HEADER, row(p[0], p[1])).encode())
     assert "1 new" in load(db, path).output
 
 
@@ -154,8 +151,8 @@ def test_a_malformed_record_is_one_reject_with_its_line_and_the_rest_load(
     db: Path, tmp_path: Path
 ) -> None:
     p = ids(db)
-    path = tmp_path / "ragged.csv"
-    path.write_text("\n".join([
+    path = csv_file(
+        tmp_path / "ragged.csv",
         HEADER,
         row(p[0], p[1]),                                    # line 2
         row(p[2], p[3], name="Rome, Italy"),                # line 3: unquoted comma
@@ -163,7 +160,7 @@ def test_a_malformed_record_is_one_reject_with_its_line_and_the_rest_load(
         "2023-01-09,Short,Hard,A,R32,3",                    # line 5: fields missing
         "",                                                 # line 6: blank, no row
         row(p[6], p[7]),                                    # line 7
-    ]) + "\n")
+    )
     result = load(db, path)
     assert result.exit_code == 0, result.output
     assert "5 rows, 3 new" in result.output and "2 rejected" in result.output
@@ -181,12 +178,12 @@ def test_warnings_name_the_file_line_across_multiline_records(
     db: Path, tmp_path: Path
 ) -> None:
     p = ids(db)
-    path = tmp_path / "lines.csv"
-    path.write_text("\n".join([
+    path = csv_file(
+        tmp_path / "lines.csv",
         HEADER,
         row(p[0], p[1], name='"Two\nLine Open"'),           # lines 2-3
         row(p[2], p[3]).replace("Hard", "Ice"),             # line 4
-    ]) + "\n")
+    )
     result = load(db, path)
     assert "lines.csv: line 4: surface Ice" in result.output
     assert rejects(db) == {4: rejects(db)[4]}
@@ -223,11 +220,10 @@ def test_parquet_rejects_name_the_row(db: Path, tmp_path: Path) -> None:
 def test_a_fixture_id_reused_for_another_pair_is_a_conflict(db: Path, tmp_path: Path) -> None:
     p = ids(db)
     head = "fixture_id," + HEADER
-    first = tmp_path / "first.csv"
-    first.write_text("\n".join([head, "fx-1," + row(p[0], p[1]),
-                                "fx-2," + row(p[2], p[3]),
-                                "fx-2," + row(p[4], p[5]),       # line 4: same id, new pair
-                                "fx-1," + row(p[0], p[1])]) + "\n")  # line 5: duplicate
+    first = csv_file(tmp_path / "first.csv", head, "fx-1," + row(p[0], p[1]),
+                     "fx-2," + row(p[2], p[3]),
+                     "fx-2," + row(p[4], p[5]),       # line 4: same id, new pair
+                     "fx-1," + row(p[0], p[1]))       # line 5: duplicate
     result = load(db, first)
     assert result.exit_code == 0 and "2 new" in result.output
     why = rejects(db)
@@ -235,9 +231,8 @@ def test_a_fixture_id_reused_for_another_pair_is_a_conflict(db: Path, tmp_path: 
     assert f"this row has {_pair(db, p[4], p[5])}" in why[4]
     assert "duplicate fixture fx-1 (the same players as line 2)" in why[5]
     # a later file: the same id for another pair never replaces the stored match ...
-    later = tmp_path / "later.csv"
-    later.write_text("\n".join([head, "fx-1," + row(p[6], p[7]),
-                                "fx-2," + row(p[3], p[2], date="2023-01-10")]) + "\n")
+    later = csv_file(tmp_path / "later.csv", head, "fx-1," + row(p[6], p[7]),
+                     "fx-2," + row(p[3], p[2], date="2023-01-10"))
     result = load(db, later)
     assert "later.csv: line 2: fixture_id fx-1 conflict: stored for" in result.output
     assert _pair(db, p[0], p[1]) in result.output and _pair(db, p[6], p[7]) in result.output
@@ -259,19 +254,18 @@ def test_a_file_with_every_row_rejected_exits_2_and_records_the_rejects(
     db: Path, tmp_path: Path
 ) -> None:
     p = ids(db)
-    path = tmp_path / "allbad.csv"
-    path.write_text("\n".join([HEADER, row(p[0], p[0]), row(p[1], p[2]).replace("R32", "R3")])
-                    + "\n")
+    path = csv_file(tmp_path / "allbad.csv", HEADER, row(p[0], p[0]),
+                    row(p[1], p[2]).replace("R32", "R3"))
     result = load(db, path)
     assert result.exit_code == 2
     assert "allbad.csv: all 2 rows rejected; nothing loaded" in result.output
     assert set(rejects(db)) == {2, 3}  # the reasons are kept for whoever looks
     # one good row: exit 0 with warnings; with --strict, 2
-    path.write_text("\n".join([HEADER, row(p[0], p[0]), row(p[1], p[2])]) + "\n")
+    csv_file(path, HEADER, row(p[0], p[0]), row(p[1], p[2]))
     assert load(db, path).exit_code == 0
     assert load(db, path, "--strict").exit_code == 2
     # a header alone is no failure: nothing was asked for
-    path.write_text(HEADER + "\n")
+    csv_file(path, HEADER)
     assert load(db, path).exit_code == 0
 
 
@@ -283,9 +277,8 @@ def test_semicolon_tab_and_pipe_separated_files_load(
     db: Path, tmp_path: Path, sep: str
 ) -> None:
     p = ids(db)
-    path = tmp_path / "sep.csv"
     lines = [HEADER, row(p[0], p[1], odds="1.5,2.6"), row(p[2], p[3])]
-    path.write_text("\n".join(line.replace(",", sep) for line in lines) + "\n")
+    path = csv_file(tmp_path / "sep.csv", *(line.replace(",", sep) for line in lines))
     result = load(db, path)
     assert result.exit_code == 0 and "2 new" in result.output, result.output
     assert query(db, "SELECT p1_odds FROM fixtures WHERE p1_odds IS NOT NULL") == [(1.5,)]
@@ -295,9 +288,8 @@ def test_an_unknown_separator_is_named_in_the_missing_column_message(
     db: Path, tmp_path: Path
 ) -> None:
     p = ids(db)
-    path = tmp_path / "colon.csv"
-    path.write_text("\n".join(line.replace(",", ":") for line in (HEADER, row(p[0], p[1])))
-                    + "\n")
+    path = csv_file(tmp_path / "colon.csv",
+                    *(line.replace(",", ":") for line in (HEADER, row(p[0], p[1]))))
     result = load(db, path)
     assert result.exit_code == 2
     assert "missing required column" in result.output
@@ -322,12 +314,12 @@ def test_a_flagged_name_loads_with_a_warning_naming_its_line(db: Path, tmp_path:
     ).fetchall()
     con.close()
     other = ids(db)[-1]
-    path = tmp_path / "back.csv"
-    path.write_text("\n".join([
+    path = csv_file(
+        tmp_path / "back.csv",
         "tourney_date,tourney_name,surface,tourney_level,round,best_of,p1_id,p2_id,p1_name,"
         "p2_name",
         f"2023-01-09,Back,Hard,A,R32,3,,{other},{full},",
-    ]) + "\n")
+    )
     result = CliRunner().invoke(main, ["--db", str(db), "-v", "fixtures", "load", str(path)])
     assert result.exit_code == 0 and "1 new" in result.output, result.output
     assert f"back.csv: line 2: p1_name '{full}' taken as {full} ({pid})" in result.output

@@ -10,30 +10,17 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import duckdb
 import pytest
 from click.testing import CliRunner
 
 from acebet.cli import main
 from tests.conftest import copy_db
-
-
-@pytest.fixture(scope="module")
-def trained(trained_synthetic_db: Path) -> Path:
-    return trained_synthetic_db
+from tests.jobdb import query
 
 
 @pytest.fixture
-def db(trained: Path, tmp_path: Path) -> Path:
-    return copy_db(trained, tmp_path)
-
-
-def query(db: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
+def db(trained_synthetic_db: Path, tmp_path: Path) -> Path:
+    return copy_db(trained_synthetic_db, tmp_path)
 
 
 def last_match(db: Path) -> dt.date:

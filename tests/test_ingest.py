@@ -24,6 +24,24 @@ def match_files(folder: Path, pattern: str = "atp_matches_*.csv") -> list[Path]:
     return sorted(folder.glob(pattern))
 
 
+def editable_copy(source: Path, tmp_path: Path) -> Path:
+    """A copy of a source folder that a test may change."""
+    return Path(shutil.copytree(source, tmp_path / "src"))
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def write_rows(path: Path, header: list[str], rows: list[dict[str, str]]) -> None:
+    """Rows as `path`'s new content; their keys outside `header` are left out."""
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=header, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 def run(db: Path, *args: str) -> object:
     return CliRunner().invoke(main, ["--db", str(db), *args], catch_exceptions=False)
 
@@ -102,19 +120,13 @@ def test_years_and_levels_select_exactly_those_files(atp_source: Path, tmp_path:
 def test_missing_column_exits_2_naming_file_and_column_and_changes_nothing(
     synthetic_source: Path, tmp_path: Path
 ) -> None:
-    folder = tmp_path / "src"
-    shutil.copytree(synthetic_source, folder)
+    folder = editable_copy(synthetic_source, tmp_path)
     db = tmp_path / "m.duckdb"
     assert run(db, "ingest", str(folder), "--years", "2019").exit_code == 0
     before = counts(db)
     broken = folder / "atp_matches_2020.csv"
-    with broken.open(newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    header = [c for c in rows[0] if c != "winner_id"]
-    with broken.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=header, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
+    rows = read_rows(broken)
+    write_rows(broken, [c for c in rows[0] if c != "winner_id"], rows)
 
     result = CliRunner().invoke(main, ["--db", str(db), "ingest", str(folder)])
     assert result.exit_code == 2
@@ -136,20 +148,15 @@ def test_missing_season_file_exits_2(synthetic_source: Path, tmp_path: Path) -> 
 def test_bad_rows_are_rejected_with_reasons_and_good_rows_land(
     synthetic_source: Path, tmp_path: Path
 ) -> None:
-    folder = tmp_path / "src"
-    shutil.copytree(synthetic_source, folder)
+    folder = editable_copy(synthetic_source, tmp_path)
     path = folder / "atp_matches_2021.csv"
-    with path.open(newline="") as handle:
-        rows = list(csv.DictReader(handle))
+    rows = read_rows(path)
     header = list(rows[0])
     rows[0]["winner_id"] = ""
     rows[1]["tourney_date"] = "2021-13-45"
     rows[2]["best_of"] = "three"
     rows[4] = dict(rows[3])  # same (tourney_id, match_num) twice
-    with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=header)
-        writer.writeheader()
-        writer.writerows(rows)
+    write_rows(path, header, rows)
 
     db = tmp_path / "b.duckdb"
     result = run(db, "ingest", str(folder), "--years", "2021", "--levels", "tour")
@@ -177,19 +184,14 @@ def test_bad_rows_are_rejected_with_reasons_and_good_rows_land(
 def test_corrected_season_updates_only_its_changed_rows(
     synthetic_source: Path, tmp_path: Path
 ) -> None:
-    folder = tmp_path / "src"
-    shutil.copytree(synthetic_source, folder)
+    folder = editable_copy(synthetic_source, tmp_path)
     con = store.connect(tmp_path / "c.duckdb")
     ingest.ingest(con, str(folder))
     path = folder / "atp_matches_2022.csv"
-    with path.open(newline="") as handle:
-        rows = list(csv.DictReader(handle))
+    rows = read_rows(path)
     rows[0]["score"] = "7-5 7-5"
     extra = dict(rows[-1], match_num="999")
-    with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows([*rows, extra])
+    write_rows(path, list(rows[0]), [*rows, extra])
     summary = ingest.ingest(con, str(folder))
     assert (summary.inserted, summary.updated) == (1, 1)
     score = con.execute(

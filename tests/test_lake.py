@@ -6,7 +6,6 @@ server that cannot start fails the tests instead of skipping them."""
 
 from __future__ import annotations
 
-import csv
 import glob
 import json
 import os
@@ -27,12 +26,8 @@ from click.testing import CliRunner
 from acebet.cli import main
 from acebet.share import content, lake
 from tests.conftest import copy_db
+from tests.jobdb import fixtures_file, player_ids
 
-HEADER = ["tourney_date", "tourney_name", "surface", "tourney_level", "round", "best_of",
-          "p1_id", "p2_id"]
-
-
-# --- a throwaway PostgreSQL server ------------------------------------------------------
 
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -109,35 +104,22 @@ def catalog(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 # --- a scored job database -----------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def trained_base(trained_synthetic_db: Path) -> Path:
-    return trained_synthetic_db
-
-
 @pytest.fixture
-def db(trained_base: Path, tmp_path: Path) -> Path:
-    return copy_db(trained_base, tmp_path)
-
-
-def player_ids(db: Path) -> list[int]:
-    con = duckdb.connect(str(db), read_only=True)
-    rows = con.execute("SELECT player_id FROM players ORDER BY player_id").fetchall()
-    con.close()
-    return [r[0] for r in rows]
-
-
-def fixtures_file(path: Path, pairs: list[tuple[int, int]], day: str = "2023-01-09") -> Path:
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(HEADER)
-        for a, b in pairs:
-            writer.writerow([day, "Lake Open", "Hard", "A", "R32", 3, a, b])
-    return path
+def db(trained_synthetic_db: Path, tmp_path: Path) -> Path:
+    return copy_db(trained_synthetic_db, tmp_path)
 
 
 def lake_cli(db: Path, catalog: str, data: Path, *args: str):  # noqa: ANN201
     return CliRunner().invoke(main, ["--db", str(db), "--publish", f"ducklake:{catalog}",
                                      "--publish-data", str(data), *args])
+
+
+def load_and_score(db: Path, catalog: str, data: Path, fixtures: Path) -> None:
+    """Both through the job as it runs with the lake as its share."""
+    result = lake_cli(db, catalog, data, "fixtures", "load", str(fixtures))
+    assert result.exit_code == 0, result.output
+    result = lake_cli(db, catalog, data, "score")
+    assert result.exit_code == 0, result.output
 
 
 def snapshots(catalog: str) -> int:
@@ -155,10 +137,8 @@ def test_the_lake_holds_the_share_and_the_same_state_twice_changes_nothing(
 ) -> None:
     ids = player_ids(db)
     data = tmp_path / "lake-files"
-    load = fixtures_file(tmp_path / "f.csv", [(ids[0], ids[1]), (ids[2], ids[3])])
-    assert lake_cli(db, catalog, data, "fixtures", "load", str(load)).exit_code == 0
-    result = lake_cli(db, catalog, data, "score")
-    assert result.exit_code == 0, result.output
+    load_and_score(db, catalog, data,
+                   fixtures_file(tmp_path / "f.csv", [(ids[0], ids[1]), (ids[2], ids[3])]))
     assert any(data.rglob("*.parquet")) or snapshots(catalog) > 1
     before = snapshots(catalog)
     assert lake_cli(db, catalog, data, "publish").exit_code == 0
@@ -190,12 +170,9 @@ def test_publishing_appends_what_is_new_and_replaces_what_changed(
 ) -> None:
     ids = player_ids(db)
     data = tmp_path / "lake-files"
-    first = fixtures_file(tmp_path / "a.csv", [(ids[0], ids[1]), (ids[2], ids[3])])
-    lake_cli(db, catalog, data, "fixtures", "load", str(first))
-    assert lake_cli(db, catalog, data, "score").exit_code == 0
-    second = fixtures_file(tmp_path / "b.csv", [(ids[4], ids[5])])
-    lake_cli(db, catalog, data, "fixtures", "load", str(second))
-    assert lake_cli(db, catalog, data, "score").exit_code == 0
+    load_and_score(db, catalog, data,
+                   fixtures_file(tmp_path / "a.csv", [(ids[0], ids[1]), (ids[2], ids[3])]))
+    load_and_score(db, catalog, data, fixtures_file(tmp_path / "b.csv", [(ids[4], ids[5])]))
     assert lake_cli(db, catalog, data, "score", "--rescore").exit_code == 0
 
     reader = lake.connect_reader(catalog)
@@ -218,19 +195,16 @@ def test_publishing_appends_what_is_new_and_replaces_what_changed(
 
 
 def test_a_job_that_lost_its_database_adds_to_the_lake_and_removes_nothing(
-    db: Path, trained_base: Path, catalog: str, tmp_path: Path
+    db: Path, trained_synthetic_db: Path, catalog: str, tmp_path: Path
 ) -> None:
     ids = player_ids(db)
     data = tmp_path / "lake-files"
-    lake_cli(db, catalog, data, "fixtures", "load",
-             str(fixtures_file(tmp_path / "a.csv", [(ids[0], ids[1]), (ids[2], ids[3])])))
-    assert lake_cli(db, catalog, data, "score").exit_code == 0
+    load_and_score(db, catalog, data,
+                   fixtures_file(tmp_path / "a.csv", [(ids[0], ids[1]), (ids[2], ids[3])]))
     fresh = tmp_path / "fresh" / "acebet.duckdb"  # an evicted cache: the job starts again
     fresh.parent.mkdir()
-    shutil.copy(trained_base, fresh)
-    lake_cli(fresh, catalog, data, "fixtures", "load",
-             str(fixtures_file(tmp_path / "b.csv", [(ids[4], ids[5])])))
-    assert lake_cli(fresh, catalog, data, "score").exit_code == 0
+    shutil.copy(trained_synthetic_db, fresh)
+    load_and_score(fresh, catalog, data, fixtures_file(tmp_path / "b.csv", [(ids[4], ids[5])]))
     reader = lake.connect_reader(catalog)
     try:
         assert reader.execute("SELECT count(*) FROM score_runs").fetchall() == [(2,)]

@@ -88,21 +88,13 @@ SYNTHETIC_PLAYERS = [
 
 
 def synthetic_frames() -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The resolver's two inputs; the types (Int64, String, Date) follow from the values."""
     players = pl.DataFrame(
         [(pid, first, last, dob and d(dob)) for pid, first, last, dob, *_ in SYNTHETIC_PLAYERS],
-        schema={
-            "player_id": pl.Int64,
-            "name_first": pl.String,
-            "name_last": pl.String,
-            "dob": pl.Date,
-        },
-        orient="row",
-    )
+        schema=["player_id", "name_first", "name_last", "dob"], orient="row")
     activity = pl.DataFrame(
         [(pid, d(a), d(b)) for pid, _, _, _, a, b in SYNTHETIC_PLAYERS if a],
-        schema={"player_id": pl.Int64, "first_date": pl.Date, "last_date": pl.Date},
-        orient="row",
-    )
+        schema=["player_id", "first_date", "last_date"], orient="row")
     return players, activity
 
 

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import duckdb
@@ -19,6 +17,8 @@ from acebet import scoring, store
 from acebet.cli import main
 from acebet.db import runs as runs_db
 from tests.conftest import copy_db
+from tests.jobdb import query
+from tests.processes import acebet, pause_at, wait_for_pause
 
 HEADER = ["tourney_date", "tourney_name", "surface", "tourney_level", "round", "best_of",
           "p1_id", "p2_id", "p1_name", "p2_name", "p1_odds", "p2_odds"]
@@ -226,22 +226,6 @@ def test_json_logs_carry_the_run_fields(db: Path, tmp_path: Path) -> None:
     assert finished["model_version"] == 1 and "seconds" in finished
 
 
-def _acebet(db: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "acebet", "--db", str(db), *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, **(env or {})})
-
-
-def _wait_for(path: Path, proc: subprocess.Popen, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while not path.exists():
-        if proc.poll() is not None:
-            raise AssertionError(f"process ended early: {proc.communicate()}")
-        if time.monotonic() > deadline:
-            raise AssertionError("pause point not reached")
-        time.sleep(0.05)
-
-
 @pytest.mark.parametrize("point", ["score:computed", "score:in-transaction",
                                    "score:before-commit"])
 def test_sigkill_in_the_middle_of_score_leaves_nothing_and_the_next_run_completes(
@@ -251,9 +235,8 @@ def test_sigkill_in_the_middle_of_score_leaves_nothing_and_the_next_run_complete
     write(tmp_path / "f.csv", [fixture(ids[i], ids[i + 1]) for i in range(0, 6, 2)])
     cli(db, "fixtures", "load", str(tmp_path / "f.csv"))
     marker = tmp_path / "paused"
-    proc = _acebet(db, "score", env={"ACEBET_PAUSE_AT": point,
-                                     "ACEBET_PAUSE_FILE": str(marker)})
-    _wait_for(marker, proc)
+    proc = acebet(db, "score", env=pause_at(point, marker))
+    wait_for_pause(marker, proc)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     con = store.connect(db, read_only=True)
@@ -272,15 +255,14 @@ def test_two_scores_at_once_one_writes_the_other_exits_75_or_writes_nothing(
     cli(db, "fixtures", "load", str(tmp_path / "f.csv"))
     marker = tmp_path / "paused"
     release = tmp_path / "release"
-    first = _acebet(db, "score", env={"ACEBET_PAUSE_AT": "score:in-transaction",
-                                      "ACEBET_PAUSE_FILE": str(marker),
-                                      "ACEBET_RELEASE_FILE": str(release)})
-    _wait_for(marker, first)
-    busy = _acebet(db, "score")
+    first = acebet(db, "score", env=pause_at("score:in-transaction", marker,
+                                             ACEBET_RELEASE_FILE=str(release)))
+    wait_for_pause(marker, first)
+    busy = acebet(db, "score")
     _, err = busy.communicate(timeout=60)
     assert busy.returncode == 75, err
     assert "another process holds the database" in err and "Traceback" not in err
-    waiting = _acebet(db, "--log-format", "json", "--lock-timeout", "60", "score")
+    waiting = acebet(db, "--log-format", "json", "--lock-timeout", "60", "score")
     waited = waiting.stderr.readline()  # its first event: it has met the lock and waits
     assert "waiting for another process's lock" in waited, waited
     release.touch()
@@ -406,22 +388,20 @@ def test_score_uses_a_stored_snapshot_and_rebuilds_it_when_history_changes(
     db: Path, tmp_path: Path, synthetic_source: Path
 ) -> None:
     ids = [p[0] for p in players(db)]
-    write(tmp_path / "f.csv", [fixture(ids[0], ids[1])])
-    cli(db, "fixtures", "load", str(tmp_path / "f.csv"))
-    assert cli(db, "score").exit_code == 0
-    con = duckdb.connect(str(db), read_only=True)
-    first = con.execute("SELECT DISTINCT fingerprint FROM feature_snapshots").fetchall()
-    con.close()
+
+    def score_a_new_fixture(a: int, b: int) -> list[tuple]:
+        """The snapshot fingerprints stored after scoring one more fixture."""
+        path = write(tmp_path / f"{a}-{b}.csv", [fixture(a, b)])
+        cli(db, "fixtures", "load", str(path))
+        assert cli(db, "score").exit_code == 0
+        return query(db, "SELECT DISTINCT fingerprint FROM feature_snapshots")
+
+    first = score_a_new_fixture(ids[0], ids[1])
     assert len(first) == 1
     con = duckdb.connect(str(db))
     con.execute("UPDATE matches SET score = '6-0 6-0' WHERE match_num = 1")
     con.close()
-    write(tmp_path / "g.csv", [fixture(ids[2], ids[3])])
-    cli(db, "fixtures", "load", str(tmp_path / "g.csv"))
-    assert cli(db, "score").exit_code == 0
-    con = duckdb.connect(str(db), read_only=True)
-    second = con.execute("SELECT DISTINCT fingerprint FROM feature_snapshots").fetchall()
-    con.close()
+    second = score_a_new_fixture(ids[2], ids[3])
     assert len(second) == 1 and second != first
 
 

@@ -7,11 +7,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import duckdb
@@ -22,9 +20,8 @@ from acebet import share, store
 from acebet.cli import main
 from acebet.store import sql_dir
 from tests.conftest import copy_db
-
-HEADER = ["tourney_date", "tourney_name", "surface", "tourney_level", "round", "best_of",
-          "p1_id", "p2_id"]
+from tests.jobdb import fixtures_file, player_ids
+from tests.processes import acebet, pause_at, wait_for_pause
 
 
 @pytest.fixture
@@ -34,22 +31,6 @@ def db(trained_synthetic_db: Path, tmp_path: Path) -> Path:
 
 def cli(db: Path, *args: str):  # noqa: ANN201
     return CliRunner().invoke(main, ["--db", str(db), *args])
-
-
-def player_ids(db: Path, n: int) -> list[int]:
-    con = duckdb.connect(str(db), read_only=True)
-    rows = con.execute("SELECT player_id FROM players ORDER BY player_id LIMIT ?", [n]).fetchall()
-    con.close()
-    return [r[0] for r in rows]
-
-
-def fixtures_file(path: Path, pairs: list[tuple[int, int]], day: str = "2023-01-09") -> Path:
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(HEADER)
-        for a, b in pairs:
-            writer.writerow([day, "Share Open", "Hard", "A", "R32", 3, a, b])
-    return path
 
 
 ANALYST = textwrap.dedent("""
@@ -69,7 +50,7 @@ ANALYST = textwrap.dedent("""
 def test_an_analyst_holding_the_snapshot_open_never_blocks_the_job(
     db: Path, tmp_path: Path, synthetic_source: Path
 ) -> None:
-    ids = player_ids(db, 8)
+    ids = player_ids(db)
     first = fixtures_file(tmp_path / "first.csv", [(ids[0], ids[1]), (ids[2], ids[3])])
     assert cli(db, "fixtures", "load", str(first)).exit_code == 0
     assert cli(db, "score").exit_code == 0
@@ -100,7 +81,7 @@ def test_an_analyst_holding_the_snapshot_open_never_blocks_the_job(
 def test_the_snapshot_holds_the_analyst_views_and_tables_without_the_model_text(
     db: Path, tmp_path: Path
 ) -> None:
-    ids = player_ids(db, 4)
+    ids = player_ids(db)
     cli(db, "fixtures", "load", str(fixtures_file(tmp_path / "f.csv", [(ids[0], ids[1])])))
     assert cli(db, "score").exit_code == 0
     job = duckdb.connect(str(db), read_only=True)
@@ -124,7 +105,7 @@ def test_the_snapshot_holds_the_analyst_views_and_tables_without_the_model_text(
 
 
 def test_publish_none_writes_nothing_and_a_named_file_is_used(db: Path, tmp_path: Path) -> None:
-    ids = player_ids(db, 2)
+    ids = player_ids(db)
     file = fixtures_file(tmp_path / "f.csv", [(ids[0], ids[1])])
     before = set(tmp_path.iterdir())
     assert cli(db, "--publish", "none", "fixtures", "load", str(file)).exit_code == 0
@@ -137,7 +118,7 @@ def test_publish_none_writes_nothing_and_a_named_file_is_used(db: Path, tmp_path
 
 
 def test_the_example_queries_run_through_acebet_query(db: Path, tmp_path: Path) -> None:
-    ids = player_ids(db, 4)
+    ids = player_ids(db)
     cli(db, "fixtures", "load",
         str(fixtures_file(tmp_path / "f.csv", [(ids[0], ids[1]), (ids[2], ids[3])])))
     assert cli(db, "score").exit_code == 0
@@ -170,22 +151,6 @@ def test_query_is_read_only_and_its_errors_are_one_line(db: Path, tmp_path: Path
     assert result.exit_code == 1 and "acebet publish" in result.output
 
 
-def _acebet(db: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "acebet", "--db", str(db), *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, **(env or {})})
-
-
-def _wait_for(path: Path, proc: subprocess.Popen, seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while not path.exists():
-        if proc.poll() is not None:
-            raise AssertionError(f"process ended early: {proc.communicate()}")
-        if time.monotonic() > deadline:
-            raise AssertionError("pause point not reached")
-        time.sleep(0.05)
-
-
 def test_a_busy_database_names_the_process_holding_the_lock(db: Path) -> None:
     holder = subprocess.Popen(
         [sys.executable, "-c", "import duckdb, sys; c = duckdb.connect(sys.argv[1]); "
@@ -193,7 +158,7 @@ def test_a_busy_database_names_the_process_holding_the_lock(db: Path) -> None:
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "open"
-        busy = _acebet(db, "db", "migrate")
+        busy = acebet(db, "db", "migrate")
         _, err = busy.communicate(timeout=60)
     finally:
         holder.communicate("\n", timeout=30)
@@ -203,12 +168,10 @@ def test_a_busy_database_names_the_process_holding_the_lock(db: Path) -> None:
 
 def test_train_reads_without_the_write_lock(db: Path, tmp_path: Path) -> None:
     marker, release = tmp_path / "paused", tmp_path / "release"
-    training = _acebet(db, "--publish", "none", "train",
-                       env={"ACEBET_PAUSE_AT": "train:reading",
-                            "ACEBET_PAUSE_FILE": str(marker),
-                            "ACEBET_RELEASE_FILE": str(release)})
+    training = acebet(db, "--publish", "none", "train",
+                      env=pause_at("train:reading", marker, ACEBET_RELEASE_FILE=str(release)))
     try:
-        _wait_for(marker, training)
+        wait_for_pause(marker, training)
         # a reader opens the job's file while train is reading it
         con = store.connect(db, read_only=True)
         models_before = store.table_counts(con)["models"]

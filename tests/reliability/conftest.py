@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -18,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from acebet.cli import main
+from tests.processes import acebet  # noqa: F401 - the suite's files import it from here
 from tests.synthetic import write_sackmann_folder
 
 
@@ -25,12 +24,6 @@ def cli(db: Path, *args: str):  # noqa: ANN201
     result = CliRunner().invoke(main, ["--db", str(db), *args])
     assert result.exit_code == 0, result.output
     return result
-
-
-def acebet(db: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "acebet", "--db", str(db), *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, **(env or {})})
 
 
 def counts(db: Path) -> dict[str, int]:

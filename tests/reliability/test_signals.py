@@ -11,9 +11,7 @@ import json
 import os
 import shutil
 import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import duckdb
@@ -22,6 +20,8 @@ from click.testing import CliRunner
 
 from acebet.cli import main
 from tests.conftest import copy_db
+from tests.jobdb import query
+from tests.processes import acebet, pause_at, start, wait_for_pause
 
 pytestmark = pytest.mark.reliability
 
@@ -50,31 +50,6 @@ def db(ready: Path, tmp_path: Path) -> Path:
     return copy_db(ready, tmp_path)
 
 
-def start(cmd: list[str], pause_at: str, marker: Path, **env: str) -> subprocess.Popen:
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "ACEBET_PAUSE_AT": pause_at,
-                                 "ACEBET_PAUSE_FILE": str(marker), **env})
-
-
-def wait_for(marker: Path, proc: subprocess.Popen) -> None:
-    """Until the run has written the marker at its pause point (or ended: a failure)."""
-    deadline = time.monotonic() + 120
-    while not marker.exists() or not marker.read_text():
-        if proc.poll() is not None:
-            raise AssertionError(f"the run ended before its pause point: {proc.communicate()}")
-        if time.monotonic() > deadline:
-            raise AssertionError("the pause point was not reached")
-        time.sleep(0.02)
-
-
-def rows(db: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
 @pytest.mark.parametrize(("point", "sig", "log_format"), [
     ("score:computed", signal.SIGTERM, "text"),
     ("score:in-transaction", signal.SIGTERM, "text"),
@@ -85,9 +60,8 @@ def test_a_signal_during_score_rolls_back_records_the_run_and_exits_128_plus_sig
     db: Path, tmp_path: Path, point: str, sig: signal.Signals, log_format: str
 ) -> None:
     marker = tmp_path / "paused"
-    proc = start([sys.executable, "-m", "acebet", "--db", str(db), "--log-format", log_format,
-                  "score"], point, marker)
-    wait_for(marker, proc)
+    proc = acebet(db, "--log-format", log_format, "score", env=pause_at(point, marker))
+    wait_for_pause(marker, proc)
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 128 + sig, err
@@ -98,23 +72,29 @@ def test_a_signal_during_score_rolls_back_records_the_run_and_exits_128_plus_sig
         assert event["signal"] == sig.name and event["exit_code"] == 128 + sig
     else:
         assert len(lines) == 1 and f"interrupted by {sig.name}" in lines[0], err
-    assert rows(db, "SELECT count(*) FROM predictions") == [(0,)]
-    runs = rows(db, "SELECT status, error, finished_at IS NOT NULL FROM score_runs")
+    assert query(db, "SELECT count(*) FROM predictions") == [(0,)]
+    runs = query(db, "SELECT status, error, finished_at IS NOT NULL FROM score_runs")
     assert runs == [("interrupted", f"interrupted by {sig.name}", True)]
     again = CliRunner().invoke(main, ["--db", str(db), "score"])
     assert again.exit_code == 0 and "6 predictions written" in again.output
 
 
-def test_sigterm_during_ingest_rolls_back_and_exits_143(
-    synthetic_source: Path, tmp_path: Path
-) -> None:
-    db, marker = tmp_path / "new.duckdb", tmp_path / "paused"
-    proc = start([sys.executable, "-m", "acebet", "--db", str(db), "ingest",
-                  str(synthetic_source)], "ingest:in-transaction", marker)
-    wait_for(marker, proc)
+def sigterm_inside_ingest(db: Path, source: Path, marker: Path) -> str:
+    """Ingest `source` into `db` and SIGTERM it inside its transaction, where it must exit
+    143; returns what it wrote on stderr."""
+    proc = acebet(db, "ingest", str(source), env=pause_at("ingest:in-transaction", marker))
+    wait_for_pause(marker, proc)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 143, err
+    return err
+
+
+def test_sigterm_during_ingest_rolls_back_and_exits_143(
+    synthetic_source: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "new.duckdb"
+    err = sigterm_inside_ingest(db, synthetic_source, tmp_path / "paused")
     assert len(err.strip().splitlines()) == 1 and "interrupted by SIGTERM" in err
     # nothing was committed, so the first command leaves no database behind
     assert not db.exists() and not db.with_name(db.name + ".wal").exists()
@@ -123,18 +103,13 @@ def test_sigterm_during_ingest_rolls_back_and_exits_143(
 def test_sigterm_during_a_later_ingest_keeps_what_was_committed(
     synthetic_source: Path, tmp_path: Path
 ) -> None:
-    db, marker = tmp_path / "kept.duckdb", tmp_path / "paused"
+    db = tmp_path / "kept.duckdb"
     first = CliRunner().invoke(main, ["--db", str(db), "ingest", str(synthetic_source),
                                       "--years", "2019", "--levels", "tour"])
     assert first.exit_code == 0, first.output
-    before = rows(db, "SELECT count(*) FROM matches")
-    proc = start([sys.executable, "-m", "acebet", "--db", str(db), "ingest",
-                  str(synthetic_source)], "ingest:in-transaction", marker)
-    wait_for(marker, proc)
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 143, err
-    assert rows(db, "SELECT count(*) FROM matches") == before != [(0,)]
+    before = query(db, "SELECT count(*) FROM matches")
+    sigterm_inside_ingest(db, synthetic_source, tmp_path / "paused")
+    assert query(db, "SELECT count(*) FROM matches") == before != [(0,)]
 
 
 def _children(pid: int) -> list[int]:
@@ -161,14 +136,14 @@ def test_sigterm_stops_score_running_as_pid_1_of_a_fresh_pid_namespace(
     handler for, so without one the run would go on to its end and exit 0."""
     marker = tmp_path / "paused"
     proc = start(["unshare", "--pid", "--fork", "--mount-proc", sys.executable, "-m",
-                  "acebet", "--db", str(db), "score"], "score:in-transaction", marker,
-                 ACEBET_PAUSE_SECONDS="20")
-    wait_for(marker, proc)
+                  "acebet", "--db", str(db), "score"],
+                 pause_at("score:in-transaction", marker, ACEBET_PAUSE_SECONDS="20"))
+    wait_for_pause(marker, proc)
     assert marker.read_text() == "1"  # the job really is PID 1 in its namespace
     (job,) = _children(proc.pid)
     os.kill(job, signal.SIGTERM)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 143, err
     assert "interrupted by SIGTERM" in err
-    assert rows(db, "SELECT count(*) FROM predictions") == [(0,)]
-    assert rows(db, "SELECT status FROM score_runs") == [("interrupted",)]
+    assert query(db, "SELECT count(*) FROM predictions") == [(0,)]
+    assert query(db, "SELECT status FROM score_runs") == [("interrupted",)]

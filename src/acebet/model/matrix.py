@@ -10,11 +10,21 @@ from acebet.domain import LEVELS, ROUND_ORDER, SURFACES
 from acebet.features.elo import EloParams
 
 
-def _log_rank(col: str) -> pl.Expr:
-    return pl.col(col).fill_null(2000).clip(1, 2000).cast(pl.Float64).log()
+def _log_rank(rank: pl.Expr) -> pl.Expr:
+    return rank.fill_null(2000).clip(1, 2000).cast(pl.Float64).log()
+
+
+def _log1p(value: pl.Expr) -> pl.Expr:
+    return value.cast(pl.Float64).log1p()
+
+
+def _code(col: str, codes: dict[str, int]) -> pl.Expr:
+    """A category as its number; one outside `codes` is null, a missing value to the model."""
+    return pl.col(col).replace_strict(codes, default=None, return_dtype=pl.Float64)
 
 
 # Model inputs. Antisymmetric ones flip sign when the players swap; symmetric ones don't.
+# This order is the model's column order (stored with each model and checked on load).
 ANTISYMMETRIC = [
     "elo_diff", "selo_diff", "blend_diff", "log_n_diff", "log_sn_diff", "log_rank_diff",
     "log_points_diff", "rank_missing_diff", "age_diff", "height_diff", "left_diff",
@@ -24,56 +34,43 @@ ANTISYMMETRIC = [
 SYMMETRIC = ["surface_code", "level_code", "round_code", "best_of", "h2h_n", "min_log_n"]
 FEATURES = ANTISYMMETRIC + SYMMETRIC
 
+# Per-side features whose plain difference is an input named after them ("elo": elo_diff).
+_PLAIN_DIFFS = ["elo", "selo", "age", "height", "left", "form10", "form25", "sform10", "m7",
+                "m14", "m30", "sets14"]
+
 
 def model_matrix(feats: pl.DataFrame, params: EloParams = EloParams(), *, swap: bool = False
                  ) -> pl.DataFrame:
-    """The model's inputs for each row, from p1's point of view (or p2's with `swap`)."""
+    """The model's inputs for each row, from p1's point of view (or p2's with `swap`).
+
+    Each input is defined once, by name, and the frame takes FEATURES' order, so the
+    matrix cannot drift from the column list stored with a model."""
     a, b = ("p2", "p1") if swap else ("p1", "p2")
     w = params.surface_weight
 
     def diff(name: str, fn=lambda e: e) -> pl.Expr:  # noqa: ANN001
         return (fn(pl.col(f"{a}_{name}")) - fn(pl.col(f"{b}_{name}"))).cast(pl.Float64)
 
-    log1p = lambda e: e.cast(pl.Float64).log1p()  # noqa: E731
-    return feats.select(
-        diff("elo").alias("elo_diff"),
-        diff("selo").alias("selo_diff"),
-        ((1 - w) * diff("elo") + w * diff("selo")).alias("blend_diff"),
-        diff("n", log1p).alias("log_n_diff"),
-        diff("sn", log1p).alias("log_sn_diff"),
-        (_log_rank(f"{a}_rank_now") - _log_rank(f"{b}_rank_now")).alias("log_rank_diff"),
-        (pl.col(f"{a}_points_now").fill_null(0).cast(pl.Float64).log1p()
-         - pl.col(f"{b}_points_now").fill_null(0).cast(pl.Float64).log1p())
-        .alias("log_points_diff"),
-        (pl.col(f"{a}_rank_now").is_null().cast(pl.Float64)
-         - pl.col(f"{b}_rank_now").is_null().cast(pl.Float64)).alias("rank_missing_diff"),
-        diff("age").alias("age_diff"),
-        diff("height").alias("height_diff"),
-        diff("left").alias("left_diff"),
-        diff("form10").alias("form10_diff"),
-        diff("form25").alias("form25_diff"),
-        diff("sform10").alias("sform10_diff"),
-        diff("days_since", log1p).alias("log_days_since_diff"),
-        diff("m7").alias("m7_diff"),
-        diff("m14").alias("m14_diff"),
-        diff("m30").alias("m30_diff"),
-        diff("sets14").alias("sets14_diff"),
-        diff("h2h_wins").alias("h2h_diff"),
-        diff("spw_avg").alias("spw_diff"),
-        diff("rpw_avg").alias("rpw_diff"),
-        (diff("spw_avg") + diff("rpw_avg")).alias("sr_diff"),
-        pl.col("surface").replace_strict({s: i for i, s in enumerate(SURFACES)}, default=None,
-                                         return_dtype=pl.Float64).alias("surface_code"),
-        pl.col("tourney_level").replace_strict({v: i for i, v in enumerate(LEVELS)},
-                                               default=None, return_dtype=pl.Float64)
-        .alias("level_code"),
-        pl.col("round").replace_strict(ROUND_ORDER, default=None, return_dtype=pl.Float64)
-        .alias("round_code"),
-        pl.col("best_of").cast(pl.Float64),
-        pl.col("h2h_n").cast(pl.Float64),
-        pl.min_horizontal(pl.col(f"{a}_n"), pl.col(f"{b}_n")).cast(pl.Float64).log1p()
-        .alias("min_log_n"),
-    )
+    inputs = {f"{name}_diff": diff(name) for name in _PLAIN_DIFFS} | {
+        "blend_diff": (1 - w) * diff("elo") + w * diff("selo"),
+        "log_n_diff": diff("n", _log1p),
+        "log_sn_diff": diff("sn", _log1p),
+        "log_rank_diff": diff("rank_now", _log_rank),
+        "log_points_diff": diff("points_now", lambda e: _log1p(e.fill_null(0))),
+        "rank_missing_diff": diff("rank_now", lambda e: e.is_null().cast(pl.Float64)),
+        "log_days_since_diff": diff("days_since", _log1p),
+        "h2h_diff": diff("h2h_wins"),
+        "spw_diff": diff("spw_avg"),
+        "rpw_diff": diff("rpw_avg"),
+        "sr_diff": diff("spw_avg") + diff("rpw_avg"),
+        "surface_code": _code("surface", {s: i for i, s in enumerate(SURFACES)}),
+        "level_code": _code("tourney_level", {v: i for i, v in enumerate(LEVELS)}),
+        "round_code": _code("round", ROUND_ORDER),
+        "best_of": pl.col("best_of").cast(pl.Float64),
+        "h2h_n": pl.col("h2h_n").cast(pl.Float64),
+        "min_log_n": _log1p(pl.min_horizontal(pl.col(f"{a}_n"), pl.col(f"{b}_n"))),
+    }
+    return feats.select(inputs[name].alias(name) for name in FEATURES)
 
 
 def swap_sides(feats: pl.DataFrame) -> pl.DataFrame:
