@@ -199,3 +199,26 @@ def matches_digest(con: duckdb.DuckDBPyConnection) -> tuple[int, dt.date | None,
         f"SELECT count(*), max(tourney_date), coalesce(sum(hash({row})), 0) FROM matches"  # noqa: S608
     ).fetchall()[0]
     return count, end, digest
+
+
+# -- what fixture loading and scoring ask of the history ----------------------------------
+
+def last_match_date(con: duckdb.DuckDBPyConnection, until: dt.date | None = None
+                    ) -> dt.date | None:
+    """The last date with results, on or before `until` when given (None: no history).
+
+    Names are resolved against the players active by then, and a prediction's history
+    age is counted from it.
+    """
+    return scalar(con, "SELECT max(tourney_date) FROM matches "
+                       "WHERE ? IS NULL OR tourney_date <= ?", [until, until])
+
+
+def first_match_date(con: duckdb.DuckDBPyConnection) -> dt.date | None:
+    """The first date with results: a fixture before it has no history to speak of."""
+    return scalar(con, "SELECT min(tourney_date) FROM matches")
+
+
+def player_ids(con: duckdb.DuckDBPyConnection) -> set[int]:
+    """Every known player id: a fixture naming any other id is refused."""
+    return {int(r[0]) for r in con.execute("SELECT player_id FROM players").fetchall()}
