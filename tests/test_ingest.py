@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from acebet import ingest, store
 from acebet.cli import main
+from acebet.db import history
 from tests.httpserver import serve_folder
 
 
@@ -208,15 +209,13 @@ def test_a_failure_mid_write_leaves_the_database_as_it_was(
     con = store.connect(db)
     ingest.ingest(con, str(synthetic_source), years=(2019, 2019))
     before = store.table_counts(con)
-    real_upsert = ingest._upsert
+    real_upsert = history.upsert_matches
 
-    def upsert_then_fail(con, table, *args):  # noqa: ANN001, ANN202
-        result = real_upsert(con, table, *args)
-        if table == "matches":
-            raise RuntimeError("disk on fire")
-        return result
+    def upsert_then_fail(con, rows):  # noqa: ANN001, ANN202
+        real_upsert(con, rows)
+        raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(ingest, "_upsert", upsert_then_fail)
+    monkeypatch.setattr(history, "upsert_matches", upsert_then_fail)
     with pytest.raises(RuntimeError):
         ingest.ingest(con, str(synthetic_source))
     assert store.table_counts(con) == before

@@ -22,9 +22,18 @@ import polars as pl
 
 from acebet import download
 from acebet import progress as progress_mod
+from acebet.db import history
+from acebet.db.history import (
+    FLOAT,
+    MATCH_KEY,
+    MATCH_SCHEMA,
+    PLAYER_COLUMNS,
+    PLAYER_SCHEMA,
+    TEXT,
+)
 from acebet.errors import InputError, NetworkError, first_line
 from acebet.faults import checkpoint
-from acebet.store import register_frame, scalar, transaction
+from acebet.store import transaction
 
 log = logging.getLogger(__name__)
 
@@ -33,38 +42,13 @@ FIRST_SEASON = {"tour": 1968, "qual_chall": 1978}
 PLAYERS_FILE = "atp_players.csv"
 MATCH_FILE = re.compile(r"^atp_matches_(qual_chall_)?(\d{4})\.csv$")
 
-INT, BIGINT, FLOAT, TEXT = pl.Int32, pl.Int64, pl.Float64, pl.String
-
-# The Sackmann match schema, in file order. Columns the model or the keys depend on are
-# required; the serve statistics may be absent from a file and are then left empty.
-MATCH_SCHEMA: dict[str, type[pl.DataType]] = {
-    "tourney_id": TEXT, "tourney_name": TEXT, "surface": TEXT, "draw_size": INT,
-    "tourney_level": TEXT, "tourney_date": pl.Date, "match_num": INT,
-    "winner_id": BIGINT, "winner_seed": INT, "winner_entry": TEXT, "winner_name": TEXT,
-    "winner_hand": TEXT, "winner_ht": INT, "winner_ioc": TEXT, "winner_age": FLOAT,
-    "loser_id": BIGINT, "loser_seed": INT, "loser_entry": TEXT, "loser_name": TEXT,
-    "loser_hand": TEXT, "loser_ht": INT, "loser_ioc": TEXT, "loser_age": FLOAT,
-    "score": TEXT, "best_of": INT, "round": TEXT, "minutes": INT,
-    "w_ace": INT, "w_df": INT, "w_svpt": INT, "w_1stIn": INT, "w_1stWon": INT,
-    "w_2ndWon": INT, "w_SvGms": INT, "w_bpSaved": INT, "w_bpFaced": INT,
-    "l_ace": INT, "l_df": INT, "l_svpt": INT, "l_1stIn": INT, "l_1stWon": INT,
-    "l_2ndWon": INT, "l_SvGms": INT, "l_bpSaved": INT, "l_bpFaced": INT,
-    "winner_rank": INT, "winner_rank_points": INT, "loser_rank": INT,
-    "loser_rank_points": INT,
-}
+# Columns the model or the keys depend on are required; the serve statistics may be
+# absent from a file and are then left empty.
 MATCH_REQUIRED = (
     "tourney_id", "tourney_name", "surface", "tourney_level", "tourney_date", "match_num",
     "winner_id", "winner_name", "loser_id", "loser_name", "score", "best_of", "round",
 )
-MATCH_KEY = ("tourney_id", "match_num")
-MATCH_COLUMNS = (*MATCH_SCHEMA, "source_file")
-
-PLAYER_SCHEMA: dict[str, type[pl.DataType]] = {
-    "player_id": BIGINT, "name_first": TEXT, "name_last": TEXT, "hand": TEXT,
-    "dob": pl.Date, "ioc": TEXT, "height": INT, "wikidata_id": TEXT,
-}
 PLAYER_REQUIRED = ("player_id", "name_first", "name_last")
-PLAYER_COLUMNS = ("player_id", "name", *list(PLAYER_SCHEMA)[1:], "source_file")
 
 
 @dataclass
@@ -289,7 +273,7 @@ def _text_frame(path: Path, schema: dict[str, type[pl.DataType]], required: Sequ
 
 
 def read_match_files(paths: Sequence[Path]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Read and validate match files → (good rows in MATCH_COLUMNS, rejects)."""
+    """Read and validate match files → (good rows in history.MATCH_COLUMNS, rejects)."""
     with progress_mod.task("ingest: read files", paths) as files:
         raw = pl.concat([_text_frame(p, MATCH_SCHEMA, MATCH_REQUIRED) for p in files])
     not_empty = ("tourney_id", "tourney_date", "match_num", "winner_id", "loser_id")
@@ -297,7 +281,7 @@ def read_match_files(paths: Sequence[Path]) -> tuple[pl.DataFrame, pl.DataFrame]
 
 
 def read_players_file(path: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Read and validate `atp_players.csv` → (good rows in PLAYER_COLUMNS, rejects).
+    """Read and validate `atp_players.csv` → (good rows in history.PLAYER_COLUMNS, rejects).
 
     Sackmann writes unknown parts of a birth date as zeros (`19700000`); such a date is
     kept as unknown rather than rejecting the player. A few players have no name on file;
@@ -312,29 +296,6 @@ def read_players_file(path: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
     name = pl.concat_str(["name_first", "name_last"], separator=" ", ignore_nulls=True)
     good = good.with_columns(name.str.strip_chars().replace("", None).alias("name"))
     return good.select(PLAYER_COLUMNS), rejects
-
-
-def _upsert(
-    con: duckdb.DuckDBPyConnection, table: str, staged: str, columns: Sequence[str],
-    key: Sequence[str],
-) -> tuple[int, int]:
-    """Insert new rows and replace changed ones; identical rows are not touched.
-
-    Returns (inserted, updated). Table, view and column names come from this module's
-    constants, never from input.
-    """
-    cols = ", ".join(f'"{c}"' for c in columns)
-    on = " AND ".join(f'd."{k}" = t."{k}"' for k in key)
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _changed AS "  # noqa: S608
-        f"SELECT {cols} FROM {staged} EXCEPT SELECT {cols} FROM {table}"
-    )
-    changed = scalar(con, "SELECT count(*) FROM _changed")
-    updated = scalar(con, f"SELECT count(*) FROM _changed d JOIN {table} t ON {on}")  # noqa: S608
-    if changed:
-        con.execute(f"INSERT OR REPLACE INTO {table} ({cols}) SELECT {cols} FROM _changed")  # noqa: S608
-    con.execute("DROP TABLE _changed")
-    return changed - updated, updated
 
 
 def ingest(
@@ -359,41 +320,19 @@ def ingest(
     ingest_id = f"ingest-{started_at:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     files = [p.name for p in match_paths] + [players_path.name]
 
-    register_frame(con, "_staged_matches", matches)
-    register_frame(con, "_staged_players", players)
     rejects = rejects.with_columns(pl.lit(ingest_id).alias("ingest_id"))
-    register_frame(con, "_staged_rejects", rejects)
-    try:
-        with transaction(con):
-            checkpoint("ingest:in-transaction")
-            players_inserted, players_updated = _upsert(
-                con, "players", "_staged_players", PLAYER_COLUMNS, ("player_id",)
-            )
-            inserted, updated = _upsert(con, "matches", "_staged_matches", MATCH_COLUMNS, MATCH_KEY)
-            con.execute(
-                "DELETE FROM ingest_rejects WHERE source_file IN (SELECT unnest(?))", [files]
-            )
-            con.execute(
-                "INSERT INTO ingest_rejects (ingest_id, source_file, line, reason, raw) "
-                "SELECT ingest_id, source_file, line, reason, raw FROM _staged_rejects"
-            )
-            summary = IngestSummary(
-                ingest_id=ingest_id, source=str(source), files=len(files),
-                rows_read=matches.height + match_rejects.height, inserted=inserted,
-                updated=updated, unchanged=matches.height - inserted - updated,
-                rejected=rejects.height, players_inserted=players_inserted,
-                players_updated=players_updated, seconds=0.0,
-            )
-            summary.seconds = round(time.perf_counter() - started, 3)
-            con.execute(
-                "INSERT INTO ingest_runs (ingest_id, started_at, finished_at, source, files, "
-                "rows_read, inserted, updated, unchanged, rejected, players_inserted, "
-                "players_updated) VALUES (?, ?, now(), ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [ingest_id, started_at, summary.source, summary.files, summary.rows_read,
-                 inserted, updated, summary.unchanged, summary.rejected,
-                 players_inserted, players_updated],
-            )
-    finally:
-        for name in ("_staged_matches", "_staged_players", "_staged_rejects"):
-            con.unregister(name)
+    with transaction(con):
+        checkpoint("ingest:in-transaction")
+        players_inserted, players_updated = history.upsert_players(con, players)
+        inserted, updated = history.upsert_matches(con, matches)
+        history.replace_rejects(con, files, rejects)
+        summary = IngestSummary(
+            ingest_id=ingest_id, source=str(source), files=len(files),
+            rows_read=matches.height + match_rejects.height, inserted=inserted,
+            updated=updated, unchanged=matches.height - inserted - updated,
+            rejected=rejects.height, players_inserted=players_inserted,
+            players_updated=players_updated, seconds=0.0,
+        )
+        summary.seconds = round(time.perf_counter() - started, 3)
+        history.record_ingest_run(con, summary, started_at)
     return summary

@@ -57,6 +57,8 @@ from typing import Any
 import polars as pl
 from rapidfuzz import fuzz, process
 
+from acebet.db import history
+
 log = logging.getLogger(__name__)
 
 RESOLVED = "resolved"
@@ -361,38 +363,7 @@ class NameResolver:
 
         Activity is the first and last tourney_date of each player over winner and loser.
         """
-        rows = con.execute(
-            "SELECT player_id, name_first, name_last, name, dob FROM players"
-        ).fetchall()
-        players = pl.DataFrame(
-            rows,
-            schema={
-                "player_id": pl.Int64,
-                "name_first": pl.String,
-                "name_last": pl.String,
-                "name": pl.String,
-                "dob": pl.Date,
-            },
-            orient="row",
-        )
-        rows = con.execute(
-            """
-            SELECT player_id, min(d) AS first_date, max(d) AS last_date
-            FROM (
-                SELECT winner_id AS player_id, tourney_date AS d FROM matches
-                UNION ALL
-                SELECT loser_id AS player_id, tourney_date AS d FROM matches
-            )
-            WHERE player_id IS NOT NULL AND d IS NOT NULL
-            GROUP BY player_id
-            """
-        ).fetchall()
-        activity = pl.DataFrame(
-            rows,
-            schema={"player_id": pl.Int64, "first_date": pl.Date, "last_date": pl.Date},
-            orient="row",
-        )
-        return cls(players, activity, **kwargs)
+        return cls(history.player_names(con), history.player_activity(con), **kwargs)
 
     # -- small lookups --------------------------------------------------------------------
 

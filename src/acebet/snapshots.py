@@ -10,26 +10,22 @@ import duckdb
 
 from acebet import features as F
 from acebet import progress
+from acebet.db import feature_snapshots
 from acebet.store import transaction
 
 
 def load(con: duckdb.DuckDBPyConnection) -> F.Snapshot | None:
     """The stored snapshot if it matches the current history, else None."""
     fingerprint = F.history_fingerprint(con)
-    parts = con.execute("SELECT part, data FROM feature_snapshots WHERE fingerprint = ?",
-                        [fingerprint]).fetchall()
+    parts = feature_snapshots.stored_parts(con, fingerprint)
     if not parts:
         return None
-    return F.Snapshot.from_parts(fingerprint, {part: bytes(data) for part, data in parts})
+    return F.Snapshot.from_parts(fingerprint, parts)
 
 
 def save(con: duckdb.DuckDBPyConnection, snapshot: F.Snapshot) -> None:
     """Replace any stored snapshot (call inside the caller's transaction)."""
-    con.execute("DELETE FROM feature_snapshots")
-    for part, data in snapshot.to_parts().items():
-        con.execute("INSERT INTO feature_snapshots (fingerprint, part, data, created_at) "
-                    "VALUES (?, ?, ?, now())",
-                    [snapshot.fingerprint, part, data])
+    feature_snapshots.replace(con, snapshot.fingerprint, snapshot.to_parts())
 
 
 def refresh(con: duckdb.DuckDBPyConnection) -> bool:

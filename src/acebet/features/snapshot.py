@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 
+from acebet.db.history import matches_digest
 from acebet.features.elo import EloParams, elo_pass
 from acebet.features.history import (
     HISTORY_KEYS,
@@ -112,11 +113,6 @@ def _parquet(frame: pl.DataFrame) -> bytes:
 
 def history_fingerprint(con: duckdb.DuckDBPyConnection, params: EloParams = EloParams()) -> str:
     """Changes whenever a match is added, changed or removed, or the feature code changes."""
-    from acebet.ingest import MATCH_COLUMNS
-
-    row = ", ".join(f'"{c}"' for c in MATCH_COLUMNS)  # every column, named by constants
-    count, end, digest = con.execute(
-        f"SELECT count(*), max(tourney_date), coalesce(sum(hash({row})), 0) FROM matches"  # noqa: S608
-    ).fetchall()[0]
+    count, end, digest = matches_digest(con)
     key = f"{count}|{end}|{digest}|{FEATURE_CODE_VERSION}|{params}"
     return hashlib.sha256(key.encode()).hexdigest()[:24]

@@ -12,8 +12,8 @@ import datetime as dt
 import duckdb
 import polars as pl
 
+from acebet.db.history import matches_as_timeline, player_attributes
 from acebet.domain import NO_PLAY, ROUND_ORDER
-from acebet.store import query_frame
 
 # Rows of the timeline: matches (result known) and fixtures (result unknown).
 TIMELINE_COLUMNS = {
@@ -31,23 +31,12 @@ def load_matches(
     con: duckdb.DuckDBPyConnection, *, until: dt.date | None = None
 ) -> pl.DataFrame:
     """Played matches from the store as timeline rows (p1 = winner), known by `until`."""
-    sql = """
-        SELECT tourney_id || '#' || match_num AS row_key, tourney_date, tourney_id,
-               match_num::BIGINT AS match_num, tourney_level, surface, round, best_of,
-               winner_id AS p1_id, loser_id AS p2_id, true AS p1_won, score,
-               winner_rank AS p1_rank, loser_rank AS p2_rank,
-               winner_rank_points AS p1_points, loser_rank_points AS p2_points,
-               false AS is_fixture,
-               w_svpt AS p1_svpt, w_1stWon + w_2ndWon AS p1_sv_won,
-               l_svpt AS p2_svpt, l_1stWon + l_2ndWon AS p2_sv_won
-        FROM matches
-        WHERE winner_id <> loser_id AND (? IS NULL OR tourney_date <= ?)
-    """
-    return query_frame(con, sql, [until, until]).cast(TIMELINE_COLUMNS)
+    return matches_as_timeline(con, until).cast(TIMELINE_COLUMNS)
 
 
 def load_players(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    return query_frame(con, "SELECT player_id, hand, dob, height FROM players")
+    """The players' date-free attributes the features join on (hand, dob, height)."""
+    return player_attributes(con)
 
 
 def timeline(matches: pl.DataFrame, fixtures: pl.DataFrame | None = None) -> pl.DataFrame:

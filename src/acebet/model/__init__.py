@@ -27,9 +27,10 @@ import polars as pl
 
 from acebet import features as F
 from acebet import metrics, progress
+from acebet.db import models as models_db
 from acebet.errors import InputError, NoModelError, StoreError, first_line
 from acebet.model.matrix import FEATURES, model_matrix, swap_sides  # noqa: F401
-from acebet.store import query_frame, scalar, transaction
+from acebet.store import transaction
 
 TRAIN_FROM = dt.date(2000, 1, 1)  # ranking points and serve statistics are complete by then
 VALIDATION_MONTHS = 6
@@ -215,17 +216,11 @@ def save(con: duckdb.DuckDBPyConnection, model: TrainedModel, *, activate: bool 
     digest = hashlib.sha256(text.encode()).hexdigest()
     meta = {**model.metadata, "temperature": model.temperature}
     meta_json = json.dumps(meta)
-    with transaction(con):
-        version = int(scalar(con, "SELECT coalesce(max(model_version), 0) + 1 FROM models"))
-        if activate:
-            con.execute("UPDATE models SET is_active = false WHERE is_active")
-        con.execute(
-            "INSERT INTO models (model_version, created_at, is_active, train_from, train_to, "
-            "model_text, model_sha256, metadata, checksum) VALUES (?, now(), ?, ?, ?, ?, ?, ?, ?)",
-            [version, activate, meta.get("train_from"), meta.get("train_to"), text, digest,
-             meta_json, model_checksum(text, meta_json)],
-        )
-    return version
+    return models_db.insert(
+        con, text=text, sha256=digest, metadata_json=meta_json,
+        checksum=model_checksum(text, meta_json), train_from=meta.get("train_from"),
+        train_to=meta.get("train_to"), activate=activate,
+    )
 
 
 def model_checksum(text: str, metadata_json: str) -> str:
@@ -241,22 +236,13 @@ def model_checksum(text: str, metadata_json: str) -> str:
 def load(con: duckdb.DuckDBPyConnection, version: int | None = None) -> tuple[int, TrainedModel]:
     """The active model (or `version`), checked against its checksum, the feature code and
     the ranges training can produce, and loaded in a way that cannot abort the process."""
-    cols = "model_version, model_text, model_sha256, metadata::VARCHAR, checksum"
-    if version is None:
-        row = con.execute(
-            f"SELECT {cols} FROM models "  # noqa: S608 - a constant column list
-            "WHERE is_active ORDER BY model_version DESC LIMIT 1"
-        ).fetchall()
-        if not row:
-            raise NoModelError("no active model in the database; run `acebet train` first")
-    else:
-        row = con.execute(
-            f"SELECT {cols} FROM models WHERE model_version = ?",  # noqa: S608
-            [version],
-        ).fetchall()
-        if not row:
-            raise NoModelError(f"model version {version} is not in the database")
-    found, text, digest, meta_json, checksum = row[0]
+    row = models_db.stored(con, version)
+    if row is None and version is None:
+        raise NoModelError("no active model in the database; run `acebet train` first")
+    if row is None:
+        raise NoModelError(f"model version {version} is not in the database")
+    found, text, digest, meta_json, checksum = (
+        row.version, row.text, row.sha256, row.metadata_json, row.checksum)
     if (hashlib.sha256(text.encode()).hexdigest() != digest
             or checksum != model_checksum(text, meta_json)):
         raise StoreError(
@@ -387,25 +373,18 @@ def _numbers(value: str, n: int, kind: type) -> list:
 
 
 def list_models(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    return query_frame(
-        con,
-        """SELECT model_version, is_active, created_at, train_to,
-                  metadata->>'$.validation.log_loss' AS val_log_loss,
-                  metadata->>'$.validation.accuracy' AS val_accuracy,
-                  metadata->>'$.params.n_estimators' AS trees
-           FROM models ORDER BY model_version""",
-    )
+    """Every stored version with its training window and validation metrics."""
+    return models_db.summaries(con)
 
 
 def activate(con: duckdb.DuckDBPyConnection, version: int) -> None:
     """A version that is not stored is a bad argument (exit 2), not a missing model."""
     with transaction(con):
-        if not scalar(con, "SELECT count(*) FROM models WHERE model_version = ?", [version]):
-            stored = [r[0] for r in con.execute(
-                "SELECT model_version FROM models ORDER BY 1").fetchall()]
+        stored = models_db.versions(con)
+        if version not in stored:
             raise InputError(f"model version {version} is not in the database (stored: "
                              f"{', '.join(map(str, stored)) or 'none'})")
-        con.execute("UPDATE models SET is_active = (model_version = ?)", [version])
+        models_db.set_active(con, version)
 
 
 def train(
