@@ -23,23 +23,9 @@ from acebet import domain, download, model, scoring, store
 from acebet import fixtures as fx
 from acebet import ingest as ingest_mod
 from acebet.db import fixtures as fixtures_db
+from acebet.db import history as history_db
 
 REPLAY_WEEKS = 4
-
-# Played tour-level main-draw matches of the given event weeks, as fixture rows. Players
-# are ordered by id, so player 1 is not always the winner.
-_REPLAY_SQL = """
-SELECT tourney_date, tourney_id, tourney_name, surface, tourney_level, round, best_of,
-       least(winner_id, loser_id) AS p1_id, greatest(winner_id, loser_id) AS p2_id
-FROM matches
-WHERE tourney_date IN (SELECT unnest(?::DATE[]))
-  AND tourney_level IN (SELECT unnest(?::VARCHAR[]))
-  AND round IN (SELECT unnest(?::VARCHAR[]))
-  AND surface IN (SELECT unnest(?::VARCHAR[]))
-  AND best_of IN (3, 5)
-ORDER BY tourney_date, tourney_id, match_num
-"""
-
 
 @dataclass
 class DemoResult:
@@ -57,19 +43,14 @@ class DemoResult:
 def replay_weeks(con: duckdb.DuckDBPyConnection, weeks: int = REPLAY_WEEKS
                  ) -> list[dt.date]:
     """The last `weeks` event dates of tour-level play in the history, oldest first."""
-    rows = con.execute(
-        "SELECT DISTINCT tourney_date FROM matches WHERE tourney_level IN "
-        "(SELECT unnest(?::VARCHAR[])) ORDER BY tourney_date DESC LIMIT ?",
-        [list(domain.TOUR_LEVELS), weeks],
-    ).fetchall()
-    return sorted(r[0] for r in rows)
+    return history_db.last_event_dates(con, list(domain.TOUR_LEVELS), weeks)
 
 
 def replay_fixtures(con: duckdb.DuckDBPyConnection, days: list[dt.date]) -> pl.DataFrame:
     """The played tour-level matches of `days` as a fixture table (no results in it)."""
-    return store.query_frame(con, _REPLAY_SQL, [
-        days, list(domain.TOUR_LEVELS), [r for r in domain.ROUND_ORDER if not r.startswith("Q")],
-        list(domain.SURFACES)])
+    return history_db.matches_as_fixtures(
+        con, days, list(domain.TOUR_LEVELS),
+        [r for r in domain.ROUND_ORDER if not r.startswith("Q")], list(domain.SURFACES))
 
 
 def run(

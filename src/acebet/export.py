@@ -9,12 +9,11 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from acebet.db import runs as runs_db
 from acebet.errors import InputError
-from acebet.store import query_frame
 
-# What can be exported: the view behind each name (constants, never user input).
-SOURCES = {"predictions": "latest_predictions", "outcomes": "prediction_outcomes",
-           "all-predictions": "predictions"}
+# What can be exported: the view or table behind each name.
+SOURCES = runs_db.EXPORTABLE
 # The file name says the format; anything else is refused rather than mislabelled.
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 STDOUT = "-"
@@ -62,14 +61,7 @@ def export(
     fmt = output_format(out, fmt)
     if str(out) != STDOUT and not out.parent.is_dir():
         raise InputError(f"--out {out}: folder {out.parent} does not exist")
-    view = SOURCES[what]
-    frame = query_frame(
-        con,
-        f"SELECT * FROM {view} WHERE (? IS NULL OR tourney_date >= ?) "  # noqa: S608
-        "AND (? IS NULL OR tourney_date <= ?) AND (? IS NULL OR model_version = ?) "
-        "ORDER BY tourney_date, fixture_id, model_version",
-        [date_from, date_from, date_to, date_to, model_version, model_version],
-    )
+    frame = runs_db.prediction_rows(con, what, date_from, date_to, model_version)
     try:
         if fmt == "csv":
             text = neutralise_formulas(frame.with_columns(

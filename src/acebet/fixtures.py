@@ -32,11 +32,11 @@ import polars as pl
 
 from acebet import domain
 from acebet.db import fixtures as fixtures_db
+from acebet.db import history as history_db
 from acebet.db.fixtures import FIXTURE_COLUMNS
 from acebet.errors import InputError, first_line
 from acebet.names import NameResolver
 from acebet.odds import ODDS_MAX, ODDS_MIN
-from acebet.store import query_frame, scalar
 
 log = logging.getLogger(__name__)
 
@@ -461,16 +461,6 @@ def _repeated_ids(good: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return flagged.filter(pl.col("_repeat").is_null()).drop("_repeat"), dup
 
 
-def history_end(con: duckdb.DuckDBPyConnection) -> dt.date | None:
-    """The last date with results: name resolution looks for players active by then."""
-    return scalar(con, "SELECT max(tourney_date) FROM matches")
-
-
-def history_start(con: duckdb.DuckDBPyConnection) -> dt.date | None:
-    """The first date with results: a fixture before it has no history to speak of."""
-    return scalar(con, "SELECT min(tourney_date) FROM matches")
-
-
 def _conflicts_with_stored(
     con: duckdb.DuckDBPyConnection, fixtures: pl.DataFrame
 ) -> pl.DataFrame:
@@ -501,9 +491,10 @@ def load(
     frame = table.frame
     check_columns(path, frame, table.separator if table.unit == "line" else None)
     resolver = NameResolver.from_db(con)
-    known = set(query_frame(con, "SELECT player_id FROM players")["player_id"].to_list())
-    end = history_end(con)
-    fixtures, rejects = validate(frame, resolver, known, path.name, end, history_start(con),
+    known = history_db.player_ids(con)
+    end = history_db.last_match_date(con)
+    fixtures, rejects = validate(frame, resolver, known, path.name, end,
+                                 history_db.first_match_date(con),
                                  latest=latest_fixture_date(end), keep_lines=True)
     conflicts = _conflicts_with_stored(con, fixtures)
     if conflicts.height:

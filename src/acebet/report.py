@@ -22,9 +22,9 @@ from matplotlib.figure import Figure
 
 from acebet import metrics
 from acebet.db import backtests as backtests_db
+from acebet.db import models as models_db
 from acebet.db import runs as runs_db
 from acebet.errors import InputError
-from acebet.store import query_frame
 
 SERIES = {"p1_win_prob": "AceBet", "elo_prob": "Elo", "rank_prob": "Ranking",
           "pinnacle_prob": "Pinnacle (market)"}
@@ -212,9 +212,8 @@ def _run_section(con: duckdb.DuckDBPyConnection) -> str:
         pl.col("seconds").round(1), pl.col("model_version").alias("model"),
         pl.col("fixtures_seen").alias("fixtures"), pl.col("predictions_written").alias("written"),
         "cold_start", "error")
-    models = query_frame(con, "SELECT model_version, train_to, "
-                              "metadata->>'$.validation.log_loss' AS val_log_loss "
-                              "FROM models WHERE is_active")
+    models = models_db.summaries(con).filter(pl.col("is_active")).select(
+        "model_version", "train_to", "val_log_loss")
     parts = ["<h2>Latest scoring runs</h2>"]
     if runs.height:
         last = runs.row(0, named=True)

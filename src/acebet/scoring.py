@@ -24,6 +24,7 @@ from acebet import blend as B
 from acebet import features as F
 from acebet import interrupts, progress, snapshots, store
 from acebet import model as M
+from acebet.db import history as history_db
 from acebet.db import runs as runs_db
 from acebet.db.runs import PREDICTION_COLUMNS
 from acebet.errors import DatabaseBusy, Interrupted, StaleHistoryError
@@ -220,9 +221,8 @@ def _score(db: Path | str, run_id: str, started_at: dt.datetime, as_of: dt.date 
     try:
         version, fitted = M.load(con, model_version)
         todo = fixtures_to_score(con, version, rescore=rescore, fixture_ids=fixture_ids)
-        history_end = store.scalar(con, "SELECT max(tourney_date) FROM matches")
-        last_match = history_end if as_of is None else store.scalar(
-            con, "SELECT max(tourney_date) FROM matches WHERE tourney_date <= ?", [as_of])
+        history_end = history_db.last_match_date(con)
+        last_match = history_end if as_of is None else history_db.last_match_date(con, as_of)
         todo = with_history_age(todo, last_match)
         run_age = check_history_age(todo, last_match, max_history_age)
         use_snapshot = todo.height > 0 and (as_of is None or (
@@ -350,15 +350,14 @@ def predict_one(
         is_id = value.strip().isdigit()
         row[f"{side}_id"] = value.strip() if is_id else None
         row[f"{side}_name"] = None if is_id else value
-    known = set(store.query_frame(con, "SELECT player_id FROM players")["player_id"].to_list())
+    last_match = history_db.last_match_date(con)
     ready, rejects = fx.validate(pl.DataFrame([row], schema={k: pl.String for k in row}),
-                                 NameResolver.from_db(con), known, "command line",
-                                 fx.history_end(con))
+                                 NameResolver.from_db(con), history_db.player_ids(con),
+                                 "command line", last_match)
     if rejects.height:
         hint = rejects["suggestions"][0]
         raise InputError(rejects["reason"][0] + (f" (did you mean: {hint})" if hint else ""))
     version, fitted = M.load(con)
-    last_match = store.scalar(con, "SELECT max(tourney_date) FROM matches")
     ready = with_history_age(ready, last_match)
     scored = predict_fixtures(ready, F.load_matches(con), F.load_players(con), fitted)
     return {**scored.row(0, named=True), "model_version": version, "history_end": last_match}

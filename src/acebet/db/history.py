@@ -222,3 +222,32 @@ def first_match_date(con: duckdb.DuckDBPyConnection) -> dt.date | None:
 def player_ids(con: duckdb.DuckDBPyConnection) -> set[int]:
     """Every known player id: a fixture naming any other id is refused."""
     return {int(r[0]) for r in con.execute("SELECT player_id FROM players").fetchall()}
+
+
+def last_event_dates(con: duckdb.DuckDBPyConnection, levels: list[str], weeks: int
+                     ) -> list[dt.date]:
+    """The last `weeks` event dates with matches at `levels`, oldest first (the demo's
+    replayed weeks)."""
+    rows = con.execute(
+        "SELECT DISTINCT tourney_date FROM matches WHERE tourney_level IN "
+        "(SELECT unnest(?::VARCHAR[])) ORDER BY tourney_date DESC LIMIT ?",
+        [levels, weeks]).fetchall()
+    return sorted(r[0] for r in rows)
+
+
+def matches_as_fixtures(con: duckdb.DuckDBPyConnection, days: list[dt.date],
+                        levels: list[str], rounds: list[str], surfaces: list[str]
+                        ) -> pl.DataFrame:
+    """Played matches of the event dates `days` as fixture rows, without their results:
+    players ordered by id, so player 1 is not always the winner."""
+    return query_frame(con, """
+        SELECT tourney_date, tourney_id, tourney_name, surface, tourney_level, round,
+               best_of, least(winner_id, loser_id) AS p1_id,
+               greatest(winner_id, loser_id) AS p2_id
+        FROM matches
+        WHERE tourney_date IN (SELECT unnest(?::DATE[]))
+          AND tourney_level IN (SELECT unnest(?::VARCHAR[]))
+          AND round IN (SELECT unnest(?::VARCHAR[]))
+          AND surface IN (SELECT unnest(?::VARCHAR[]))
+          AND best_of IN (3, 5)
+        ORDER BY tourney_date, tourney_id, match_num""", [days, levels, rounds, surfaces])

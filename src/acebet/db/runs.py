@@ -185,3 +185,21 @@ def settled_active_outcomes(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 def overall_performance(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """Each model version's scores over all its settled predictions."""
     return query_frame(con, "SELECT * FROM model_performance WHERE dimension = 'all'")
+
+
+# What `acebet export` can write: the view or table behind each name (constants).
+EXPORTABLE = {"predictions": "latest_predictions", "outcomes": "prediction_outcomes",
+              "all-predictions": "predictions"}
+
+
+def prediction_rows(con: duckdb.DuckDBPyConnection, what: str, date_from: dt.date | None,
+                    date_to: dt.date | None, model_version: int | None) -> pl.DataFrame:
+    """The rows of an exportable prediction view, within the dates and model if given."""
+    view = EXPORTABLE[what]
+    return query_frame(
+        con,
+        f"SELECT * FROM {view} WHERE (? IS NULL OR tourney_date >= ?) "  # noqa: S608
+        "AND (? IS NULL OR tourney_date <= ?) AND (? IS NULL OR model_version = ?) "
+        "ORDER BY tourney_date, fixture_id, model_version",
+        [date_from, date_from, date_to, date_to, model_version, model_version],
+    )
