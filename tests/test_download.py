@@ -15,7 +15,6 @@ from acebet.download import (
     UPSTREAM_URL,
     default_cache_dir,
     fetch,
-    fetch_many,
     is_url,
     join_url,
 )
@@ -274,13 +273,6 @@ def test_stale_temp_files_of_killed_downloads_are_swept(site: Path, cache: Path)
         fetch(url, backoff=0)
     assert not stale.exists()
     assert fresh.exists()  # may belong to a concurrent download
-
-
-def test_fetch_many_keeps_order(site: Path, cache: Path) -> None:
-    with serve_folder(site) as base:
-        paths = fetch_many([base + "b.csv", base + "a.csv"], backoff=0)
-    assert [p.name for p in paths] == ["b.csv", "a.csv"]
-    assert paths[0].read_bytes() == CSV * 3
 
 
 @pytest.mark.parametrize("progress", [False, None])

@@ -118,11 +118,6 @@ def fetch(
             f"cannot download {url}: {exc} ({hint})") from None
 
 
-def fetch_many(urls: list[str], **kwargs: Any) -> list[Path]:
-    """Fetch several files with one set of options; sequential keeps the upstream host happy."""
-    return [fetch(url, **kwargs) for url in urls]
-
-
 # --- internals -------------------------------------------------------------------------
 
 

@@ -178,10 +178,6 @@ class Resolution:
     flags: tuple[str, ...] = ()
     note: str = ""
 
-    @property
-    def resolved(self) -> bool:
-        return self.status == RESOLVED
-
 
 @dataclass(frozen=True)
 class _Query:

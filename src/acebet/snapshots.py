@@ -28,15 +28,6 @@ def save(con: duckdb.DuckDBPyConnection, snapshot: F.Snapshot) -> None:
     feature_snapshots.replace(con, snapshot.fingerprint, snapshot.to_parts())
 
 
-def refresh(con: duckdb.DuckDBPyConnection) -> bool:
-    """Build and store the snapshot if it is missing or stale; True if it was rebuilt."""
-    snapshot = build_if_stale(con)
-    if snapshot is None:
-        return False
-    store(con, snapshot)
-    return True
-
-
 def build_if_stale(con: duckdb.DuckDBPyConnection) -> F.Snapshot | None:
     """A new snapshot if the stored one is missing or stale, else None (only reads)."""
     if load(con) is not None:
