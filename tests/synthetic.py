@@ -142,3 +142,38 @@ def write_sackmann_folder(
         write_csv(folder / f"atp_matches_{season}.csv", MATCH_HEADER, tour[season])
         write_csv(folder / f"atp_matches_qual_chall_{season}.csv", MATCH_HEADER, chall[season])
     return folder
+
+
+ODDS_HEADER = ["ATP", "Location", "Tournament", "Date", "Series", "Court", "Surface", "Round",
+               "Best of", "Winner", "Loser", "Comment", "B365W", "B365L", "PSW", "PSL",
+               "AvgW", "AvgL"]
+
+
+def write_odds_folder(source: Path, folder: Path, seasons: range, *, seed: int = 0) -> Path:
+    """Yearly tennis-data odds files (`YYYY.csv`) for the tour matches of a synthetic
+    Sackmann folder: names as "Last F.", the favourite drawn at random, so the market
+    disagrees with any model on many matches."""
+    rng = random.Random(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    with (source / "atp_players.csv").open(newline="") as handle:
+        names = {row["player_id"]: f"{row['name_last']} {row['name_first'][0]}."
+                 for row in csv.DictReader(handle)}
+    for season in seasons:
+        rows = []
+        with (source / f"atp_matches_{season}.csv").open(newline="") as handle:
+            for match in csv.DictReader(handle):
+                short, long = sorted((round(rng.uniform(1.15, 1.9), 2),
+                                      round(rng.uniform(2.0, 5.5), 2)))
+                won, lost = (short, long) if rng.random() < 0.5 else (long, short)
+                day = match["tourney_date"]
+                rows.append({
+                    "ATP": "1", "Location": "Synthetic", "Tournament": match["tourney_name"],
+                    "Date": f"{int(day[4:6])}/{int(day[6:8])}/{day[:4]}", "Series": "ATP250",
+                    "Court": "Outdoor", "Surface": match["surface"], "Round": match["round"],
+                    "Best of": match["best_of"], "Winner": names[match["winner_id"]],
+                    "Loser": names[match["loser_id"]], "Comment": "Completed",
+                    "B365W": won, "B365L": lost, "PSW": won, "PSL": lost,
+                    "AvgW": won, "AvgL": lost,
+                })
+        write_csv(folder / f"{season}.csv", ODDS_HEADER, rows)
+    return folder

@@ -20,8 +20,8 @@ PLOTS = ("probabilities and edges of the latest run", "reliability diagram, live
          "log loss and accuracy by month, live")
 
 
-def _demo(db: Path, source: Path) -> None:
-    result = CliRunner().invoke(main, ["--db", str(db), "demo"],
+def _demo(db: Path, source: Path, *options: str) -> None:
+    result = CliRunner().invoke(main, ["--db", str(db), "demo", *options],
                                 env={"ACEBET_SOURCE": str(source)})
     assert result.exit_code == 0, result.output
     assert "3/5 replay the last" in result.stderr
@@ -128,8 +128,12 @@ def test_demo_on_the_real_history_settles_predictions_and_plots_them(
     real_data: Path, tmp_path: Path
 ) -> None:
     db = tmp_path / "acebet.duckdb"
-    _demo(db, real_data / "tennis_atp")
+    _demo(db, real_data / "tennis_atp", "--odds", str(real_data / "tennis_data_odds"))
     _check_the_product_after_demo(db, tmp_path)
+    # the real closing odds: most replayed matches have them (120 of 135), and the model was
+    # trained with blend weights, so those predictions carry the market-aware forecast
+    replayed, priced, blended, upsets = _replayed_with_market(db)
+    assert priced >= 0.85 * replayed and blended == priced and upsets > 0
 
 
 @pytest.mark.parametrize("older_demo", [False, True])
@@ -156,3 +160,34 @@ def test_later_runs_never_score_the_replayed_weeks(demo_db: Path, tmp_path: Path
         " WHERE f.source_file LIKE '%replay%' AND p.model_version = 2)").fetchall()[0]
     con.close()
     assert replayed > 0 and by_new_model == 0
+
+
+def _replayed_with_market(db: Path) -> tuple[int, int, int, int]:
+    """(replayed predictions, with a market probability equal to the fixture odds' vig-free
+    one, with a blend, rows of the upsets query for the replayed weeks)."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        replayed, priced, blended, first_week = con.execute(
+            "SELECT count(*), count(l.p1_market_prob) FILTER (WHERE abs(l.p1_market_prob - "
+            "(1 / f.p1_odds) / (1 / f.p1_odds + 1 / f.p2_odds)) < 1e-9), "
+            "count(l.p1_blend_prob), min(f.tourney_date) "
+            "FROM latest_predictions l JOIN fixtures f USING (fixture_id) "
+            "WHERE f.source_file LIKE 'demo-replay-%'").fetchall()[0]
+        con.execute("SET VARIABLE week_start = ?", [first_week])
+        upsets = con.execute((QUERIES / "biggest_upsets_this_week.sql").read_text()).fetchall()
+    finally:
+        con.close()
+    return replayed, priced, blended, len(upsets)
+
+
+def test_demo_with_odds_gives_the_replayed_weeks_their_market_and_the_upsets_rows(
+    synthetic_source: Path, tmp_path: Path
+) -> None:
+    from tests.synthetic import write_odds_folder
+
+    odds = write_odds_folder(synthetic_source, tmp_path / "odds", range(2019, 2023))
+    db = tmp_path / "acebet.duckdb"
+    _demo(db, synthetic_source, "--odds", str(odds))
+    replayed, priced, _, upsets = _replayed_with_market(db)
+    assert replayed > 0 and priced == replayed
+    assert upsets > 0, "the upsets query returned nothing after demo --odds"

@@ -569,8 +569,11 @@ def predict(settings: Settings, p1: str, p2: str, surface: str, level: str, roun
 @main.command()
 @click.option("--fixtures", "fixtures_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Fixture file to load (default: the example fixtures shipped with AceBet).")
+@click.option("--odds", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Folder of yearly odds files (YYYY.csv): the replayed weeks get their "
+                   "closing odds, so edges, the blend and the upsets query have rows.")
 @click.pass_obj
-def demo(settings: Settings, fixtures_file: Path | None) -> None:
+def demo(settings: Settings, fixtures_file: Path | None, odds: Path | None) -> None:
     """The whole pipeline on the default database: ingest history (env ACEBET_SOURCE or
     upstream), train if no model exists, replay the last weeks of the history as fixtures
     scored as of their dates (so predictions settle), load the example fixtures, score,
@@ -582,8 +585,8 @@ def demo(settings: Settings, fixtures_file: Path | None) -> None:
     from acebet.db import runs as runs_db
 
     result = demo_mod.run(settings.db, source=os.environ.get("ACEBET_SOURCE"),
-                          fixtures_file=fixtures_file, lock_timeout=settings.lock_timeout,
-                          say=progress.note)
+                          fixtures_file=fixtures_file, odds_dir=odds,
+                          lock_timeout=settings.lock_timeout, say=progress.note)
     _publish(settings)
     for line in result.warnings:
         _warn(line)

@@ -46,18 +46,55 @@ def replay_weeks(con: duckdb.DuckDBPyConnection, weeks: int = REPLAY_WEEKS
     return history_db.last_event_dates(con, list(domain.TOUR_LEVELS), weeks)
 
 
-def replay_fixtures(con: duckdb.DuckDBPyConnection, days: list[dt.date]) -> pl.DataFrame:
-    """The played tour-level matches of `days` as a fixture table (no results in it)."""
-    return history_db.matches_as_fixtures(
+def replay_fixtures(con: duckdb.DuckDBPyConnection, days: list[dt.date],
+                    odds_dir: Path | None = None) -> pl.DataFrame:
+    """The played tour-level matches of `days` as a fixture table (no results in it), with
+    their closing odds when an odds folder is given."""
+    played = history_db.matches_as_fixtures(
         con, days, list(domain.TOUR_LEVELS),
         [r for r in domain.ROUND_ORDER if not r.startswith("Q")], list(domain.SURFACES))
+    columns = [c for c in played.columns if c not in ("match_num", "winner_id", "loser_id")]
+    if odds_dir is None:
+        return played.select(columns)
+    return with_closing_odds(con, played, odds_dir).select(*columns, "p1_odds", "p2_odds")
+
+
+def with_closing_odds(con: duckdb.DuckDBPyConnection, played: pl.DataFrame, odds_dir: Path
+                      ) -> pl.DataFrame:
+    """`p1_odds`/`p2_odds`: Pinnacle's closing odds of each played match, else the market
+    average (null where the odds files have neither), so the replayed weeks carry the
+    market probability, edges and the blend as a live week would."""
+    from acebet import odds as O
+    from acebet.names import NameResolver
+
+    years = sorted({day.year for day in played["tourney_date"].to_list()})
+    book = O.read_odds(odds_dir, years)
+    matched = O.match_odds(
+        book, played.select("tourney_id", "match_num", "tourney_date", "winner_id", "loser_id"),
+        NameResolver.from_db(con))
+    pinnacle = pl.col("ps_w").is_not_null() & pl.col("ps_l").is_not_null()
+    prices = matched.select(
+        "tourney_id", "match_num",
+        pl.when(pinnacle).then("ps_w").otherwise("avg_w").alias("_won"),
+        pl.when(pinnacle).then("ps_l").otherwise("avg_l").alias("_lost"),
+    ).unique(subset=["tourney_id", "match_num"], keep="first")
+    p1_won = pl.col("p1_id") == pl.col("winner_id")
+    return played.join(prices, on=["tourney_id", "match_num"], how="left").with_columns(
+        pl.when(p1_won).then("_won").otherwise("_lost").alias("p1_odds"),
+        pl.when(p1_won).then("_lost").otherwise("_won").alias("p2_odds"),
+    ).drop("_won", "_lost")
 
 
 def run(
     db: Path, *, source: str | None = None, fixtures_file: Path | None = None,
-    lock_timeout: float = 0.0, say: Callable[[str], None] = lambda _line: None,
+    odds_dir: Path | None = None, lock_timeout: float = 0.0,
+    say: Callable[[str], None] = lambda _line: None,
 ) -> DemoResult:
-    """Ingest, train if needed, replay the last weeks, load and score the example fixtures."""
+    """Ingest, train if needed, replay the last weeks, load and score the example fixtures.
+
+    With `odds_dir` (yearly tennis-data files) the model is trained with blend weights and
+    the replayed weeks carry their closing odds.
+    """
     source = source or download.UPSTREAM_URL
     with store.connect(db, lock_timeout=lock_timeout) as con:
         say(f"1/5 ingest history from {source}")
@@ -69,7 +106,7 @@ def run(
         if trained:
             say(f"2/5 train a model on the history before {replay_from or 'its end'} "
                 "(first run only, the longest step; the replayed weeks stay out of sample)")
-            version, fitted = model.train(con, replay_from)
+            version, fitted = model.train(con, replay_from, odds_dir)
         else:
             version, fitted = model.load(con)
             say(f"2/5 model version {version} is active")
@@ -86,7 +123,7 @@ def run(
         say(f"3/5 replay the last {len(weeks)} event weeks ({weeks[0]} to {weeks[-1]}) as "
             "fixtures, each scored as of the day before")
         result.replay_weeks = weeks
-        result.replay_predictions = _replay(db, weeks, version, lock_timeout)
+        result.replay_predictions = _replay(db, weeks, version, lock_timeout, odds_dir)
         say(f"    {result.replay_predictions} predictions written" if result.replay_predictions
             else "    already scored by an earlier run")
     if result.replay_skipped:
@@ -110,14 +147,15 @@ def example_fixtures() -> Path:
     return Path(str(resources.files("acebet") / "data" / "example_fixtures.csv"))
 
 
-def _replay(db: Path, weeks: list[dt.date], version: int, lock_timeout: float) -> int:
+def _replay(db: Path, weeks: list[dt.date], version: int, lock_timeout: float,
+            odds_dir: Path | None) -> int:
     """Load and score the replayed weeks one at a time, each as of the day before it."""
     written = 0
     with tempfile.TemporaryDirectory(prefix="acebet-replay-") as tmp:
         for day in weeks:
             path = Path(tmp) / f"{scoring.DEMO_REPLAY_SOURCE}{day}.csv"
             with store.connect(db, lock_timeout=lock_timeout) as con:
-                replay_fixtures(con, [day]).write_csv(path)
+                replay_fixtures(con, [day], odds_dir).write_csv(path)
                 fx.load(con, path)
                 ids = fixtures_db.ids_from_file(con, path.name)
                 pending = scoring.fixtures_to_score(con, version, fixture_ids=ids).height

@@ -238,12 +238,13 @@ def last_event_dates(con: duckdb.DuckDBPyConnection, levels: list[str], weeks: i
 def matches_as_fixtures(con: duckdb.DuckDBPyConnection, days: list[dt.date],
                         levels: list[str], rounds: list[str], surfaces: list[str]
                         ) -> pl.DataFrame:
-    """Played matches of the event dates `days` as fixture rows, without their results:
-    players ordered by id, so player 1 is not always the winner."""
+    """Played matches of the event dates `days` as fixture rows: players ordered by id, so
+    player 1 is not always the winner. The match key and the result come along for
+    matching odds; the caller drops them before the rows become fixtures."""
     return query_frame(con, """
         SELECT tourney_date, tourney_id, tourney_name, surface, tourney_level, round,
                best_of, least(winner_id, loser_id) AS p1_id,
-               greatest(winner_id, loser_id) AS p2_id
+               greatest(winner_id, loser_id) AS p2_id, match_num, winner_id, loser_id
         FROM matches
         WHERE tourney_date IN (SELECT unnest(?::DATE[]))
           AND tourney_level IN (SELECT unnest(?::VARCHAR[]))
