@@ -166,19 +166,27 @@ def test_a_busy_database_names_the_process_holding_the_lock(db: Path) -> None:
     assert f"PID {holder.pid}" in err and len(err.strip().splitlines()) == 1
 
 
-def test_train_reads_without_the_write_lock(db: Path, tmp_path: Path) -> None:
+def test_train_holds_no_lock_on_the_job_database_while_it_computes(db: Path, tmp_path: Path
+                                                                     ) -> None:
+    """Training computes for minutes on a copy of the history: meanwhile the scheduled
+    jobs write to the database (a file held even read-only would keep them out)."""
     marker, release = tmp_path / "paused", tmp_path / "release"
     training = acebet(db, "--publish", "none", "train",
-                      env=pause_at("train:reading", marker, ACEBET_RELEASE_FILE=str(release)))
+                      env=pause_at("train:computing", marker, ACEBET_RELEASE_FILE=str(release)))
     try:
         wait_for_pause(marker, training)
-        # a reader opens the job's file while train is reading it
+        ids = player_ids(db)
+        loaded = cli(db, "--publish", "none", "fixtures", "load",
+                     str(fixtures_file(tmp_path / "f.csv", [(ids[0], ids[1])])))
+        scored = cli(db, "--publish", "none", "score")
         con = store.connect(db, read_only=True)
         models_before = store.table_counts(con)["models"]
         con.close()
     finally:
         release.touch()
     out, err = training.communicate(timeout=300)
+    assert loaded.exit_code == 0, loaded.output
+    assert scored.exit_code == 0 and "1 predictions" in scored.output, scored.output
     assert training.returncode == 0, err
     con = store.connect(db, read_only=True)
     assert store.table_counts(con)["models"] == models_before + 1

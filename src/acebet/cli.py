@@ -303,8 +303,8 @@ def train(settings: Settings, train_to: str | None, odds: Path | None) -> None:
     if odds is not None and not odds.is_dir():
         raise InputError(f"--odds {odds}: no such folder")
     store.ensure_migrated(settings.db, settings.lock_timeout)
-    with settings.connect(read_only=True) as con:  # analysts and other readers go on meanwhile
-        checkpoint("train:reading")
+    with store.history_copy(settings.db, settings.lock_timeout) as con:  # writers go on
+        checkpoint("train:computing")
         fitted = model.fit_from_store(con, cutoff, odds)
         snapshot = snapshots.build_if_stale(con)  # so scoring need not replay the history
     with settings.connect() as con:  # the write lock only to store the results
@@ -386,7 +386,7 @@ def backtest(settings: Settings, date_from: str, date_to: str, retrain: str,
     if out is not None and not out.parent.is_dir():
         raise InputError(f"--out {out}: folder {out.parent} does not exist")
     store.ensure_migrated(settings.db, settings.lock_timeout)
-    with settings.connect(read_only=True) as con:  # hours of refits without the write lock
+    with store.history_copy(settings.db, settings.lock_timeout) as con:  # writers go on
         result = bt.evaluate(con, start, end, retrain=retrain, odds_dir=odds)
     with settings.connect() as con:
         bt.store_result(con, result)
@@ -438,7 +438,7 @@ def evaluate(settings: Settings, period_texts: tuple[str, ...], odds: Path | Non
         from acebet import backtest as bt
 
         store.ensure_migrated(settings.db, settings.lock_timeout)
-        with settings.connect(read_only=True) as con:  # hours of refits without the lock
+        with store.history_copy(settings.db, settings.lock_timeout) as con:  # writers go on
             predictions, results = ev.run(con, periods, odds, retrain=retrain)
         with settings.connect() as con:
             for result in results:

@@ -194,6 +194,34 @@ def attach_job_database(con: duckdb.DuckDBPyConnection, path: str | Path,
 
 
 
+# What training, backtests and evaluations read: the history, and the stored feature
+# snapshot `train` checks for staleness.
+HISTORY_TABLES = ("players", "matches", "feature_snapshots")
+
+
+def history_copy(path: str | Path, lock_timeout: float = 0.0) -> duckdb.DuckDBPyConnection:
+    """An in-memory database holding a copy of the job database's history tables.
+
+    A process that holds the file, even read-only, keeps every writer out. Training and
+    backtests compute for minutes to hours; on a copy they hold the file only for the
+    second the copy takes, and the scheduled `score` and `fixtures load` go on meanwhile.
+    """
+    con = duckdb.connect()
+    try:
+        con.execute("SET enable_progress_bar = false")
+        attach_job_database(con, path, lock_timeout)
+        for table in HISTORY_TABLES:  # this module's constants, never input
+            con.execute(f"CREATE TABLE {table} AS FROM acebet_job.{table}")
+        con.execute("DETACH acebet_job")
+    except duckdb.Error as exc:
+        con.close()
+        raise StoreError(f"{path}: cannot read the history: {first_line(exc)}") from exc
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
 def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> object:
     """The single value of a one-row query, with the result fully consumed.
 
