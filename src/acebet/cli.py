@@ -337,8 +337,6 @@ def models_list(settings: Settings, fmt: str) -> None:
 
     with settings.connect(read_only=True) as con:
         frame = model.list_models(con)
-    frame = frame.with_columns(
-        pl.col("val_log_loss").cast(pl.Float64), pl.col("val_accuracy").cast(pl.Float64))
     click.echo(output.render(frame, fmt, empty="no models yet; run `acebet train`"))
 
 

@@ -69,9 +69,9 @@ def summaries(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     return query_frame(
         con,
         """SELECT model_version, is_active, created_at, train_to,
-                  metadata->>'$.validation.log_loss' AS val_log_loss,
-                  metadata->>'$.validation.accuracy' AS val_accuracy,
-                  metadata->>'$.params.n_estimators' AS trees
+                  CAST(metadata->>'$.validation.log_loss' AS DOUBLE) AS val_log_loss,
+                  CAST(metadata->>'$.validation.accuracy' AS DOUBLE) AS val_accuracy,
+                  CAST(metadata->>'$.params.n_estimators' AS INTEGER) AS trees
            FROM models ORDER BY model_version""",
     )
 
