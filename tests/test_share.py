@@ -275,3 +275,44 @@ def test_a_hung_publisher_makes_the_next_publish_give_up_not_hang(
     assert cli(db, "publish").exit_code == 0
     with duckdb.connect(str(share.resolve(db, None, None).path), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM score_runs").fetchone()[0] == runs + 1
+
+
+HOLD_THE_DATABASE = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1])
+print("holding", flush=True)
+sys.stdin.readline()
+con.close()
+"""
+
+
+def test_train_waits_to_store_its_model_while_another_job_holds_the_database(
+        db: Path, tmp_path: Path) -> None:
+    """Minutes of fitting are not thrown away because a scoring run happens to hold the
+    file at the moment the model is stored: train waits for it (even with
+    --lock-timeout 0)."""
+    con = store.connect(db, read_only=True)
+    models_before = store.table_counts(con)["models"]
+    con.close()
+    marker, release = tmp_path / "paused", tmp_path / "release"
+    training = acebet(db, "--publish", "none", "--log-format", "json", "train",
+                      env=pause_at("train:computing", marker, ACEBET_RELEASE_FILE=str(release)))
+    wait_for_pause(marker, training)  # computing on its copy: the file is free
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_THE_DATABASE, str(db)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        release.touch()
+        for line in training.stderr:  # train's events, until it meets the held lock
+            if "waiting for another process's lock" in line:
+                break
+        else:
+            raise AssertionError("train never waited for the lock")
+    finally:
+        holder.communicate("\n", timeout=60)
+        release.touch()
+    training.wait(timeout=300)
+    assert training.returncode == 0
+    con = store.connect(db, read_only=True)
+    assert store.table_counts(con)["models"] == models_before + 1
+    con.close()

@@ -18,6 +18,11 @@ from acebet.faults import checkpoint
 log = logging.getLogger("acebet.cli")
 
 
+# How long `train`, `backtest` and `evaluate` wait for the write lock to store their
+# result: a scoring run holds it for seconds, a training run took minutes to compute.
+STORE_RESULT_WAIT = 600.0
+
+
 @dataclass
 class Settings:
     db: Path
@@ -30,6 +35,14 @@ class Settings:
         """Only `ingest`, `db migrate` and `demo` pass create=True (see store.connect)."""
         return store.connect(self.db, read_only=read_only, lock_timeout=self.lock_timeout,
                              create=create)
+
+    def connect_to_store_result(self):  # noqa: ANN201
+        """The write connection that stores minutes or hours of computing.
+
+        Other jobs ran meanwhile and may hold the file for a few seconds right now:
+        waiting for them (at least STORE_RESULT_WAIT) beats throwing the result away.
+        """
+        return store.connect(self.db, lock_timeout=max(self.lock_timeout, STORE_RESULT_WAIT))
 
     def share(self, *, for_reading: bool = False):  # noqa: ANN201 - acebet.share.Target
         from acebet import share
@@ -307,7 +320,7 @@ def train(settings: Settings, train_to: str | None, odds: Path | None) -> None:
         checkpoint("train:computing")
         fitted = model.fit_from_store(con, cutoff, odds)
         snapshot = snapshots.build_if_stale(con)  # so scoring need not replay the history
-    with settings.connect() as con:  # the write lock only to store the results
+    with settings.connect_to_store_result() as con:  # the write lock only to store
         version = model.save(con, fitted)
         if snapshot is not None:
             snapshots.store(con, snapshot)
@@ -386,11 +399,11 @@ def backtest(settings: Settings, date_from: str, date_to: str, retrain: str,
     store.ensure_migrated(settings.db, settings.lock_timeout)
     with store.history_copy(settings.db, settings.lock_timeout) as con:  # writers go on
         result = bt.evaluate(con, start, end, retrain=retrain, odds_dir=odds)
-    with settings.connect() as con:
+    if out is not None:  # first: the file is the result even if storing fails
+        result.predictions.write_parquet(out)
+    with settings.connect_to_store_result() as con:
         bt.store_result(con, result)
     _publish(settings)
-    if out is not None:
-        result.predictions.write_parquet(out)
     click.echo(output.table(result.metrics))
     click.echo(f"stored as {result.backtest_id}" + (f"; predictions in {out}" if out else ""))
 
@@ -428,6 +441,8 @@ def evaluate(settings: Settings, period_texts: tuple[str, ...], odds: Path | Non
         if not saved.is_file():
             raise InputError(f"--predictions {saved}: no such file")
         predictions = pl.read_parquet(saved)
+        if out is not None:
+            predictions.write_parquet(out)
     else:
         if odds is None:
             raise InputError("--odds is required: the periods are compared with Pinnacle")
@@ -438,12 +453,12 @@ def evaluate(settings: Settings, period_texts: tuple[str, ...], odds: Path | Non
         store.ensure_migrated(settings.db, settings.lock_timeout)
         with store.history_copy(settings.db, settings.lock_timeout) as con:  # writers go on
             predictions, results = ev.run(con, periods, odds, retrain=retrain)
-        with settings.connect() as con:
+        if out is not None:  # first: the file is the result even if storing fails
+            predictions.write_parquet(out)
+        with settings.connect_to_store_result() as con:
             for result in results:
                 bt.store_result(con, result)
         _publish(settings)
-    if out is not None:
-        predictions.write_parquet(out)
     click.echo(output.table(ev.compare(predictions, periods)))
 
 
