@@ -472,3 +472,12 @@ def test_json_mode_warnings_are_json_too(db: Path, tmp_path: Path) -> None:
     assert proc.returncode == 0
     events = [json.loads(line) for line in proc.stderr.splitlines()]
     assert any(e["level"] == "warning" and "not a known player" in e["event"] for e in events)
+
+
+def test_a_model_version_not_stored_is_exit_3_in_one_line(db: Path) -> None:
+    result = cli(db, "score", "--model", "7")
+    assert result.exit_code == 3, result.output
+    assert result.output.strip() == "Error: model version 7 is not in the database"
+    # past what a version number can be: a usage error, not a database error
+    result = cli(db, "score", "--model", "3000000000")
+    assert result.exit_code == 2 and "is not in the range" in result.output

@@ -354,7 +354,7 @@ def models_list(settings: Settings, fmt: str) -> None:
 
 
 @models.command("activate")
-@click.argument("version", type=int)
+@click.argument("version", type=click.IntRange(1, 2**31 - 1))
 @click.pass_obj
 def models_activate(settings: Settings, version: int) -> None:
     """Make VERSION the model that `score` uses."""
@@ -508,7 +508,7 @@ def fixtures_load(settings: Settings, file: Path, strict: bool, encoding: str | 
 
 @main.command()
 @click.option("--as-of", metavar="DATE", help="Use only history up to this date.")
-@click.option("--model", "model_version", type=int, metavar="V",
+@click.option("--model", "model_version", type=click.IntRange(1, 2**31 - 1), metavar="V",
               help="Score with this model version instead of the active one.")
 @click.option("--rescore", is_flag=True,
               help="Score fixtures again even if predicted (old predictions are archived).")
@@ -634,7 +634,8 @@ def _predictions_table(table: pl.DataFrame) -> str:
               help="Default: from the file name; must agree with it.")
 @click.option("--from", "date_from", metavar="DATE", help="First fixture date.")
 @click.option("--to", "date_to", metavar="DATE", help="Last fixture date.")
-@click.option("--model", "model_version", type=int, metavar="V", help="Only this model.")
+@click.option("--model", "model_version", type=click.IntRange(1, 2**31 - 1), metavar="V",
+              help="Only this model.")
 @click.pass_obj
 def export_cmd(settings: Settings, what: str, out: Path, fmt: str | None,
                date_from: str | None, date_to: str | None, model_version: int | None) -> None:

@@ -56,7 +56,7 @@ def stored(con: duckdb.DuckDBPyConnection, version: int | None = None) -> Stored
     rows = con.execute(
         """SELECT model_version, model_text, model_sha256, metadata::VARCHAR, checksum
            FROM models
-           WHERE CASE WHEN ?::INTEGER IS NULL THEN is_active ELSE model_version = ? END
+           WHERE CASE WHEN ?::BIGINT IS NULL THEN is_active ELSE model_version = ?::BIGINT END
            ORDER BY model_version DESC LIMIT 1""",
         [version, version],
     ).fetchall()
