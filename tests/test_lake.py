@@ -323,4 +323,5 @@ def test_a_lake_made_before_a_migration_gains_its_new_columns(
         con.execute("ALTER TABLE predictions ADD COLUMN explanation INTEGER")
     result = lake_cli(db, catalog, data, "publish")
     assert result.exit_code != 0 and "publish to a new lake" in result.output
+    assert "explanation VARCHAR in the lake but explanation INTEGER" in result.output
     assert len(result.output.strip().splitlines()) == 1

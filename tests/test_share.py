@@ -255,9 +255,9 @@ def test_a_hung_publisher_makes_the_next_publish_give_up_not_hang(
 
     with open(db.with_name(f".{db.name}.publish-lock"), "a") as holder:
         fcntl.flock(holder, fcntl.LOCK_EX)
-        holder.write("4242\n")
+        holder.write("worker-7:4242\n")
         holder.flush()
-        with pytest.raises(share.DatabaseBusy, match=r"PID 4242.*publish lock"):
+        with pytest.raises(share.DatabaseBusy, match=r"host:PID worker-7:4242.*publish lock"):
             share.publish(db, share.resolve(db, None, None), publish_wait=0.3)
 
         monkeypatch.setattr(share, "PUBLISH_WAIT_SECONDS", 0.3)
@@ -266,7 +266,7 @@ def test_a_hung_publisher_makes_the_next_publish_give_up_not_hang(
         before.close()
         result = cli(db, "score")
         assert result.exit_code == 0, result.output
-        assert "analyst share not refreshed" in result.output and "PID 4242" in result.output
+        assert "analyst share not refreshed" in result.output and "worker-7:4242" in result.output
     after = store.connect(db, read_only=True)
     assert store.scalar(after, "SELECT count(*) FROM score_runs") == runs + 1
     after.close()

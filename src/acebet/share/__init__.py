@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -137,7 +138,7 @@ def _one_publisher_at_a_time(db: Path, wait: float) -> Iterator[None]:
         _take_lock(handle, db, wait)
         try:
             handle.truncate(0)
-            handle.write(f"{os.getpid()}\n")
+            handle.write(f"{socket.gethostname()}:{os.getpid()}\n")  # pods share volumes
             handle.flush()
             yield
         finally:
@@ -156,7 +157,7 @@ def _take_lock(handle: IO[str], db: Path, wait: float) -> None:
                 handle.seek(0)
                 holder = handle.read().strip()
                 raise DatabaseBusy(
-                    f"{db}: another publish" + (f" (PID {holder})" if holder.isdigit() else "")
+                    f"{db}: another publish" + (f" (host:PID {holder})" if holder else "")
                     + f" has held the publish lock for over {wait:g}s; "
                     "`acebet publish` refreshes the share once it ends") from None
             time.sleep(delay)

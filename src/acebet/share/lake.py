@@ -164,8 +164,12 @@ def _check_columns(con: duckdb.DuckDBPyConnection, table: str) -> None:
     job = [c for c in columns("acebet_job") if c[0] not in HIDDEN_COLUMNS.get(table, ())]
     lake = columns("lake")
     if job[:len(lake)] != lake:
-        raise StoreError(f"lake table {table} has columns {[c[0] for c in lake]}, the job's "
-                         f"has {[c[0] for c in job]}; publish to a new lake "
+        at = next((i for i, (a, b) in enumerate(zip(lake, job, strict=False)) if a != b),
+                  len(job))
+        lake_has = " ".join(lake[at]) if at < len(lake) else "nothing"
+        job_has = " ".join(job[at]) if at < len(job) else "nothing"
+        raise StoreError(f"lake table {table}: column {at + 1} is {lake_has} in the lake but "
+                         f"{job_has} in the job's database; publish to a new lake "
                          "(or drop the table in the lake)")
     for name, data_type in job[len(lake):]:
         if not SIMPLE_TYPE.match(data_type):
