@@ -113,3 +113,19 @@ def test_scoring_writes_the_blend_where_odds_exist_and_the_views_show_it(
     assert blended == pytest.approx(expected, abs=1e-12)
     assert min(p, q) < blended or blended < max(p, q)
     assert {"p1_blend_prob", "blend_log_loss"} <= outcome_cols
+
+
+def test_train_with_odds_lacking_the_validation_years_stops_before_fitting(
+    trained: Path, tmp_path: Path
+) -> None:
+    """The blend's weights need the odds of the validation window: a folder without
+    those years is refused in one line before the fit, not after it."""
+    db = tmp_path / "t.duckdb"
+    shutil.copy(trained, db)
+    odds = tmp_path / "odds"
+    odds.mkdir()
+    (odds / "2019.csv").write_text("Date,Winner,Loser\n")
+    result = CliRunner().invoke(main, ["--db", str(db), "--log-format", "json", "train",
+                                       "--odds", str(odds)])
+    assert result.exit_code == 2 and "no odds file for 2022 (needs 2022.csv)" in result.output
+    assert '"step": "train: features' not in result.output  # refused before the long work

@@ -4,6 +4,7 @@ replayed prediction could have known its result."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import shutil
 from pathlib import Path
@@ -191,3 +192,26 @@ def test_demo_with_odds_gives_the_replayed_weeks_their_market_and_the_upsets_row
     replayed, priced, _, upsets = _replayed_with_market(db)
     assert replayed > 0 and priced == replayed
     assert upsets > 0, "the upsets query returned nothing after demo --odds"
+
+
+def test_demo_refuses_an_odds_folder_without_the_years_it_needs_before_training(
+    synthetic_source: Path, tmp_path: Path
+) -> None:
+    from tests.synthetic import write_odds_folder
+
+    odds = write_odds_folder(synthetic_source, tmp_path / "odds", range(2019, 2022))
+    result = CliRunner().invoke(main, ["--db", str(tmp_path / "a.duckdb"), "demo", "--odds",
+                                       str(odds)], env={"ACEBET_SOURCE": str(synthetic_source)})
+    assert result.exit_code == 2, result.output
+    assert "no odds file for 2022 (needs 2022.csv)" in result.output
+    assert "2/5 train" not in result.stderr  # refused before the long step
+
+
+def test_a_replayed_week_without_main_draw_matches_gets_no_odds(demo_db: Path,
+                                                                tmp_path: Path) -> None:
+    con = duckdb.connect(str(demo_db), read_only=True)
+    try:
+        frame = demo.replay_fixtures(con, [dt.date(1990, 1, 1)], tmp_path)
+    finally:
+        con.close()
+    assert frame.height == 0 and {"p1_odds", "p2_odds"} <= set(frame.columns)

@@ -22,6 +22,7 @@ import polars as pl
 from acebet import domain, download, model, scoring, store
 from acebet import fixtures as fx
 from acebet import ingest as ingest_mod
+from acebet import odds as O
 from acebet.db import fixtures as fixtures_db
 from acebet.db import history as history_db
 
@@ -64,9 +65,11 @@ def with_closing_odds(con: duckdb.DuckDBPyConnection, played: pl.DataFrame, odds
     """`p1_odds`/`p2_odds`: Pinnacle's closing odds of each played match, else the market
     average (null where the odds files have neither), so the replayed weeks carry the
     market probability, edges and the blend as a live week would."""
-    from acebet import odds as O
     from acebet.names import NameResolver
 
+    if played.height == 0:
+        return played.with_columns(p1_odds=pl.lit(None, pl.Float64),
+                                   p2_odds=pl.lit(None, pl.Float64))
     years = sorted({day.year for day in played["tourney_date"].to_list()})
     book = O.read_odds(odds_dir, years)
     matched = O.match_odds(
@@ -103,6 +106,10 @@ def run(
         weeks = replay_weeks(con)
         replay_from = weeks[0] if weeks else None
         trained = not model.list_models(con).height
+        if odds_dir is not None and weeks:  # before minutes of training, not after
+            first = model.months_before(weeks[0], model.VALIDATION_MONTHS) if trained \
+                else weeks[0]
+            O.require_years(odds_dir, range(first.year, weeks[-1].year + 1))
         if trained:
             say(f"2/5 train a model on the history before {replay_from or 'its end'} "
                 "(first run only, the longest step; the replayed weeks stay out of sample)")

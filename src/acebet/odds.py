@@ -147,6 +147,15 @@ def _read_one(path: Path) -> pl.DataFrame:
     return frame.select(OUTPUT_COLUMNS)
 
 
+def require_years(folder: Path | str, years: Iterable[int]) -> None:
+    """Refuse, before any long work, an odds folder lacking a year the work will need."""
+    folder = Path(folder)
+    missing = [y for y in sorted(set(years)) if not (folder / f"{y}.csv").is_file()]
+    if missing:
+        raise InputError(f"{folder}: no odds file for {', '.join(map(str, missing))} "
+                         f"(needs {', '.join(f'{y}.csv' for y in missing)})")
+
+
 def read_odds(folder: Path | str, years: Iterable[int] | None = None) -> pl.DataFrame:
     """Read tennis-data.co.uk yearly files `folder/YYYY.csv` (all of them, or `years`).
 

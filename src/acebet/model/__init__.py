@@ -409,6 +409,11 @@ def fit_from_store(con: duckdb.DuckDBPyConnection, train_to: dt.date | None = No
         raise InputError("no matches in the database; run `acebet ingest` first")
     if train_to is None:
         train_to = matches["tourney_date"].max() + dt.timedelta(days=1)
+    if odds_dir is not None:  # the blend needs the validation window's odds: check first
+        from acebet import odds as O
+
+        O.require_years(odds_dir, range(months_before(train_to, VALIDATION_MONTHS).year,
+                                        train_to.year + 1))
     progress.step(f"train: features over {matches.height:,} matches")
     feats = F.build(F.timeline(matches), F.load_players(con))
     model = fit(feats, train_to)
