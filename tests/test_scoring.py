@@ -405,6 +405,28 @@ def test_score_uses_a_stored_snapshot_and_rebuilds_it_when_history_changes(
     assert len(second) == 1 and second != first
 
 
+
+def test_a_snapshot_built_before_the_history_changed_never_replaces_the_stored_one(
+    db: Path,
+) -> None:
+    """`train` builds its snapshot on a copy of the history; if an ingest and a score ran
+    meanwhile, the score's newer snapshot stays."""
+    from acebet import snapshots
+
+    con = store.connect(db)
+    try:
+        con.execute("DELETE FROM feature_snapshots")
+        older = snapshots.build_if_stale(con)
+        con.execute("UPDATE matches SET score = '6-0 6-0' WHERE match_num = 1")
+        newer = snapshots.build_if_stale(con)
+        assert snapshots.store(con, newer)
+        assert not snapshots.store(con, older)
+        stored = con.execute("SELECT DISTINCT fingerprint FROM feature_snapshots").fetchall()
+        assert older.fingerprint != newer.fingerprint
+        assert stored == [(newer.fingerprint,)]
+    finally:
+        con.close()
+
 def test_as_of_uses_only_history_up_to_that_date(db: Path, tmp_path: Path) -> None:
     import datetime as dt
 

@@ -36,8 +36,15 @@ def build_if_stale(con: duckdb.DuckDBPyConnection) -> F.Snapshot | None:
     return F.Snapshot.from_history(F.load_matches(con), F.history_fingerprint(con))
 
 
-def store(con: duckdb.DuckDBPyConnection, snapshot: F.Snapshot) -> None:
-    """Save `snapshot` in its own transaction (a stale one is never used: its
-    fingerprint no longer matches the history)."""
+def store(con: duckdb.DuckDBPyConnection, snapshot: F.Snapshot) -> bool:
+    """Save `snapshot` in its own transaction if it still describes the history; True if
+    saved.
+
+    `train` builds it on a copy of the history: an ingest and a score may have run since
+    and stored a newer one, which an older snapshot must not replace.
+    """
     with transaction(con):
+        if snapshot.fingerprint != F.history_fingerprint(con):
+            return False
         save(con, snapshot)
+    return True
