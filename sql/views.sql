@@ -1,7 +1,9 @@
--- The analyst views, written once. Views hold no data: `acebet` re-applies this file
--- whenever it changes or a migration has run, so the views always describe the
--- current tables. Columns are only ever added at the end of a view: analysts' exports
--- and notebooks may read them by position (tests/test_analysts.py holds this).
+-- views version: 1
+-- The analyst views, written once. Views hold no data: a writing `acebet` command
+-- applies this file when its version is newer than the database's (or a migration has
+-- run), so the views always describe the current tables. A change here raises the
+-- version. Columns are only ever added at the end of a view: analysts' exports and
+-- notebooks may read them by position (tests/test_analysts.py holds both rules).
 
 -- The current prediction for every fixture, from the active model, for the fixture's
 -- current details.

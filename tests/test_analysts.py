@@ -225,11 +225,38 @@ def test_views_only_add_columns_at_the_end() -> None:
     con.close()
 
 
-def test_a_changed_views_file_is_applied_again_and_an_old_one_upgrades(
+# sql/views.sql as released, by its version: editing the file means raising the version,
+# or databases that already have this version would never get the edit.
+RELEASED_VIEWS = {1: "e1b985f8f7f47b2199b32a73b680acd76afef52b9fb20b40ed2432c5eaa78ba8"}
+
+
+def test_a_changed_views_file_carries_a_new_version() -> None:
+    from acebet import store
+
+    version, checksum = store._views_identity(store.views_sql())
+    assert version not in RELEASED_VIEWS or RELEASED_VIEWS[version] == checksum, (
+        "sql/views.sql changed: raise its '-- views version' and record it here")
+    assert version >= max(RELEASED_VIEWS)
+
+
+def _run_history_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return [r[0] for r in con.execute("DESCRIBE run_history").fetchall()]
+
+
+def _with_views(monkeypatch: pytest.MonkeyPatch, version: int, run_history: str) -> None:
+    """Make this AceBet's views.sql version `version`, with `run_history` redefined."""
+    from acebet import store
+
+    text = store.VIEWS_VERSION.sub(f"-- views version: {version}", store.views_sql())
+    edited = text + f"\nCREATE OR REPLACE VIEW run_history AS {run_history};\n"
+    monkeypatch.setattr(store, "views_sql", lambda: edited)
+
+
+def test_views_reach_old_databases_and_never_go_back_to_an_older_release(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Views are not migrations: editing views.sql must reach existing databases, and
-    a database from before views.sql (views from the migrations, no schema_views) gets
-    them too."""
+    """A database from before views.sql (views from the migrations, no schema_views) gets
+    them; a newer release's views reach it; an older release sharing the file leaves the
+    newer views in place instead of flipping them back."""
     from acebet import store
 
     db = tmp_path / "v.duckdb"
@@ -239,11 +266,32 @@ def test_a_changed_views_file_is_applied_again_and_an_old_one_upgrades(
         con.execute("CREATE OR REPLACE VIEW run_history AS SELECT 1 AS stale")
     store.ensure_migrated(db)
     with duckdb.connect(str(db), read_only=True) as con:
-        assert "history_age_days" in [r[0] for r in con.execute("DESCRIBE run_history").fetchall()]
-        assert store.views_current(con)
+        assert "history_age_days" in _run_history_columns(con)
+        assert store.views_state(con) == "current"
 
-    edited = store.views_sql() + "\nCREATE OR REPLACE VIEW run_history AS SELECT 2 AS edited;\n"
-    monkeypatch.setattr(store, "views_sql", lambda: edited)
-    store.ensure_migrated(db)
+    with monkeypatch.context() as newer:
+        _with_views(newer, 99, "SELECT 2 AS edited")
+        store.ensure_migrated(db)
+        with duckdb.connect(str(db), read_only=True) as con:
+            assert con.execute("SELECT * FROM run_history").fetchall() == [(2,)]
+    store.connect(db).close()  # this (older) release writes to the file
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT * FROM run_history").fetchall() == [(2,)]
+        assert store.views_state(con) == "newer"
+
+
+def test_a_reader_of_a_file_with_older_views_sees_this_releases_views(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before any writer upgrades the file, `runs list`, `report` and `export` read
+    through this release's views (temporary, the file untouched), not a binder error."""
+    from acebet import store
+
+    db = tmp_path / "v.duckdb"
+    store.connect(db).close()
+    with duckdb.connect(str(db)) as con:  # as an older release left them
+        con.execute("CREATE OR REPLACE VIEW run_history AS SELECT 1 AS stale")
+        con.execute("UPDATE schema_views SET version = 0")
+    result = CliRunner().invoke(main, ["--db", str(db), "runs", "list", "--format", "json"])
+    assert result.exit_code == 0 and result.output.strip() == "[]", result.output
+    with duckdb.connect(str(db), read_only=True) as con:  # the file is as it was
+        assert _run_history_columns(con) == ["stale"]

@@ -134,6 +134,8 @@ def connect(
             migrate(con)
         elif check_schema:
             _check_schema_current(con, path)
+            if views_state(con) == "older":
+                _views_for_this_session(con)
     except duckdb.Error as exc:
         con.close()
         raise StoreError(
@@ -262,9 +264,12 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
                 [migration.version, migration.name, migration.checksum],
             )
         applied.append(migration.version)
-    if applied or not views_current(con):
+    if applied or views_state(con) == "older":
         apply_views(con)
     return applied
+
+
+VIEWS_VERSION = re.compile(r"^-- views version: (\d+)$", re.MULTILINE)
 
 
 def views_sql() -> str:
@@ -272,31 +277,53 @@ def views_sql() -> str:
     return (sql_dir() / "views.sql").read_text()
 
 
-def views_current(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether the database's views are the ones this AceBet defines.
+def _views_identity(text: str) -> tuple[int, str]:
+    match = VIEWS_VERSION.search(text)
+    if not match:
+        raise StoreError("sql/views.sql has no '-- views version: N' line")
+    return int(match[1]), hashlib.sha256(text.encode()).hexdigest()
 
-    Views are not migrations: a release that changes one only edits `views.sql`, and the
-    checksum recorded when they were last applied tells a writer to apply them again.
+
+def views_state(con: duckdb.DuckDBPyConnection) -> str:
+    """'current', 'older' or 'newer': the database's views against this AceBet's.
+
+    Views are not migrations: a release that changes one edits `views.sql` and raises its
+    version. A writer applies a newer file; views a newer AceBet applied (a version above
+    this one's) stay, so two releases sharing a database never flip them back and forth:
+    views only gain columns at their end, so this release reads the newer ones fine.
     """
-    recorded = scalar(con, "SELECT count(*) FROM duckdb_tables() "
-                           "WHERE database_name = current_database() "
-                           "AND table_name = 'schema_views'")
-    if not recorded:
-        return False
-    checksum = hashlib.sha256(views_sql().encode()).hexdigest()
-    return scalar(con, "SELECT checksum FROM schema_views") == checksum
+    exists = scalar(con, "SELECT count(*) FROM duckdb_tables() "
+                         "WHERE database_name = current_database() "
+                         "AND table_name = 'schema_views'")
+    if not exists:
+        return "older"
+    rows = con.execute("SELECT version, checksum FROM schema_views").fetchall()
+    if not rows:
+        return "older"
+    version, checksum = _views_identity(views_sql())
+    if rows[0] == (version, checksum):
+        return "current"
+    return "newer" if rows[0][0] > version else "older"
 
 
 def apply_views(con: duckdb.DuckDBPyConnection) -> None:
     """(Re)create every analyst view over the current tables, and record which."""
     text = views_sql()
+    version, checksum = _views_identity(text)
     with transaction(con):
         con.execute(text)
-        con.execute("CREATE TABLE IF NOT EXISTS schema_views ("
+        con.execute("CREATE TABLE IF NOT EXISTS schema_views (version INTEGER NOT NULL, "
                     "checksum VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
         con.execute("DELETE FROM schema_views")
-        con.execute("INSERT INTO schema_views (checksum) VALUES (?)",
-                    [hashlib.sha256(text.encode()).hexdigest()])
+        con.execute("INSERT INTO schema_views (version, checksum) VALUES (?, ?)",
+                    [version, checksum])
+
+
+def _views_for_this_session(con: duckdb.DuckDBPyConnection) -> None:
+    """A read-only connection to a file whose views are older than this AceBet's sees
+    this AceBet's as temporary views (the file is not touched), so reports and exports
+    work before the next writing command upgrades the file."""
+    con.execute(views_sql().replace("CREATE OR REPLACE VIEW", "CREATE OR REPLACE TEMP VIEW"))
 
 
 def _refuse_newer_schema(con: duckdb.DuckDBPyConnection, path: Path | None) -> None:
@@ -404,7 +431,7 @@ def ensure_migrated(db: str | Path, lock_timeout: float = 0.0) -> None:
     """Upgrade an older file first, so a command can then do its long work read-only."""
     con = connect(db, read_only=True, lock_timeout=lock_timeout, check_schema=False)
     try:
-        current = not pending_migrations(con) and views_current(con)
+        current = not pending_migrations(con) and views_state(con) != "older"
     finally:
         con.close()
     if not current:
