@@ -212,7 +212,7 @@ def _warn(message: str) -> None:
 def _format_option(choices: tuple[str, ...] = output.FORMATS):  # noqa: ANN202
     """--format for commands that print rows: a table for people, json for scripts."""
     return click.option("--format", "fmt", type=click.Choice(choices), default="table",
-                        show_default=True, help="table for people; json (csv) for scripts.")
+                        show_default=True, help="table for people; the others for scripts.")
 
 
 @main.command()
