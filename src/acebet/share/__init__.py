@@ -134,18 +134,27 @@ def _one_publisher_at_a_time(db: Path, wait: float) -> Iterator[None]:
     goes with its process, so only a hung publisher can make the next one wait `wait`
     seconds and then give up with DatabaseBusy naming it.
     """
-    with open(db.with_name(f".{db.name}.publish-lock"), "a+") as handle:
+    # unbuffered: a holder name that did not fit on a full disk is not retried at close
+    with open(db.with_name(f".{db.name}.publish-lock"), "a+b", buffering=0) as handle:
         _take_lock(handle, db, wait)
         try:
-            handle.truncate(0)
-            handle.write(f"{socket.gethostname()}:{os.getpid()}\n")  # pods share volumes
-            handle.flush()
+            _name_the_holder(handle)
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _take_lock(handle: IO[str], db: Path, wait: float) -> None:
+def _name_the_holder(handle: IO[bytes]) -> None:
+    """host:PID in the lock file, for the message of a publish that gives up waiting
+    (pods share volumes). Only a courtesy: a full disk must not stop the publish."""
+    try:
+        handle.truncate(0)
+        handle.write(f"{socket.gethostname()}:{os.getpid()}\n".encode())
+    except OSError:
+        pass
+
+
+def _take_lock(handle: IO[bytes], db: Path, wait: float) -> None:
     deadline = time.monotonic() + wait
     delay = 0.05
     while True:
@@ -155,7 +164,7 @@ def _take_lock(handle: IO[str], db: Path, wait: float) -> None:
         except BlockingIOError:
             if time.monotonic() >= deadline:
                 handle.seek(0)
-                holder = handle.read().strip()
+                holder = handle.read().decode(errors="replace").strip()
                 raise DatabaseBusy(
                     f"{db}: another publish" + (f" (host:PID {holder})" if holder else "")
                     + f" has held the publish lock for over {wait:g}s; "
