@@ -279,3 +279,44 @@ def test_models_stored_before_the_checksum_get_one_on_upgrade(db: Path) -> None:
                             "ORDER BY 1").fetchall()
     con.close()
     assert checksums == [(1, False), (2, True)]
+
+
+def test_challenger_matches_shape_features_but_are_not_training_rows(db: Path) -> None:
+    con = store.connect(db, read_only=True)
+    feats = _feats(con)
+    day = feats["tourney_date"].max()
+    rows = M.training_rows(feats, day)
+    assert set(rows["tourney_level"].unique()) <= set(M.TRAIN_LEVELS)
+    assert "C" in set(feats.filter(pl.col("played"))["tourney_level"])  # the history has some
+    data = M.TrainingSet(feats, bins_before=day)
+    assert data.count_before(day) == rows.height
+
+
+def test_an_elo_base_margin_keeps_exact_symmetry_and_survives_a_reload(db: Path) -> None:
+    con = store.connect(db, read_only=True)
+    feats = _feats(con)
+    day = feats["tourney_date"].max()
+    plain = M.fit(feats, day)
+    fitted = M.fit(feats, day, margin=M.ELO_LOGIT)
+    assert fitted.metadata["base_margin"] == M.ELO_LOGIT
+    p_ab = fitted.predict_proba(feats)
+    p_ba = fitted.predict_proba(matrix.swap_sides(feats))
+    assert np.array_equal(p_ab, 1.0 - p_ba)
+    assert not np.allclose(p_ab, plain.predict_proba(feats))  # the margin is in the score
+    # the monthly refit on a prebuilt training set starts from the same margin
+    refit = M.refit_on(M.TrainingSet(feats, bins_before=day), day, fitted)
+    q_ab = refit.predict_proba(feats)
+    assert np.array_equal(q_ab, 1.0 - refit.predict_proba(matrix.swap_sides(feats)))
+    assert np.abs(q_ab - p_ab).mean() < 0.02  # without the margin it would count twice
+    con.close()
+    con = store.connect(db)
+    version = M.save(con, fitted)
+    _, loaded = M.load(con, version)
+    assert np.array_equal(loaded.predict_proba(feats), p_ab)
+
+
+def test_a_base_margin_training_never_uses_is_refused(db: Path) -> None:
+    _edit_metadata(db, base_margin=0.5)
+    _recompute_checksums(db)
+    with pytest.raises(StoreError, match="base margin 0.5"):
+        M.load(store.connect(db, read_only=True))

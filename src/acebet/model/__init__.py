@@ -32,6 +32,11 @@ from acebet.model.matrix import FEATURES, model_matrix, swap_sides  # noqa: F401
 from acebet.store import query_frame, scalar, transaction
 
 TRAIN_FROM = dt.date(2000, 1, 1)  # ranking points and serve statistics are complete by then
+# Levels whose matches are training rows: tour level and Davis Cup. Challenger matches
+# still move the ratings, form and every other feature; as training rows they were more
+# than half the matrix and the fit's cost, and dropping them did not raise log loss on
+# the tuning periods (EVALUATION.md, "Backtest speed").
+TRAIN_LEVELS = ("G", "M", "A", "F", "D")
 VALIDATION_MONTHS = 6
 # One thread: on a shared two-core machine LightGBM's OpenMP threads spin against other
 # processes and a two-thread fit took ten times the CPU of a one-thread fit (bench_backtest).
@@ -46,7 +51,14 @@ PARAMS: dict[str, object] = {
 }
 MAX_TREES = 2000
 EARLY_STOPPING = 50
-TEMPERATURE_BOUNDS = (0.3, 3.0)  # what the calibration may choose; 1.0 means none
+TEMPERATURE_BOUNDS = (0.3, 3.0)
+# The raw score's starting point before any tree: BASE_MARGIN times the surface-blended
+# Elo difference (ln 10 / 400 turns it into the Elo logit), so the trees learn what the
+# ratings miss. 0 (the default) starts every match at even odds. The feature is
+# antisymmetric, so the margin flips sign exactly when the players swap.
+ELO_LOGIT = float(np.log(10.0) / 400.0)
+BASE_MARGIN = 0.0
+BASE_FEATURE = "blend_diff"  # what the calibration may choose; 1.0 means none
 
 
 def symmetric_probability(m_ab: np.ndarray, m_ba: np.ndarray, temperature: float = 1.0
@@ -58,6 +70,13 @@ def symmetric_probability(m_ab: np.ndarray, m_ba: np.ndarray, temperature: float
     return np.where(s >= 0, favourite, 1.0 - favourite)
 
 
+def base_margin(X: np.ndarray, scale: float) -> np.ndarray:
+    """The raw score every row starts from before the trees (see BASE_MARGIN)."""
+    if scale == 0.0:
+        return np.zeros(len(X))
+    return scale * X[:, FEATURES.index(BASE_FEATURE)]
+
+
 @dataclass
 class TrainedModel:
     booster: lgb.Booster
@@ -67,8 +86,13 @@ class TrainedModel:
     # weights are fitted on it. Not stored.
     validation: pl.DataFrame | None = field(default=None, repr=False)
 
+    @property
+    def margin_scale(self) -> float:
+        return float(self.metadata.get("base_margin", 0.0))
+
     def raw(self, X: np.ndarray) -> np.ndarray:
-        return self.booster.predict(X, raw_score=True, num_threads=THREADS)
+        trees = self.booster.predict(X, raw_score=True, num_threads=THREADS)
+        return trees + base_margin(X, self.margin_scale)
 
     def predict_proba(self, feats: pl.DataFrame) -> np.ndarray:
         """P(p1 wins) for every row of a feature frame (`features.build` output)."""
@@ -95,14 +119,18 @@ def months_before(day: dt.date, months: int) -> dt.date:
     return dt.date(year, month + 1, 1)
 
 
+def trainable(feats: pl.DataFrame) -> pl.DataFrame:
+    """Played matches of the training levels from TRAIN_FROM on, in timeline order."""
+    return feats.filter(pl.col("played") & (pl.col("tourney_date") >= TRAIN_FROM)
+                        & pl.col("tourney_level").is_in(TRAIN_LEVELS))
+
+
 def training_rows(feats: pl.DataFrame, before: dt.date) -> pl.DataFrame:
-    return feats.filter(
-        pl.col("played") & (pl.col("tourney_date") < before)
-        & (pl.col("tourney_date") >= TRAIN_FROM)
-    )
+    return trainable(feats).filter(pl.col("tourney_date") < before)
 
 
-def fit(feats: pl.DataFrame, train_to: dt.date, *, params: dict | None = None) -> TrainedModel:
+def fit(feats: pl.DataFrame, train_to: dt.date, *, params: dict | None = None,
+        margin: float | None = None) -> TrainedModel:
     """Fit on played matches before `train_to`, validated on the months just before it.
 
     Early stopping picks the number of trees on the validation window; a temperature is
@@ -110,6 +138,7 @@ def fit(feats: pl.DataFrame, train_to: dt.date, *, params: dict | None = None) -
     final model is refit on everything with that many trees.
     """
     params = {**PARAMS, **(params or {})}
+    margin = BASE_MARGIN if margin is None else margin
     rows = training_rows(feats, train_to)
     if rows.height < 100:
         raise InputError(
@@ -126,15 +155,18 @@ def fit(feats: pl.DataFrame, train_to: dt.date, *, params: dict | None = None) -
     first = lgb.LGBMClassifier(n_estimators=MAX_TREES, n_jobs=THREADS, **params)
     # no total: early stopping decides how many trees, usually far fewer than MAX_TREES
     with progress.task("train: trees, until early stopping") as trees_bar:
-        first.fit(x_train, y_train, eval_X=(x_val,), eval_y=(y_val,),
+        first.fit(x_train, y_train, init_score=base_margin(x_train, margin),
+                  eval_X=(x_val,), eval_y=(y_val,),
+                  eval_init_score=[base_margin(x_val, margin)],
                   callbacks=[lgb.early_stopping(EARLY_STOPPING, verbose=False),
                              progress.per_iteration(trees_bar)])
     trees = max(int(first.best_iteration_ or first.n_estimators_), 1)
     half = val.height // 2
-    m_ab = first.booster_.predict(model_matrix(val).to_numpy(), raw_score=True,
-                                  num_iteration=trees, num_threads=THREADS)
-    m_ba = first.booster_.predict(model_matrix(val, swap=True).to_numpy(), raw_score=True,
-                                  num_iteration=trees, num_threads=THREADS)
+    v_ab, v_ba = model_matrix(val).to_numpy(), model_matrix(val, swap=True).to_numpy()
+    m_ab = first.booster_.predict(v_ab, raw_score=True, num_iteration=trees,
+                                  num_threads=THREADS) + base_margin(v_ab, margin)
+    m_ba = first.booster_.predict(v_ba, raw_score=True, num_iteration=trees,
+                                  num_threads=THREADS) + base_margin(v_ba, margin)
     temperature, calibration = _fit_temperature(m_ab, m_ba, half)
     ones = np.ones(val.height)
     val_p = symmetric_probability(m_ab, m_ba, temperature)
@@ -143,13 +175,16 @@ def fit(feats: pl.DataFrame, train_to: dt.date, *, params: dict | None = None) -
     final = lgb.LGBMClassifier(n_estimators=trees, n_jobs=THREADS, **params)
     x_all, y_all = _both_orientations(rows)
     with progress.task("train: refit on all rows", total=trees) as trees_bar:
-        final.fit(x_all, y_all, callbacks=[progress.per_iteration(trees_bar)])
+        final.fit(x_all, y_all, init_score=base_margin(x_all, margin),
+                  callbacks=[progress.per_iteration(trees_bar)])
     metadata = {
         "features": list(FEATURES),
         "params": {**params, "n_estimators": trees},
         "temperature": temperature,
         "calibration": calibration,
+        "base_margin": margin,
         "train_from": str(TRAIN_FROM),
+        "train_levels": list(TRAIN_LEVELS),
         "train_to": str(train_to),
         "validation_from": str(val_from),
         "train_rows": rows.height,
@@ -304,6 +339,12 @@ def check_metadata(version: int, meta: object) -> float:
             f"model version {version}: temperature {temperature!r} is outside what "
             f"training chooses (1, or {low} to {high}); retrain or activate another version"
         )
+    margin = meta.get("base_margin", 0.0)  # models from before it had none
+    if margin not in (0.0, ELO_LOGIT) or isinstance(margin, bool):
+        raise StoreError(
+            f"model version {version}: base margin {margin!r} is not one training uses "
+            f"(0 or the Elo logit {ELO_LOGIT!r}); retrain or activate another version"
+        )
     return float(temperature)
 
 
@@ -456,7 +497,7 @@ class TrainingSet:
     """
 
     def __init__(self, feats: pl.DataFrame, bins_before: dt.date) -> None:
-        rows = feats.filter(pl.col("played") & (pl.col("tourney_date") >= TRAIN_FROM))
+        rows = trainable(feats)
         self.days = rows["tourney_date"].to_numpy()  # timeline order: sorted by date
         self.n = rows.height
         x, y = _both_orientations(rows)
@@ -470,14 +511,20 @@ class TrainingSet:
         self.dataset = lgb.Dataset(x, y, reference=reference, params=_dataset_params(),
                                    free_raw_data=False).construct()
         self.log_rank_diff = x[:, FEATURES.index("log_rank_diff")]
+        self.x = x  # kept: the base margin of a subset is computed from its rows
 
     def count_before(self, day: dt.date) -> int:
         return int(np.searchsorted(self.days, np.datetime64(day)))
 
-    def before(self, day: dt.date) -> lgb.Dataset:
-        """Both orientations of the matches dated before `day`, sharing the bins."""
+    def before(self, day: dt.date, margin: float = 0.0) -> lgb.Dataset:
+        """Both orientations of the matches dated before `day`, sharing the bins, each
+        starting from its base margin."""
         k = self.count_before(day)
-        return self.dataset.subset(np.r_[np.arange(k), self.n + np.arange(k)])
+        used = np.r_[np.arange(k), self.n + np.arange(k)]
+        subset = self.dataset.subset(used)
+        if margin:
+            subset.construct().set_init_score(base_margin(self.x[used], margin))
+        return subset
 
 
 def _dataset_params() -> dict[str, object]:
@@ -488,8 +535,8 @@ def refit_on(data: TrainingSet, train_to: dt.date, like: TrainedModel) -> Traine
     """`refit` on a prebuilt `TrainingSet`: the same trees and temperature as `like`."""
     params = {k: v for k, v in like.metadata["params"].items() if k != "n_estimators"}
     trees = int(like.metadata["params"]["n_estimators"])
-    booster = lgb.train({**params, "num_threads": THREADS}, data.before(train_to),
-                        num_boost_round=trees)
+    booster = lgb.train({**params, "num_threads": THREADS},
+                        data.before(train_to, like.margin_scale), num_boost_round=trees)
     metadata = {**like.metadata, "train_to": str(train_to),
                 "train_rows": data.count_before(train_to)}
     return TrainedModel(booster, like.temperature, metadata)
