@@ -32,11 +32,6 @@ from acebet.model.matrix import FEATURES, model_matrix, swap_sides  # noqa: F401
 from acebet.store import query_frame, scalar, transaction
 
 TRAIN_FROM = dt.date(2000, 1, 1)  # ranking points and serve statistics are complete by then
-# Levels whose matches are training rows: tour level and Davis Cup. Challenger matches
-# still move the ratings, form and every other feature; as training rows they were more
-# than half the matrix and the fit's cost, and dropping them did not raise log loss on
-# the tuning periods (EVALUATION.md, "Backtest speed").
-TRAIN_LEVELS = ("G", "M", "A", "F", "D")
 VALIDATION_MONTHS = 6
 # One thread: on a shared two-core machine LightGBM's OpenMP threads spin against other
 # processes and a two-thread fit took ten times the CPU of a one-thread fit (bench_backtest).
@@ -51,6 +46,8 @@ PARAMS: dict[str, object] = {
 }
 MAX_TREES = 2000
 EARLY_STOPPING = 50
+# Trees grown at each walk-forward refit after the first (`update_on`).
+UPDATE_TREES = 20
 TEMPERATURE_BOUNDS = (0.3, 3.0)
 # The raw score's starting point before any tree: BASE_MARGIN times the surface-blended
 # Elo difference (ln 10 / 400 turns it into the Elo logit), so the trees learn what the
@@ -85,14 +82,19 @@ class TrainedModel:
     # out-of-sample P(p1 wins) on the validation window of `fit` (p1 = winner); the blend
     # weights are fitted on it. Not stored.
     validation: pl.DataFrame | None = field(default=None, repr=False)
+    # trees grown by walk-forward updates (`update_on`), added to the booster's score;
+    # backtests only, never stored
+    updates: tuple[lgb.Booster, ...] = field(default=(), repr=False)
 
     @property
     def margin_scale(self) -> float:
         return float(self.metadata.get("base_margin", 0.0))
 
     def raw(self, X: np.ndarray) -> np.ndarray:
-        trees = self.booster.predict(X, raw_score=True, num_threads=THREADS)
-        return trees + base_margin(X, self.margin_scale)
+        score = self.booster.predict(X, raw_score=True, num_threads=THREADS)
+        for more in self.updates:
+            score = score + more.predict(X, raw_score=True, num_threads=THREADS)
+        return score + base_margin(X, self.margin_scale)
 
     def predict_proba(self, feats: pl.DataFrame) -> np.ndarray:
         """P(p1 wins) for every row of a feature frame (`features.build` output)."""
@@ -103,6 +105,8 @@ class TrainedModel:
         return symmetric_probability(self.raw(ab), self.raw(ba), self.temperature)
 
     def to_text(self) -> str:
+        if self.updates:
+            raise ValueError("a walk-forward update is not a storable model")
         return self.booster.model_to_string()
 
 
@@ -120,9 +124,8 @@ def months_before(day: dt.date, months: int) -> dt.date:
 
 
 def trainable(feats: pl.DataFrame) -> pl.DataFrame:
-    """Played matches of the training levels from TRAIN_FROM on, in timeline order."""
-    return feats.filter(pl.col("played") & (pl.col("tourney_date") >= TRAIN_FROM)
-                        & pl.col("tourney_level").is_in(TRAIN_LEVELS))
+    """Played matches from TRAIN_FROM on, in timeline order."""
+    return feats.filter(pl.col("played") & (pl.col("tourney_date") >= TRAIN_FROM))
 
 
 def training_rows(feats: pl.DataFrame, before: dt.date) -> pl.DataFrame:
@@ -184,7 +187,6 @@ def fit(feats: pl.DataFrame, train_to: dt.date, *, params: dict | None = None,
         "calibration": calibration,
         "base_margin": margin,
         "train_from": str(TRAIN_FROM),
-        "train_levels": list(TRAIN_LEVELS),
         "train_to": str(train_to),
         "validation_from": str(val_from),
         "train_rows": rows.height,
@@ -511,32 +513,56 @@ class TrainingSet:
         self.dataset = lgb.Dataset(x, y, reference=reference, params=_dataset_params(),
                                    free_raw_data=False).construct()
         self.log_rank_diff = x[:, FEATURES.index("log_rank_diff")]
-        self.x = x  # kept: the base margin of a subset is computed from its rows
+        self.x = x  # kept: the starting scores of a subset are computed from its rows
+        self._scores: tuple[TrainedModel, np.ndarray] | None = None
 
     def count_before(self, day: dt.date) -> int:
         return int(np.searchsorted(self.days, np.datetime64(day)))
 
-    def before(self, day: dt.date, margin: float = 0.0) -> lgb.Dataset:
-        """Both orientations of the matches dated before `day`, sharing the bins, each
-        starting from its base margin."""
+    def before(self, day: dt.date, start: np.ndarray | None = None) -> lgb.Dataset:
+        """Both orientations of the matches dated before `day`, sharing the bins; with
+        `start` (a raw score for every row of the set) the trees begin from it."""
         k = self.count_before(day)
         used = np.r_[np.arange(k), self.n + np.arange(k)]
         subset = self.dataset.subset(used)
-        if margin:
-            subset.construct().set_init_score(base_margin(self.x[used], margin))
+        if start is not None and start.any():
+            subset.construct().set_init_score(start[used])
         return subset
+
+    def scores(self, model: TrainedModel) -> np.ndarray:
+        """`model`'s raw score on every row, remembered for the model that updates it."""
+        if self._scores is None or self._scores[0] is not model:
+            self._scores = (model, model.raw(self.x))
+        return self._scores[1]
+
+    def remember(self, model: TrainedModel, scores: np.ndarray) -> None:
+        self._scores = (model, scores)
 
 
 def _dataset_params() -> dict[str, object]:
     return {"verbose": -1, "num_threads": THREADS}
 
 
-def refit_on(data: TrainingSet, train_to: dt.date, like: TrainedModel) -> TrainedModel:
-    """`refit` on a prebuilt `TrainingSet`: the same trees and temperature as `like`."""
-    params = {k: v for k, v in like.metadata["params"].items() if k != "n_estimators"}
-    trees = int(like.metadata["params"]["n_estimators"])
-    booster = lgb.train({**params, "num_threads": THREADS},
-                        data.before(train_to, like.margin_scale), num_boost_round=trees)
-    metadata = {**like.metadata, "train_to": str(train_to),
-                "train_rows": data.count_before(train_to)}
-    return TrainedModel(booster, like.temperature, metadata)
+def update_on(data: TrainingSet, train_to: dt.date, previous: TrainedModel,
+              trees: int = UPDATE_TREES) -> TrainedModel:
+    """`previous` plus `trees` trees grown on the residuals of every match before
+    `train_to` (continued training).
+
+    A monthly refit sees one month more than the model before it. Regrowing every tree
+    cost ~20 CPU-s a month; growing a few on what the current model gets wrong brings the
+    new month in for a fraction of that, and scored as well on a tuning period
+    (EVALUATION.md). The current scores of every row are remembered in `data`, so only
+    the new trees are evaluated. `previous` saw only matches before its own cut-off, so
+    nothing from `train_to` on is used; the temperature is the first fit's.
+    """
+    params = {k: v for k, v in previous.metadata["params"].items() if k != "n_estimators"}
+    start = data.scores(previous)
+    more = lgb.train({**params, "num_threads": THREADS}, data.before(train_to, start),
+                     num_boost_round=trees)
+    metadata = {**previous.metadata, "train_to": str(train_to),
+                "train_rows": data.count_before(train_to),
+                "updated_trees": int(previous.metadata.get("updated_trees", 0)) + trees}
+    model = TrainedModel(previous.booster, previous.temperature, metadata,
+                         updates=(*previous.updates, more))
+    data.remember(model, start + more.predict(data.x, raw_score=True, num_threads=THREADS))
+    return model
