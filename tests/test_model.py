@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -336,3 +337,23 @@ def test_a_walk_forward_update_adds_trees_on_the_residuals_and_keeps_symmetry(db
             < metrics.log_loss(first.predict_proba(new), ones))
     with pytest.raises(ValueError, match="not a storable model"):
         twice.to_text()
+
+
+def test_recency_weights_halve_every_half_life_and_reach_the_updates(
+        db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    days = np.array(["2020-01-01", "2016-01-01", "2012-01-01"], dtype="datetime64[D]")
+    assert M.recency_weights(days, dt.date(2020, 1, 1), 4.0).tolist() == [1.0, 0.5, 0.25]
+    assert M.recency_weights(days, dt.date(2020, 1, 1), 0.0).tolist() == [1.0, 1.0, 1.0]
+    con = store.connect(db, read_only=True)
+    feats = _feats(con)
+    days = feats.filter(pl.col("played"))["tourney_date"].unique().sort()
+    cut, later = days[len(days) // 2], days[-1]
+    data = M.TrainingSet(feats, bins_before=cut)
+    plain = M.update_on(data, later, M.fit(feats, cut), trees=5)
+    monkeypatch.setattr(M, "RECENCY_HALF_LIFE_YEARS", 0.5)
+    first = M.fit(feats, cut)
+    assert first.metadata["recency_half_life_years"] == 0.5
+    weighted = M.update_on(data, later, first, trees=5)
+    p = weighted.predict_proba(feats)
+    assert not np.allclose(p, plain.predict_proba(feats))
+    assert np.array_equal(p, 1.0 - weighted.predict_proba(matrix.swap_sides(feats)))

@@ -46,6 +46,9 @@ PARAMS: dict[str, object] = {
 }
 MAX_TREES = 2000
 EARLY_STOPPING = 50
+# >0: a training match weighs half as much for every this many years before the cut-off,
+# so the fit follows how the game changes; 0 (the default) weighs every match alike.
+RECENCY_HALF_LIFE_YEARS = 0.0
 # Trees grown at each walk-forward refit after the first (`update_on`).
 UPDATE_TREES = 20
 TEMPERATURE_BOUNDS = (0.3, 3.0)
@@ -118,6 +121,20 @@ def _both_orientations(feats: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return np.vstack([ab, ba]), y
 
 
+def recency_weights(days: np.ndarray, train_to: dt.date, half_life: float) -> np.ndarray:
+    """Sample weights of training matches on `days` for a fit up to `train_to`."""
+    if not half_life:
+        return np.ones(len(days))
+    age = (np.datetime64(train_to, "D") - days.astype("datetime64[D]")).astype(float)
+    return 0.5 ** (age / 365.25 / half_life)
+
+
+def _weights(rows: pl.DataFrame, train_to: dt.date, half_life: float) -> np.ndarray:
+    """Both orientations' weights, in `_both_orientations` order."""
+    w = recency_weights(rows["tourney_date"].to_numpy(), train_to, half_life)
+    return np.r_[w, w]
+
+
 def months_before(day: dt.date, months: int) -> dt.date:
     year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
     return dt.date(year, month + 1, 1)
@@ -142,6 +159,7 @@ def fit(feats: pl.DataFrame, train_to: dt.date, *, params: dict | None = None,
     """
     params = {**PARAMS, **(params or {})}
     margin = BASE_MARGIN if margin is None else margin
+    half_life = RECENCY_HALF_LIFE_YEARS
     rows = training_rows(feats, train_to)
     if rows.height < 100:
         raise InputError(
@@ -158,7 +176,8 @@ def fit(feats: pl.DataFrame, train_to: dt.date, *, params: dict | None = None,
     first = lgb.LGBMClassifier(n_estimators=MAX_TREES, n_jobs=THREADS, **params)
     # no total: early stopping decides how many trees, usually far fewer than MAX_TREES
     with progress.task("train: trees, until early stopping") as trees_bar:
-        first.fit(x_train, y_train, init_score=base_margin(x_train, margin),
+        first.fit(x_train, y_train, sample_weight=_weights(train, train_to, half_life),
+                  init_score=base_margin(x_train, margin),
                   eval_X=(x_val,), eval_y=(y_val,),
                   eval_init_score=[base_margin(x_val, margin)],
                   callbacks=[lgb.early_stopping(EARLY_STOPPING, verbose=False),
@@ -178,7 +197,8 @@ def fit(feats: pl.DataFrame, train_to: dt.date, *, params: dict | None = None,
     final = lgb.LGBMClassifier(n_estimators=trees, n_jobs=THREADS, **params)
     x_all, y_all = _both_orientations(rows)
     with progress.task("train: refit on all rows", total=trees) as trees_bar:
-        final.fit(x_all, y_all, init_score=base_margin(x_all, margin),
+        final.fit(x_all, y_all, sample_weight=_weights(rows, train_to, half_life),
+                  init_score=base_margin(x_all, margin),
                   callbacks=[progress.per_iteration(trees_bar)])
     metadata = {
         "features": list(FEATURES),
@@ -186,6 +206,7 @@ def fit(feats: pl.DataFrame, train_to: dt.date, *, params: dict | None = None,
         "temperature": temperature,
         "calibration": calibration,
         "base_margin": margin,
+        "recency_half_life_years": half_life,
         "train_from": str(TRAIN_FROM),
         "train_to": str(train_to),
         "validation_from": str(val_from),
@@ -519,14 +540,19 @@ class TrainingSet:
     def count_before(self, day: dt.date) -> int:
         return int(np.searchsorted(self.days, np.datetime64(day)))
 
-    def before(self, day: dt.date, start: np.ndarray | None = None) -> lgb.Dataset:
+    def before(self, day: dt.date, start: np.ndarray | None = None,
+               half_life: float = 0.0) -> lgb.Dataset:
         """Both orientations of the matches dated before `day`, sharing the bins; with
-        `start` (a raw score for every row of the set) the trees begin from it."""
+        `start` (a raw score for every row of the set) the trees begin from it, with
+        `half_life` older matches weigh less (`recency_weights`)."""
         k = self.count_before(day)
         used = np.r_[np.arange(k), self.n + np.arange(k)]
         subset = self.dataset.subset(used)
         if start is not None and start.any():
             subset.construct().set_init_score(start[used])
+        if half_life:
+            w = recency_weights(self.days[:k], day, half_life)
+            subset.construct().set_weight(np.r_[w, w])
         return subset
 
     def scores(self, model: TrainedModel) -> np.ndarray:
@@ -557,7 +583,9 @@ def update_on(data: TrainingSet, train_to: dt.date, previous: TrainedModel,
     """
     params = {k: v for k, v in previous.metadata["params"].items() if k != "n_estimators"}
     start = data.scores(previous)
-    more = lgb.train({**params, "num_threads": THREADS}, data.before(train_to, start),
+    half_life = float(previous.metadata.get("recency_half_life_years", 0.0))
+    more = lgb.train({**params, "num_threads": THREADS},
+                     data.before(train_to, start, half_life),
                      num_boost_round=trees)
     metadata = {**previous.metadata, "train_to": str(train_to),
                 "train_rows": data.count_before(train_to),
