@@ -49,8 +49,9 @@ EARLY_STOPPING = 50
 # >0: a training match weighs half as much for every this many years before the cut-off,
 # so the fit follows how the game changes; 0 (the default) weighs every match alike.
 RECENCY_HALF_LIFE_YEARS = 0.0
-# Trees grown at each walk-forward refit after the first (`update_on`).
-UPDATE_TREES = 20
+# Trees grown at each walk-forward refit after the first (`update_on`); 5 matched full
+# refits on the tuning periods, 20 did worse (EVALUATION.md).
+UPDATE_TREES = 5
 TEMPERATURE_BOUNDS = (0.3, 3.0)
 # The raw score's starting point before any tree: BASE_MARGIN times the surface-blended
 # Elo difference (ln 10 / 400 turns it into the Elo logit), so the trees learn what the
@@ -576,10 +577,12 @@ def update_on(data: TrainingSet, train_to: dt.date, previous: TrainedModel,
 
     A monthly refit sees one month more than the model before it. Regrowing every tree
     cost ~20 CPU-s a month; growing a few on what the current model gets wrong brings the
-    new month in for a fraction of that, and scored as well on a tuning period
-    (EVALUATION.md). The current scores of every row are remembered in `data`, so only
-    the new trees are evaluated. `previous` saw only matches before its own cut-off, so
-    nothing from `train_to` on is used; the temperature is the first fit's.
+    new month in for a fraction of that, and scored as well as regrowing on the tuning
+    periods (EVALUATION.md). Few: every tree added goes past the count early stopping
+    chose, and 20 a month did worse. The current score of every row is remembered in
+    `data`, so only the new trees are evaluated. `previous` saw only matches before its
+    own cut-off, so nothing from `train_to` on is used; the temperature is the first
+    fit's.
     """
     params = {k: v for k, v in previous.metadata["params"].items() if k != "n_estimators"}
     start = data.scores(previous)
