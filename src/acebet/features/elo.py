@@ -60,6 +60,8 @@ def elo_pass(
     Walkovers, defaults and fixtures read the ratings but never move them. `start` (a
     previous pass's final ratings) lets fixtures be rated without replaying the history.
     `ages` (p1's and p2's age at each row) drive `young_k`; without them K ignores age.
+    `build` passes them; the scoring snapshot does not yet, so `young_k` is for
+    evaluation runs until a candidate using it is adopted (EVALUATION.md, C4).
     """
     seen = pl.concat([rows["p1_id"], rows["p2_id"]])
     if start is not None:

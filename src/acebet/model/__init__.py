@@ -52,14 +52,14 @@ RECENCY_HALF_LIFE_YEARS = 0.0
 # Trees grown at each walk-forward refit after the first (`update_on`); 5 matched full
 # refits on the tuning periods, 20 did worse (EVALUATION.md).
 UPDATE_TREES = 5
-TEMPERATURE_BOUNDS = (0.3, 3.0)
+TEMPERATURE_BOUNDS = (0.3, 3.0)  # what the calibration may choose; 1.0 means none
 # The raw score's starting point before any tree: BASE_MARGIN times the surface-blended
 # Elo difference (ln 10 / 400 turns it into the Elo logit), so the trees learn what the
 # ratings miss. 0 (the default) starts every match at even odds. The feature is
 # antisymmetric, so the margin flips sign exactly when the players swap.
 ELO_LOGIT = float(np.log(10.0) / 400.0)
 BASE_MARGIN = 0.0
-BASE_FEATURE = "blend_diff"  # what the calibration may choose; 1.0 means none
+BASE_FEATURE = "blend_diff"
 
 
 def symmetric_probability(m_ab: np.ndarray, m_ba: np.ndarray, temperature: float = 1.0
