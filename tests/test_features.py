@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
@@ -135,3 +136,31 @@ def test_inactivity_decay_regresses_on_read_and_fixtures_change_nothing() -> Non
     assert 1500 < on["fx"][0]["p1_elo"] < off["fx"][0]["p1_elo"]
     # the fixture read the decayed rating but stored nothing: the next match sees the same
     assert on["c"][0]["p1_elo"] == on["fx"][0]["p1_elo"]
+
+
+def test_young_k_moves_a_young_winner_further_and_leaves_unknown_ages_alone() -> None:
+    day = dt.date(2020, 1, 6)
+    rows = pl.DataFrame({
+        "row_key": ["a", "b"], "tourney_date": [day, day + dt.timedelta(days=7)],
+        "tourney_id": ["t1", "t2"], "match_num": [1, 1], "tourney_level": ["A"] * 2,
+        "surface": ["Hard"] * 2, "round": ["R32"] * 2, "best_of": [3] * 2,
+        "p1_id": [1, 3], "p2_id": [2, 4], "p1_won": [True, True],
+        "score": ["6-4 6-4", "6-4 6-4"], "p1_rank": [None] * 2, "p2_rank": [None] * 2,
+        "p1_points": [None] * 2, "p2_points": [None] * 2, "is_fixture": [False, False],
+    })
+    players = pl.DataFrame(
+        {"player_id": [1, 2, 3, 4], "hand": ["R"] * 4,
+         "dob": [dt.date(2001, 1, 1), dt.date(1990, 1, 1), None, None],
+         "height": [None] * 4},
+        schema_overrides={"dob": pl.Date, "height": pl.Int32})
+    off = F.build(F.timeline(rows), players)
+    on = F.build(F.timeline(rows), players, F.EloParams(young_k=0.5))
+    assert F.young_k_factor(np.array([19.0, 22.5, 30.0, np.nan]), F.EloParams(young_k=0.5)
+                            ).tolist() == [1.5, 1.25, 1.0, 1.0]
+    _, final_off = F.elo_pass(F.timeline(rows), F.EloParams(), ages=(
+        off["p1_age"].to_numpy(), off["p2_age"].to_numpy()))
+    _, final_on = F.elo_pass(F.timeline(rows), F.EloParams(young_k=0.5), ages=(
+        on["p1_age"].to_numpy(), on["p2_age"].to_numpy()))
+    gain = dict(zip(final_on["player_id"], final_on["elo"] - final_off["elo"], strict=True))
+    assert gain[1] > 0  # the 19-year-old winner gained half as much again
+    assert gain[2] == 0 and gain[3] == 0 and gain[4] == 0  # a 30-year-old, unknown ages

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -14,8 +15,8 @@ import pytest
 from click.testing import CliRunner
 
 from acebet import features as F
+from acebet import metrics, store
 from acebet import model as M
-from acebet import store
 from acebet.cli import main
 from acebet.errors import NoModelError, StoreError
 from acebet.model import matrix
@@ -279,3 +280,80 @@ def test_models_stored_before_the_checksum_get_one_on_upgrade(db: Path) -> None:
                             "ORDER BY 1").fetchall()
     con.close()
     assert checksums == [(1, False), (2, True)]
+
+
+def test_an_elo_base_margin_keeps_exact_symmetry_and_survives_a_reload(db: Path) -> None:
+    con = store.connect(db, read_only=True)
+    feats = _feats(con)
+    day = feats["tourney_date"].max()
+    plain = M.fit(feats, day)
+    fitted = M.fit(feats, day, margin=M.ELO_LOGIT)
+    assert fitted.metadata["base_margin"] == M.ELO_LOGIT
+    p_ab = fitted.predict_proba(feats)
+    p_ba = fitted.predict_proba(matrix.swap_sides(feats))
+    assert np.array_equal(p_ab, 1.0 - p_ba)
+    assert not np.allclose(p_ab, plain.predict_proba(feats))  # the margin is in the score
+    # a walk-forward update grows its trees from the model's score, margin included
+    updated = M.update_on(M.TrainingSet(feats, bins_before=day), day, fitted, trees=2)
+    q_ab = updated.predict_proba(feats)
+    assert np.array_equal(q_ab, 1.0 - updated.predict_proba(matrix.swap_sides(feats)))
+    # two small steps from where the model stands (from zero they would be large ones)
+    assert np.abs(q_ab - p_ab).mean() < 0.005
+    con.close()
+    con = store.connect(db)
+    version = M.save(con, fitted)
+    _, loaded = M.load(con, version)
+    assert np.array_equal(loaded.predict_proba(feats), p_ab)
+
+
+def test_a_base_margin_training_never_uses_is_refused(db: Path) -> None:
+    _edit_metadata(db, base_margin=0.5)
+    _recompute_checksums(db)
+    with pytest.raises(StoreError, match="base margin 0.5"):
+        M.load(store.connect(db, read_only=True))
+
+
+def test_a_walk_forward_update_adds_trees_on_the_residuals_and_keeps_symmetry(db: Path
+                                                                             ) -> None:
+    con = store.connect(db, read_only=True)
+    feats = _feats(con)
+    days = feats.filter(pl.col("played"))["tourney_date"].unique().sort()
+    cut, later = days[len(days) // 2], days[-1]
+    first = M.fit(feats, cut)
+    data = M.TrainingSet(feats, bins_before=cut)
+    once = M.update_on(data, later, first, trees=5)
+    twice = M.update_on(data, later, once, trees=5)
+    assert len(twice.updates) == 2 and twice.metadata["updated_trees"] == 10
+    assert twice.metadata["train_to"] == str(later)
+    # the remembered scores are the model's own scores on every training row
+    assert np.allclose(data.scores(twice), twice.raw(data.x))
+    p_ab = twice.predict_proba(feats)
+    assert np.array_equal(p_ab, 1.0 - twice.predict_proba(matrix.swap_sides(feats)))
+    # the new trees learned from the matches after the first cut-off: better on them
+    new = feats.filter(pl.col("played") & (pl.col("tourney_date") >= cut)
+                       & (pl.col("tourney_date") < later))
+    ones = np.ones(new.height)
+    assert (metrics.log_loss(twice.predict_proba(new), ones)
+            < metrics.log_loss(first.predict_proba(new), ones))
+    with pytest.raises(ValueError, match="not a storable model"):
+        twice.to_text()
+
+
+def test_recency_weights_halve_every_half_life_and_reach_the_updates(
+        db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    days = np.array(["2020-01-01", "2016-01-01", "2012-01-01"], dtype="datetime64[D]")
+    assert M.recency_weights(days, dt.date(2020, 1, 1), 4.0).tolist() == [1.0, 0.5, 0.25]
+    assert M.recency_weights(days, dt.date(2020, 1, 1), 0.0).tolist() == [1.0, 1.0, 1.0]
+    con = store.connect(db, read_only=True)
+    feats = _feats(con)
+    days = feats.filter(pl.col("played"))["tourney_date"].unique().sort()
+    cut, later = days[len(days) // 2], days[-1]
+    data = M.TrainingSet(feats, bins_before=cut)
+    plain = M.update_on(data, later, M.fit(feats, cut), trees=5)
+    monkeypatch.setattr(M, "RECENCY_HALF_LIFE_YEARS", 0.5)
+    first = M.fit(feats, cut)
+    assert first.metadata["recency_half_life_years"] == 0.5
+    weighted = M.update_on(data, later, first, trees=5)
+    p = weighted.predict_proba(feats)
+    assert not np.allclose(p, plain.predict_proba(feats))
+    assert np.array_equal(p, 1.0 - weighted.predict_proba(matrix.swap_sides(feats)))

@@ -110,7 +110,7 @@ def evaluate(
                 model = M.fit(feats, lo)
                 pool.append(model.validation)
             else:
-                model = M.refit_on(data, lo, model)
+                model = M.update_on(data, lo, model)
             k = data.count_before(lo)
             ranking = _ranking_baseline(np.r_[data.log_rank_diff[:k],
                                               data.log_rank_diff[data.n:data.n + k]])

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from acebet.features.elo import EloParams, elo_pass, elo_probability
+from acebet.features.elo import EloParams, elo_pass, elo_probability, young_k_factor
 from acebet.features.history import history_features, player_features
 from acebet.features.snapshot import FEATURE_CODE_VERSION, Snapshot, history_fingerprint
 from acebet.features.timeline import TIMELINE_COLUMNS, load_matches, load_players, timeline
@@ -23,17 +23,17 @@ from acebet.features.timeline import TIMELINE_COLUMNS, load_matches, load_player
 __all__ = [
     "FEATURE_CODE_VERSION", "TIMELINE_COLUMNS", "EloParams", "Snapshot", "build",
     "elo_pass", "elo_probability", "history_features", "history_fingerprint",
-    "load_matches", "load_players", "player_features", "timeline",
+    "load_matches", "load_players", "player_features", "timeline", "young_k_factor",
 ]
 
 
 def build(rows: pl.DataFrame, players: pl.DataFrame, params: EloParams = EloParams()
           ) -> pl.DataFrame:
     """Every per-side feature for every timeline row, in timeline order."""
-    ratings, _ = elo_pass(rows, params)
+    facts = player_features(rows, players)
+    ages = (facts["p1_age"].to_numpy(), facts["p2_age"].to_numpy()) if params.young_k else None
+    ratings, _ = elo_pass(rows, params, ages=ages)
     return pl.concat(
-        [rows, ratings,
-         history_features(rows).drop("row"),
-         player_features(rows, players).drop("row")],
+        [rows, ratings, history_features(rows).drop("row"), facts.drop("row")],
         how="horizontal",
     )

@@ -29,6 +29,8 @@ class EloParams:
     margin_weight: float = 1.0         # scale K by the games margin of victory (0: off)
     decay_days: float = 0.0            # >0: after this many idle days ratings regress...
     decay_per_year: float = 0.25       # ...toward `initial` by this share per idle year
+    young_k: float = 0.0               # >0: K grows by up to this share for young players,
+    young_until: float = 25.0          # ...fully at 20 and fading to nothing at this age
     initial: float = 1500.0
 
 
@@ -40,13 +42,26 @@ def _games(score: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
     return first, second, sets.list.len().cast(pl.Int32)
 
 
+def young_k_factor(age: np.ndarray, params: EloParams) -> np.ndarray:
+    """K multiplier by age at the match: fast risers are young, and a K sized for their
+    experience alone lets their rating trail their level. 1 where the age is unknown."""
+    if not params.young_k:
+        return np.ones(len(age))
+    youth = np.clip((params.young_until - np.nan_to_num(age, nan=99.0)) / 5.0, 0.0, 1.0)
+    return 1.0 + params.young_k * youth
+
+
 def elo_pass(
-    rows: pl.DataFrame, params: EloParams = EloParams(), start: pl.DataFrame | None = None
+    rows: pl.DataFrame, params: EloParams = EloParams(), start: pl.DataFrame | None = None,
+    ages: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Pre-row ratings and experience for both players, and the ratings after the last row.
 
     Walkovers, defaults and fixtures read the ratings but never move them. `start` (a
     previous pass's final ratings) lets fixtures be rated without replaying the history.
+    `ages` (p1's and p2's age at each row) drive `young_k`; without them K ignores age.
+    `build` passes them; the scoring snapshot does not yet, so `young_k` is for
+    evaluation runs until a candidate using it is adopted (EVALUATION.md, C4).
     """
     seen = pl.concat([rows["p1_id"], rows["p2_id"]])
     if start is not None:
@@ -78,6 +93,10 @@ def elo_pass(
         gw, gl, _ = _games(pl.col("score"))
         share = rows.select(((gw - gl) / (gw + gl)).fill_nan(0).fill_null(0)).to_series()
         k_mult *= 1.0 + params.margin_weight * share.clip(0, 1).to_numpy()
+    if ages is None:
+        ages = (np.full(rows.height, np.nan), np.full(rows.height, np.nan))
+    ya = young_k_factor(np.asarray(ages[0], dtype=np.float64), params).tolist()
+    yb = young_k_factor(np.asarray(ages[1], dtype=np.float64), params).tolist()
     played = rows["played"].to_list()
     won = rows["p1_won"].fill_null(True).to_list()
     days = rows["tourney_date"].cast(pl.Int32).to_list()
@@ -104,11 +123,12 @@ def elo_pass(
         result = 1.0 if won[i] else 0.0
         mult = k_mult[i]
         expected = 1.0 / (1.0 + 10.0 ** ((eb - ea) / 400.0))
-        elo[a] = ea + mult * ks / (n[a] + ko) ** kp * (result - expected)
-        elo[b] = eb - mult * ks / (n[b] + ko) ** kp * (result - expected)
+        ma, mb = mult * ya[i], mult * yb[i]
+        elo[a] = ea + ma * ks / (n[a] + ko) ** kp * (result - expected)
+        elo[b] = eb - mb * ks / (n[b] + ko) ** kp * (result - expected)
         expected = 1.0 / (1.0 + 10.0 ** ((sb - sa) / 400.0))
-        se[a] = sa + mult * ks / (sn[a] + ko) ** kp * (result - expected)
-        se[b] = sb - mult * ks / (sn[b] + ko) ** kp * (result - expected)
+        se[a] = sa + ma * ks / (sn[a] + ko) ** kp * (result - expected)
+        se[b] = sb - mb * ks / (sn[b] + ko) ** kp * (result - expected)
         n[a] += 1
         n[b] += 1
         sn[a] += 1

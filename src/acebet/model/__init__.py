@@ -47,7 +47,20 @@ PARAMS: dict[str, object] = {
 }
 MAX_TREES = 2000
 EARLY_STOPPING = 50
+# >0: a training match weighs half as much for every this many years before the cut-off,
+# so the fit follows how the game changes; 0 (the default) weighs every match alike.
+RECENCY_HALF_LIFE_YEARS = 0.0
+# Trees grown at each walk-forward refit after the first (`update_on`); 5 matched full
+# refits on the tuning periods, 20 did worse (EVALUATION.md).
+UPDATE_TREES = 5
 TEMPERATURE_BOUNDS = (0.3, 3.0)  # what the calibration may choose; 1.0 means none
+# The raw score's starting point before any tree: BASE_MARGIN times the surface-blended
+# Elo difference (ln 10 / 400 turns it into the Elo logit), so the trees learn what the
+# ratings miss. 0 (the default) starts every match at even odds. The feature is
+# antisymmetric, so the margin flips sign exactly when the players swap.
+ELO_LOGIT = float(np.log(10.0) / 400.0)
+BASE_MARGIN = 0.0
+BASE_FEATURE = "blend_diff"
 
 
 def symmetric_probability(m_ab: np.ndarray, m_ba: np.ndarray, temperature: float = 1.0
@@ -59,6 +72,13 @@ def symmetric_probability(m_ab: np.ndarray, m_ba: np.ndarray, temperature: float
     return np.where(s >= 0, favourite, 1.0 - favourite)
 
 
+def base_margin(X: np.ndarray, scale: float) -> np.ndarray:
+    """The raw score every row starts from before the trees (see BASE_MARGIN)."""
+    if scale == 0.0:
+        return np.zeros(len(X))
+    return scale * X[:, FEATURES.index(BASE_FEATURE)]
+
+
 @dataclass
 class TrainedModel:
     booster: lgb.Booster
@@ -67,9 +87,19 @@ class TrainedModel:
     # out-of-sample P(p1 wins) on the validation window of `fit` (p1 = winner); the blend
     # weights are fitted on it. Not stored.
     validation: pl.DataFrame | None = field(default=None, repr=False)
+    # trees grown by walk-forward updates (`update_on`), added to the booster's score;
+    # backtests only, never stored
+    updates: tuple[lgb.Booster, ...] = field(default=(), repr=False)
+
+    @property
+    def margin_scale(self) -> float:
+        return float(self.metadata.get("base_margin", 0.0))
 
     def raw(self, X: np.ndarray) -> np.ndarray:
-        return self.booster.predict(X, raw_score=True, num_threads=THREADS)
+        score = self.booster.predict(X, raw_score=True, num_threads=THREADS)
+        for more in self.updates:
+            score = score + more.predict(X, raw_score=True, num_threads=THREADS)
+        return score + base_margin(X, self.margin_scale)
 
     def predict_proba(self, feats: pl.DataFrame) -> np.ndarray:
         """P(p1 wins) for every row of a feature frame (`features.build` output)."""
@@ -80,6 +110,8 @@ class TrainedModel:
         return symmetric_probability(self.raw(ab), self.raw(ba), self.temperature)
 
     def to_text(self) -> str:
+        if self.updates:
+            raise ValueError("a walk-forward update is not a storable model")
         return self.booster.model_to_string()
 
 
@@ -91,19 +123,36 @@ def _both_orientations(feats: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return np.vstack([ab, ba]), y
 
 
+def recency_weights(days: np.ndarray, train_to: dt.date, half_life: float) -> np.ndarray:
+    """Sample weights of training matches on `days` for a fit up to `train_to`."""
+    if not half_life:
+        return np.ones(len(days))
+    age = (np.datetime64(train_to, "D") - days.astype("datetime64[D]")).astype(float)
+    return 0.5 ** (age / 365.25 / half_life)
+
+
+def _weights(rows: pl.DataFrame, train_to: dt.date, half_life: float) -> np.ndarray:
+    """Both orientations' weights, in `_both_orientations` order."""
+    w = recency_weights(rows["tourney_date"].to_numpy(), train_to, half_life)
+    return np.r_[w, w]
+
+
 def months_before(day: dt.date, months: int) -> dt.date:
     year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
     return dt.date(year, month + 1, 1)
 
 
+def trainable(feats: pl.DataFrame) -> pl.DataFrame:
+    """Played matches from TRAIN_FROM on, in timeline order."""
+    return feats.filter(pl.col("played") & (pl.col("tourney_date") >= TRAIN_FROM))
+
+
 def training_rows(feats: pl.DataFrame, before: dt.date) -> pl.DataFrame:
-    return feats.filter(
-        pl.col("played") & (pl.col("tourney_date") < before)
-        & (pl.col("tourney_date") >= TRAIN_FROM)
-    )
+    return trainable(feats).filter(pl.col("tourney_date") < before)
 
 
-def fit(feats: pl.DataFrame, train_to: dt.date, *, params: dict | None = None) -> TrainedModel:
+def fit(feats: pl.DataFrame, train_to: dt.date, *, params: dict | None = None,
+        margin: float | None = None) -> TrainedModel:
     """Fit on played matches before `train_to`, validated on the months just before it.
 
     Early stopping picks the number of trees on the validation window; a temperature is
@@ -111,6 +160,8 @@ def fit(feats: pl.DataFrame, train_to: dt.date, *, params: dict | None = None) -
     final model is refit on everything with that many trees.
     """
     params = {**PARAMS, **(params or {})}
+    margin = BASE_MARGIN if margin is None else margin
+    half_life = RECENCY_HALF_LIFE_YEARS
     rows = training_rows(feats, train_to)
     if rows.height < 100:
         raise InputError(
@@ -127,15 +178,19 @@ def fit(feats: pl.DataFrame, train_to: dt.date, *, params: dict | None = None) -
     first = lgb.LGBMClassifier(n_estimators=MAX_TREES, n_jobs=THREADS, **params)
     # no total: early stopping decides how many trees, usually far fewer than MAX_TREES
     with progress.task("train: trees, until early stopping") as trees_bar:
-        first.fit(x_train, y_train, eval_X=(x_val,), eval_y=(y_val,),
+        first.fit(x_train, y_train, sample_weight=_weights(train, train_to, half_life),
+                  init_score=base_margin(x_train, margin),
+                  eval_X=(x_val,), eval_y=(y_val,),
+                  eval_init_score=[base_margin(x_val, margin)],
                   callbacks=[lgb.early_stopping(EARLY_STOPPING, verbose=False),
                              progress.per_iteration(trees_bar)])
     trees = max(int(first.best_iteration_ or first.n_estimators_), 1)
     half = val.height // 2
-    m_ab = first.booster_.predict(model_matrix(val).to_numpy(), raw_score=True,
-                                  num_iteration=trees, num_threads=THREADS)
-    m_ba = first.booster_.predict(model_matrix(val, swap=True).to_numpy(), raw_score=True,
-                                  num_iteration=trees, num_threads=THREADS)
+    v_ab, v_ba = model_matrix(val).to_numpy(), model_matrix(val, swap=True).to_numpy()
+    m_ab = first.booster_.predict(v_ab, raw_score=True, num_iteration=trees,
+                                  num_threads=THREADS) + base_margin(v_ab, margin)
+    m_ba = first.booster_.predict(v_ba, raw_score=True, num_iteration=trees,
+                                  num_threads=THREADS) + base_margin(v_ba, margin)
     temperature, calibration = _fit_temperature(m_ab, m_ba, half)
     ones = np.ones(val.height)
     val_p = symmetric_probability(m_ab, m_ba, temperature)
@@ -144,12 +199,16 @@ def fit(feats: pl.DataFrame, train_to: dt.date, *, params: dict | None = None) -
     final = lgb.LGBMClassifier(n_estimators=trees, n_jobs=THREADS, **params)
     x_all, y_all = _both_orientations(rows)
     with progress.task("train: refit on all rows", total=trees) as trees_bar:
-        final.fit(x_all, y_all, callbacks=[progress.per_iteration(trees_bar)])
+        final.fit(x_all, y_all, sample_weight=_weights(rows, train_to, half_life),
+                  init_score=base_margin(x_all, margin),
+                  callbacks=[progress.per_iteration(trees_bar)])
     metadata = {
         "features": list(FEATURES),
         "params": {**params, "n_estimators": trees},
         "temperature": temperature,
         "calibration": calibration,
+        "base_margin": margin,
+        "recency_half_life_years": half_life,
         "train_from": str(TRAIN_FROM),
         "train_to": str(train_to),
         "validation_from": str(val_from),
@@ -289,6 +348,12 @@ def check_metadata(version: int, meta: object) -> float:
         raise StoreError(
             f"model version {version}: temperature {temperature!r} is outside what "
             f"training chooses (1, or {low} to {high}); retrain or activate another version"
+        )
+    margin = meta.get("base_margin", 0.0)  # models from before it had none
+    if margin not in (0.0, ELO_LOGIT) or isinstance(margin, bool):
+        raise StoreError(
+            f"model version {version}: base margin {margin!r} is not one training uses "
+            f"(0 or the Elo logit {ELO_LOGIT!r}); retrain or activate another version"
         )
     return float(temperature)
 
@@ -440,7 +505,7 @@ class TrainingSet:
     """
 
     def __init__(self, feats: pl.DataFrame, bins_before: dt.date) -> None:
-        rows = feats.filter(pl.col("played") & (pl.col("tourney_date") >= TRAIN_FROM))
+        rows = trainable(feats)
         self.days = rows["tourney_date"].to_numpy()  # timeline order: sorted by date
         self.n = rows.height
         x, y = _both_orientations(rows)
@@ -454,26 +519,65 @@ class TrainingSet:
         self.dataset = lgb.Dataset(x, y, reference=reference, params=_dataset_params(),
                                    free_raw_data=False).construct()
         self.log_rank_diff = x[:, FEATURES.index("log_rank_diff")]
+        self.x = x  # kept: the starting scores of a subset are computed from its rows
+        self._scores: tuple[TrainedModel, np.ndarray] | None = None
 
     def count_before(self, day: dt.date) -> int:
         return int(np.searchsorted(self.days, np.datetime64(day)))
 
-    def before(self, day: dt.date) -> lgb.Dataset:
-        """Both orientations of the matches dated before `day`, sharing the bins."""
+    def before(self, day: dt.date, start: np.ndarray | None = None,
+               half_life: float = 0.0) -> lgb.Dataset:
+        """Both orientations of the matches dated before `day`, sharing the bins; with
+        `start` (a raw score for every row of the set) the trees begin from it, with
+        `half_life` older matches weigh less (`recency_weights`)."""
         k = self.count_before(day)
-        return self.dataset.subset(np.r_[np.arange(k), self.n + np.arange(k)])
+        used = np.r_[np.arange(k), self.n + np.arange(k)]
+        subset = self.dataset.subset(used)
+        if start is not None and start.any():
+            subset.construct().set_init_score(start[used])
+        if half_life:
+            w = recency_weights(self.days[:k], day, half_life)
+            subset.construct().set_weight(np.r_[w, w])
+        return subset
+
+    def scores(self, model: TrainedModel) -> np.ndarray:
+        """`model`'s raw score on every row, remembered for the model that updates it."""
+        if self._scores is None or self._scores[0] is not model:
+            self._scores = (model, model.raw(self.x))
+        return self._scores[1]
+
+    def remember(self, model: TrainedModel, scores: np.ndarray) -> None:
+        self._scores = (model, scores)
 
 
 def _dataset_params() -> dict[str, object]:
     return {"verbose": -1, "num_threads": THREADS}
 
 
-def refit_on(data: TrainingSet, train_to: dt.date, like: TrainedModel) -> TrainedModel:
-    """`refit` on a prebuilt `TrainingSet`: the same trees and temperature as `like`."""
-    params = {k: v for k, v in like.metadata["params"].items() if k != "n_estimators"}
-    trees = int(like.metadata["params"]["n_estimators"])
-    booster = lgb.train({**params, "num_threads": THREADS}, data.before(train_to),
-                        num_boost_round=trees)
-    metadata = {**like.metadata, "train_to": str(train_to),
-                "train_rows": data.count_before(train_to)}
-    return TrainedModel(booster, like.temperature, metadata)
+def update_on(data: TrainingSet, train_to: dt.date, previous: TrainedModel,
+              trees: int = UPDATE_TREES) -> TrainedModel:
+    """`previous` plus `trees` trees grown on the residuals of every match before
+    `train_to` (continued training).
+
+    A monthly refit sees one month more than the model before it. Regrowing every tree
+    cost ~20 CPU-s a month; growing a few on what the current model gets wrong brings the
+    new month in for a fraction of that, and scored as well as regrowing on the tuning
+    periods (EVALUATION.md). Few: every tree added goes past the count early stopping
+    chose, and 20 a month did worse. The current score of every row is remembered in
+    `data`, so only the new trees are evaluated. `previous` saw only matches before its
+    own cut-off, so nothing from `train_to` on is used; the temperature is the first
+    fit's.
+    """
+    params = {k: v for k, v in previous.metadata["params"].items() if k != "n_estimators"}
+    start = data.scores(previous)
+    half_life = float(previous.metadata.get("recency_half_life_years", 0.0))
+    more = lgb.train({**params, "num_threads": THREADS},
+                     data.before(train_to, start, half_life),
+                     num_boost_round=trees)
+    metadata = {**previous.metadata, "train_to": str(train_to),
+                "train_rows": data.count_before(train_to),
+                "updated_trees": int(previous.metadata.get("updated_trees", 0)) + trees}
+    model = TrainedModel(previous.booster, previous.temperature, metadata,
+                         updates=(*previous.updates, more))
+    data.remember(model, start + more.predict(data.x, raw_score=True, num_threads=THREADS))
+    return model
