@@ -130,3 +130,22 @@ def test_evaluate_command_compares_a_saved_parquet(tmp_path) -> None:  # noqa: A
     bad = CliRunner().invoke(main, ["--db", str(tmp_path / "x.duckdb"), "evaluate",
                                     "--periods", "2015-17x"])
     assert bad.exit_code == 2 and "period" in bad.output
+
+
+def test_an_ece_is_read_against_what_a_calibrated_forecaster_would_show() -> None:
+    """At two seasons of matches a perfectly calibrated forecaster's ECE is about 0.015,
+    not 0; a forecaster off by a constant 0.05 sits far above that floor."""
+    from acebet import metrics
+
+    rng = np.random.default_rng(1)
+    p = rng.uniform(0.1, 0.9, 4700)
+    y = (rng.random(4700) < p).astype(float)
+    floor = metrics.ece_if_calibrated(p)
+    assert 0.008 < floor < 0.025
+    assert abs(metrics.ece(p, y) - floor) < 0.01  # calibrated: near its floor
+    shifted = np.clip(p + 0.05, 0.01, 0.99)
+    assert metrics.ece(shifted, y) > floor + 0.03
+    assert metrics.ece_if_calibrated(p) == floor  # seeded: the same table twice
+
+    table = ev.compare(_predictions(), ev.parse_periods(["2015-16"]), samples=50)
+    assert (table["ece_if_calibrated"] > 0).all()

@@ -130,8 +130,8 @@ def compare(predictions: pl.DataFrame, periods: list[Period],
             rows.append({
                 "period": period.label, "model": name, "n": summary["n"],
                 "log_loss": summary["log_loss"], "accuracy": summary["accuracy"],
-                "ece": summary["ece"], "gap_to_pinnacle": gap, "gap_low": low,
-                "gap_high": high,
+                "ece": summary["ece"], "ece_if_calibrated": metrics.ece_if_calibrated(p),
+                "gap_to_pinnacle": gap, "gap_low": low, "gap_high": high,
             })
     return pl.DataFrame(rows)
 

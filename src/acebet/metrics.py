@@ -39,6 +39,21 @@ def ece(p: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
     return float(total)
 
 
+def ece_if_calibrated(p: np.ndarray, bins: int = 10, draws: int = 200, seed: int = 0
+                      ) -> float:
+    """The ECE a perfectly calibrated forecaster giving probabilities `p` would show on
+    this many matches: the median over outcomes drawn from `p` itself.
+
+    Finite samples alone leave every bin's frequency off its mean probability: on a
+    two-season period (about 4,700 matches) that is about 0.015, so an ECE is read
+    against this floor, not against zero.
+    """
+    p = np.asarray(p, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    return float(np.median([ece(p, (rng.random(len(p)) < p).astype(np.float64), bins)
+                            for _ in range(draws)]))
+
+
 def auc(p: np.ndarray, y: np.ndarray) -> float | None:
     from sklearn.metrics import roc_auc_score  # imported here: scoring runs never need it
 
