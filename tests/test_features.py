@@ -166,14 +166,16 @@ def test_young_k_moves_a_young_winner_further_and_leaves_unknown_ages_alone() ->
     assert gain[2] == 0 and gain[3] == 0 and gain[4] == 0  # a 30-year-old, unknown ages
 
 
-def _market_rows(p1: list[int], p2: list[int], days: list[dt.date]) -> pl.DataFrame:
+def _market_rows(p1: list[int], p2: list[int], days: list[dt.date],
+                 surfaces: list[str] | None = None) -> pl.DataFrame:
     n = len(p1)
     return pl.DataFrame({
         "row_key": [f"m{i}" for i in range(n)], "tourney_date": days,
         "tourney_id": [f"t{d:%Y%m%d}" for d in days], "match_num": list(range(n)),
-        "tourney_level": ["A"] * n, "surface": ["Hard"] * n, "round": ["R32"] * n,
-        "best_of": [3] * n, "p1_id": p1, "p2_id": p2, "p1_won": [True] * n,
-        "score": ["6-4 6-4"] * n, "p1_rank": [None] * n, "p2_rank": [None] * n,
+        "tourney_level": ["A"] * n, "surface": surfaces or ["Hard"] * n,
+        "round": ["R32"] * n, "best_of": [3] * n, "p1_id": p1, "p2_id": p2,
+        "p1_won": [True] * n, "score": ["6-4 6-4"] * n, "p1_rank": [None] * n,
+        "p2_rank": [None] * n,
         "p1_points": [None] * n, "p2_points": [None] * n, "is_fixture": [False] * n,
     })
 
@@ -204,16 +206,22 @@ def test_the_market_rating_difference_flips_sign_when_the_sides_swap() -> None:
     days = [dt.date(2019, 1, 7) + dt.timedelta(days=7 * i) for i in range(6)]
     p1, p2 = [1, 2, 3, 1, 2, 1], [2, 3, 1, 3, 1, 2]
     probs = [0.7, 0.55, 0.4, 0.8, 0.35, 0.6]
-    rows = F.timeline(_market_rows(p1, p2, days))
-    swapped = F.timeline(_market_rows(p2, p1, days))
+    surfaces = ["Hard", "Clay", "Hard", "Clay", "Hard", "Clay"]
+    rows = F.timeline(_market_rows(p1, p2, days, surfaces))
+    swapped = F.timeline(_market_rows(p2, p1, days, surfaces))
     ab = F.market_ratings(rows, rows.select("tourney_id", "match_num",
-                                            pl.Series("market_prob", probs)), 0.3)
+                                            pl.Series("market_prob", probs)), 0.3,
+                          surface=True)
     ba = F.market_ratings(swapped, swapped.select(
-        "tourney_id", "match_num", pl.Series("market_prob", [1 - p for p in probs])), 0.3)
-    d_ab = (ab["p1_mkt"] - ab["p2_mkt"]).to_numpy()
-    d_ba = (ba["p1_mkt"] - ba["p2_mkt"]).to_numpy()
-    assert np.abs(d_ab).max() > 0.1
-    np.testing.assert_allclose(d_ab, -d_ba, atol=1e-12)
+        "tourney_id", "match_num", pl.Series("market_prob", [1 - p for p in probs])), 0.3,
+        surface=True)
+    for kind in ("mkt", "smkt"):
+        d_ab = (ab[f"p1_{kind}"] - ab[f"p2_{kind}"]).to_numpy()
+        d_ba = (ba[f"p1_{kind}"] - ba[f"p2_{kind}"]).to_numpy()
+        assert np.abs(d_ab).max() > 0.1
+        np.testing.assert_allclose(d_ab, -d_ba, atol=1e-12)
+    # the surface rating hears only its surface: the clay rows differ from the overall
+    assert not np.allclose(ab["p1_smkt"], ab["p1_mkt"])
     np.testing.assert_array_equal(ab["p1_mkt_n"], ba["p2_mkt_n"])
 
 
@@ -234,3 +242,8 @@ def test_the_market_inputs_keep_the_matrix_antisymmetric(history) -> None:
         assert (ab[name] + ba[name]).abs().max() == 0, name
     assert ab["min_log_mkt_n"].equals(ba["min_log_mkt_n"])
     assert matrix.model_matrix(plain).columns == matrix.FEATURES
+    by_surface = F.build(rows, players, market=market, market_k=0.2, market_surface=True)
+    s_ab = matrix.model_matrix(by_surface)
+    s_ba = matrix.model_matrix(matrix.swap_sides(by_surface))
+    assert s_ab.columns[-1] == "smkt_diff" and s_ab["smkt_diff"].abs().max() > 0
+    assert (s_ab["smkt_diff"] + s_ba["smkt_diff"]).abs().max() == 0

@@ -169,7 +169,7 @@ def _market_rating_inputs(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame,
     market = B.market_by_match(con, played, history)
     log.info("market rating", extra={"k": FM.MARKET_K, "matches_with_odds": market.filter(
         pl.col("market_prob").is_not_null()).height})
-    return {"market": market, "market_k": FM.MARKET_K}
+    return {"market": market, "market_k": FM.MARKET_K, "market_surface": FM.MARKET_SURFACE}
 
 
 def store_result(con: duckdb.DuckDBPyConnection, result: BacktestResult) -> None:

@@ -30,7 +30,8 @@ __all__ = [
 
 
 def build(rows: pl.DataFrame, players: pl.DataFrame, params: EloParams = EloParams(),
-          *, market: pl.DataFrame | None = None, market_k: float = 0.0) -> pl.DataFrame:
+          *, market: pl.DataFrame | None = None, market_k: float = 0.0,
+          market_surface: bool = False) -> pl.DataFrame:
     """Every per-side feature for every timeline row, in timeline order.
 
     With `market` (vig-free closing probabilities of past matches, see
@@ -41,5 +42,5 @@ def build(rows: pl.DataFrame, players: pl.DataFrame, params: EloParams = EloPara
     ratings, _ = elo_pass(rows, params, ages=ages)
     parts = [rows, ratings, history_features(rows).drop("row"), facts.drop("row")]
     if market is not None and market_k > 0:
-        parts.append(market_ratings(rows, market, market_k))
+        parts.append(market_ratings(rows, market, market_k, surface=market_surface))
     return pl.concat(parts, how="horizontal")

@@ -19,14 +19,20 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from acebet.domain import SURFACES
+
 # >0: the backtest builds the market rating with this step size and the model takes it as
 # inputs (`model.matrix.MARKET_INPUTS`); 0 (the default) leaves the product unchanged.
 MARKET_K = 0.0
+# With MARKET_K > 0: also a rating per surface (same k), fed only by that surface's odds.
+MARKET_SURFACE = False
 EPS = 1e-4
 
 
-def market_ratings(rows: pl.DataFrame, market: pl.DataFrame, k: float) -> pl.DataFrame:
-    """Pre-row market ratings and odds-bearing match counts for both sides of every row.
+def market_ratings(rows: pl.DataFrame, market: pl.DataFrame, k: float, *,
+                   surface: bool = False) -> pl.DataFrame:
+    """Pre-row market ratings and odds-bearing match counts for both sides of every row
+    (with `surface`, also the row's surface rating: `p1_smkt`, `p2_smkt`).
 
     `rows` is the timeline; `market` holds `tourney_id`, `match_num` and `market_prob`,
     the vig-free probability that the row's p1 wins (p1 is the winner of a played match).
@@ -45,9 +51,13 @@ def market_ratings(rows: pl.DataFrame, market: pl.DataFrame, k: float) -> pl.Dat
     p1 = [index[x] for x in rows["p1_id"].to_list()]
     p2 = [index[x] for x in rows["p2_id"].to_list()]
     days = rows["tourney_date"].cast(pl.Int32).to_list()
+    codes = {s: i for i, s in enumerate(SURFACES)}
+    surfaces = rows["surface"].replace_strict(codes, default=len(SURFACES),
+                                              return_dtype=pl.Int8).to_list()
     rating = [0.0] * len(ids)
     count = [0] * len(ids)
-    out = np.empty((rows.height, 4), dtype=np.float64)
+    s_rating = [[0.0] * len(ids) for _ in range(len(SURFACES) + 1)]
+    out = np.empty((rows.height, 6), dtype=np.float64)
     pending: list[int] = []  # odds-bearing rows of the current date, applied after it
 
     def apply(waiting: list[int]) -> None:
@@ -56,6 +66,10 @@ def market_ratings(rows: pl.DataFrame, market: pl.DataFrame, k: float) -> pl.Dat
             step = k * (target[j] - (rating[a] - rating[b]))
             rating[a] += step
             rating[b] -= step
+            sr = s_rating[surfaces[j]]
+            s_step = k * (target[j] - (sr[a] - sr[b]))
+            sr[a] += s_step
+            sr[b] -= s_step
             count[a] += 1
             count[b] += 1
 
@@ -64,8 +78,11 @@ def market_ratings(rows: pl.DataFrame, market: pl.DataFrame, k: float) -> pl.Dat
             apply(pending)
             pending = []
         a, b = p1[i], p2[i]
-        out[i] = (rating[a], rating[b], count[a], count[b])
+        sr = s_rating[surfaces[i]]
+        out[i] = (rating[a], rating[b], count[a], count[b], sr[a], sr[b])
         if target[i] == target[i]:  # not NaN: this match has odds
             pending.append(i)
-    names = ["p1_mkt", "p2_mkt", "p1_mkt_n", "p2_mkt_n"]
+    names = ["p1_mkt", "p2_mkt", "p1_mkt_n", "p2_mkt_n", "p1_smkt", "p2_smkt"]
+    if not surface:
+        names = names[:4]
     return pl.DataFrame({name: out[:, j] for j, name in enumerate(names)})

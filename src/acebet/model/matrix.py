@@ -38,6 +38,7 @@ FEATURES = ANTISYMMETRIC + SYMMETRIC
 # FEATURES only when the feature frame carries it, so the product's matrix is unchanged.
 # mkt_diff and log_mkt_n_diff are antisymmetric, min_log_mkt_n symmetric.
 MARKET_INPUTS = ["mkt_diff", "log_mkt_n_diff", "min_log_mkt_n"]
+SURFACE_MARKET_INPUTS = ["smkt_diff"]  # with the per-surface market rating, antisymmetric
 
 # Per-side features whose plain difference is an input named after them ("elo": elo_diff).
 _PLAIN_DIFFS = ["elo", "selo", "age", "height", "left", "form10", "form25", "sform10", "m7",
@@ -83,12 +84,19 @@ def model_matrix(feats: pl.DataFrame, params: EloParams = EloParams(), *, swap: 
             "min_log_mkt_n": _log1p(pl.min_horizontal(pl.col(f"{a}_mkt_n"),
                                                       pl.col(f"{b}_mkt_n"))),
         }
+    if "p1_smkt" in feats.columns:
+        inputs["smkt_diff"] = diff("smkt")
     return feats.select(inputs[name].alias(name) for name in matrix_columns(feats))
 
 
 def matrix_columns(feats: pl.DataFrame) -> list[str]:
     """The model's inputs for this feature frame, in column order."""
-    return FEATURES + MARKET_INPUTS if "p1_mkt" in feats.columns else list(FEATURES)
+    columns = list(FEATURES)
+    if "p1_mkt" in feats.columns:
+        columns += MARKET_INPUTS
+    if "p1_smkt" in feats.columns:
+        columns += SURFACE_MARKET_INPUTS
+    return columns
 
 
 def swap_sides(feats: pl.DataFrame) -> pl.DataFrame:
