@@ -164,3 +164,86 @@ def test_young_k_moves_a_young_winner_further_and_leaves_unknown_ages_alone() ->
     gain = dict(zip(final_on["player_id"], final_on["elo"] - final_off["elo"], strict=True))
     assert gain[1] > 0  # the 19-year-old winner gained half as much again
     assert gain[2] == 0 and gain[3] == 0 and gain[4] == 0  # a 30-year-old, unknown ages
+
+
+def _market_rows(p1: list[int], p2: list[int], days: list[dt.date],
+                 surfaces: list[str] | None = None) -> pl.DataFrame:
+    n = len(p1)
+    return pl.DataFrame({
+        "row_key": [f"m{i}" for i in range(n)], "tourney_date": days,
+        "tourney_id": [f"t{d:%Y%m%d}" for d in days], "match_num": list(range(n)),
+        "tourney_level": ["A"] * n, "surface": surfaces or ["Hard"] * n,
+        "round": ["R32"] * n, "best_of": [3] * n, "p1_id": p1, "p2_id": p2,
+        "p1_won": [True] * n, "score": ["6-4 6-4"] * n, "p1_rank": [None] * n,
+        "p2_rank": [None] * n,
+        "p1_points": [None] * n, "p2_points": [None] * n, "is_fixture": [False] * n,
+    })
+
+
+def test_the_market_rating_moves_toward_the_odds_of_past_dates_only() -> None:
+    """A match's own odds, and those of its date, never feed its own rating; the next date
+    sees them: from 0 - 0 toward logit(0.8), one step of k."""
+    d1, d2 = dt.date(2019, 1, 7), dt.date(2019, 1, 14)
+    rows = F.timeline(_market_rows([1, 1, 1], [2, 3, 2], [d1, d1, d2]))
+    market = rows.select("tourney_id", "match_num",
+                         pl.Series("market_prob", [0.8, 0.6, 0.7]))
+    k = 0.2
+    r = F.market_ratings(rows, market, k).to_dicts()
+    assert r[0] == {"p1_mkt": 0.0, "p2_mkt": 0.0, "p1_mkt_n": 0.0, "p2_mkt_n": 0.0}
+    assert r[1] == r[0]  # same date: the first match's odds are not seen yet
+    first = k * np.log(0.8 / 0.2)
+    step = k * (np.log(0.6 / 0.4) - (first - 0.0))  # applied in row order after the date
+    assert r[2]["p1_mkt"] == pytest.approx(first + step)
+    assert r[2]["p2_mkt"] == pytest.approx(-first)
+    assert (r[2]["p1_mkt_n"], r[2]["p2_mkt_n"]) == (2.0, 1.0)
+    # a match without odds moves nothing and counts nothing
+    none = F.market_ratings(rows, market.with_columns(pl.lit(None, pl.Float64)
+                                                      .alias("market_prob")), k)
+    assert (none.to_numpy() == 0).all()
+
+
+def test_the_market_rating_difference_flips_sign_when_the_sides_swap() -> None:
+    days = [dt.date(2019, 1, 7) + dt.timedelta(days=7 * i) for i in range(6)]
+    p1, p2 = [1, 2, 3, 1, 2, 1], [2, 3, 1, 3, 1, 2]
+    probs = [0.7, 0.55, 0.4, 0.8, 0.35, 0.6]
+    surfaces = ["Hard", "Clay", "Hard", "Clay", "Hard", "Clay"]
+    rows = F.timeline(_market_rows(p1, p2, days, surfaces))
+    swapped = F.timeline(_market_rows(p2, p1, days, surfaces))
+    ab = F.market_ratings(rows, rows.select("tourney_id", "match_num",
+                                            pl.Series("market_prob", probs)), 0.3,
+                          surface=True)
+    ba = F.market_ratings(swapped, swapped.select(
+        "tourney_id", "match_num", pl.Series("market_prob", [1 - p for p in probs])), 0.3,
+        surface=True)
+    for kind in ("mkt", "smkt"):
+        d_ab = (ab[f"p1_{kind}"] - ab[f"p2_{kind}"]).to_numpy()
+        d_ba = (ba[f"p1_{kind}"] - ba[f"p2_{kind}"]).to_numpy()
+        assert np.abs(d_ab).max() > 0.1
+        np.testing.assert_allclose(d_ab, -d_ba, atol=1e-12)
+    # the surface rating hears only its surface: the clay rows differ from the overall
+    assert not np.allclose(ab["p1_smkt"], ab["p1_mkt"])
+    np.testing.assert_array_equal(ab["p1_mkt_n"], ba["p2_mkt_n"])
+
+
+def test_the_market_inputs_keep_the_matrix_antisymmetric(history) -> None:
+    matches, players = history
+    rows = F.timeline(matches.tail(2000))
+    rng = np.random.default_rng(3)
+    market = rows.select("tourney_id", "match_num",
+                         pl.Series("market_prob", rng.uniform(0.2, 0.9, rows.height)))
+    plain = F.build(rows, players)
+    feats = F.build(rows, players, market=market, market_k=0.2)
+    assert feats.drop("p1_mkt", "p2_mkt", "p1_mkt_n", "p2_mkt_n").equals(plain)
+    ab = matrix.model_matrix(feats)
+    ba = matrix.model_matrix(matrix.swap_sides(feats))
+    assert ab.columns == matrix.FEATURES + matrix.MARKET_INPUTS
+    assert ab["mkt_diff"].abs().max() > 0
+    for name in ("mkt_diff", "log_mkt_n_diff"):
+        assert (ab[name] + ba[name]).abs().max() == 0, name
+    assert ab["min_log_mkt_n"].equals(ba["min_log_mkt_n"])
+    assert matrix.model_matrix(plain).columns == matrix.FEATURES
+    by_surface = F.build(rows, players, market=market, market_k=0.2, market_surface=True)
+    s_ab = matrix.model_matrix(by_surface)
+    s_ba = matrix.model_matrix(matrix.swap_sides(by_surface))
+    assert s_ab.columns[-1] == "smkt_diff" and s_ab["smkt_diff"].abs().max() > 0
+    assert (s_ab["smkt_diff"] + s_ba["smkt_diff"]).abs().max() == 0

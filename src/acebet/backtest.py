@@ -30,6 +30,7 @@ from acebet.errors import InputError
 
 log = logging.getLogger(__name__)
 RETRAIN_MONTHS = {"monthly": 1, "quarterly": 3, "yearly": 12, "once": 0}
+MARKET_ODDS_FROM = 2005  # the first year of the tennis-data odds files
 OUT_COLUMNS = ["tourney_date", "tourney_id", "match_num", "p1_id", "p2_id", "p1_win_prob",
                "winner_id"]
 
@@ -94,7 +95,9 @@ def evaluate(
     if matches.filter(pl.col("tourney_date") < date_from).height == 0:
         raise InputError(f"no matches before {date_from} to train on; ingest history first")
     progress_mod.step(f"backtest: features over {matches.height:,} matches", enabled=progress)
-    feats = F.build(F.timeline(matches), F.load_players(con))
+    rows = F.timeline(matches)
+    feats = F.build(rows, F.load_players(con),
+                    **_market_rating_inputs(con, rows, odds_dir, date_to))
     feats = feats.with_columns(pl.Series("elo_prob", F.elo_probability(feats)))
 
     data = M.TrainingSet(feats, bins_before=windows[0][0])
@@ -146,6 +149,27 @@ def evaluate(
     table = metric_table(predictions)
     backtest_id = f"backtest-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     return BacktestResult(backtest_id, predictions, table, date_from, date_to, retrain)
+
+
+def _market_rating_inputs(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame,
+                          odds_dir: Path | None, date_to: dt.date) -> dict[str, object]:
+    """The market-implied rating's inputs for `F.build` when it is switched on
+    (`features.market.MARKET_K` > 0, evaluation only) and odds are given: the closing
+    probabilities of every played match the odds files cover. Each match's odds feed only
+    the features of later dates (`features.market`)."""
+    from acebet.features import market as FM
+
+    if not FM.MARKET_K or odds_dir is None:
+        return {}
+    from acebet import odds as O
+
+    history = O.read_odds(odds_dir, range(MARKET_ODDS_FROM, date_to.year + 1))
+    played = rows.filter(pl.col("played") & (pl.col("tourney_date").dt.year()
+                                             >= MARKET_ODDS_FROM))
+    market = B.market_by_match(con, played, history)
+    log.info("market rating", extra={"k": FM.MARKET_K, "matches_with_odds": market.filter(
+        pl.col("market_prob").is_not_null()).height})
+    return {"market": market, "market_k": FM.MARKET_K, "market_surface": FM.MARKET_SURFACE}
 
 
 def store_result(con: duckdb.DuckDBPyConnection, result: BacktestResult) -> None:

@@ -17,23 +17,30 @@ import polars as pl
 
 from acebet.features.elo import EloParams, elo_pass, elo_probability, young_k_factor
 from acebet.features.history import history_features, player_features
+from acebet.features.market import market_ratings
 from acebet.features.snapshot import FEATURE_CODE_VERSION, Snapshot, history_fingerprint
 from acebet.features.timeline import TIMELINE_COLUMNS, load_matches, load_players, timeline
 
 __all__ = [
     "FEATURE_CODE_VERSION", "TIMELINE_COLUMNS", "EloParams", "Snapshot", "build",
     "elo_pass", "elo_probability", "history_features", "history_fingerprint",
-    "load_matches", "load_players", "player_features", "timeline", "young_k_factor",
+    "load_matches", "load_players", "market_ratings", "player_features", "timeline",
+    "young_k_factor",
 ]
 
 
-def build(rows: pl.DataFrame, players: pl.DataFrame, params: EloParams = EloParams()
-          ) -> pl.DataFrame:
-    """Every per-side feature for every timeline row, in timeline order."""
+def build(rows: pl.DataFrame, players: pl.DataFrame, params: EloParams = EloParams(),
+          *, market: pl.DataFrame | None = None, market_k: float = 0.0,
+          market_surface: bool = False) -> pl.DataFrame:
+    """Every per-side feature for every timeline row, in timeline order.
+
+    With `market` (vig-free closing probabilities of past matches, see
+    `market_ratings`) and `market_k` > 0 the rows also carry the market-implied rating;
+    without them the output is exactly what it always was."""
     facts = player_features(rows, players)
     ages = (facts["p1_age"].to_numpy(), facts["p2_age"].to_numpy()) if params.young_k else None
     ratings, _ = elo_pass(rows, params, ages=ages)
-    return pl.concat(
-        [rows, ratings, history_features(rows).drop("row"), facts.drop("row")],
-        how="horizontal",
-    )
+    parts = [rows, ratings, history_features(rows).drop("row"), facts.drop("row")]
+    if market is not None and market_k > 0:
+        parts.append(market_ratings(rows, market, market_k, surface=market_surface))
+    return pl.concat(parts, how="horizontal")

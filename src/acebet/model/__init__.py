@@ -29,7 +29,12 @@ from acebet import features as F
 from acebet import metrics, progress
 from acebet.db import models as models_db
 from acebet.errors import InputError, NoModelError, StoreError, first_line
-from acebet.model.matrix import FEATURES, model_matrix, swap_sides  # noqa: F401
+from acebet.model.matrix import (  # noqa: F401
+    FEATURES,
+    matrix_columns,
+    model_matrix,
+    swap_sides,
+)
 from acebet.store import transaction
 
 TRAIN_FROM = dt.date(2000, 1, 1)  # ranking points and serve statistics are complete by then
@@ -203,7 +208,7 @@ def fit(feats: pl.DataFrame, train_to: dt.date, *, params: dict | None = None,
                   init_score=base_margin(x_all, margin),
                   callbacks=[progress.per_iteration(trees_bar)])
     metadata = {
-        "features": list(FEATURES),
+        "features": matrix_columns(rows),
         "params": {**params, "n_estimators": trees},
         "temperature": temperature,
         "calibration": calibration,

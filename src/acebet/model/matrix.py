@@ -34,6 +34,12 @@ ANTISYMMETRIC = [
 SYMMETRIC = ["surface_code", "level_code", "round_code", "best_of", "h2h_n", "min_log_n"]
 FEATURES = ANTISYMMETRIC + SYMMETRIC
 
+# The market-implied rating (features.market, off by default): inputs appended after
+# FEATURES only when the feature frame carries it, so the product's matrix is unchanged.
+# mkt_diff and log_mkt_n_diff are antisymmetric, min_log_mkt_n symmetric.
+MARKET_INPUTS = ["mkt_diff", "log_mkt_n_diff", "min_log_mkt_n"]
+SURFACE_MARKET_INPUTS = ["smkt_diff"]  # with the per-surface market rating, antisymmetric
+
 # Per-side features whose plain difference is an input named after them ("elo": elo_diff).
 _PLAIN_DIFFS = ["elo", "selo", "age", "height", "left", "form10", "form25", "sform10", "m7",
                 "m14", "m30", "sets14"]
@@ -43,8 +49,9 @@ def model_matrix(feats: pl.DataFrame, params: EloParams = EloParams(), *, swap: 
                  ) -> pl.DataFrame:
     """The model's inputs for each row, from p1's point of view (or p2's with `swap`).
 
-    Each input is defined once, by name, and the frame takes FEATURES' order, so the
-    matrix cannot drift from the column list stored with a model."""
+    Each input is defined once, by name, and the frame takes FEATURES' order (then
+    MARKET_INPUTS when the frame has the market rating), so the matrix cannot drift from
+    the column list stored with a model."""
     a, b = ("p2", "p1") if swap else ("p1", "p2")
     w = params.surface_weight
 
@@ -70,7 +77,26 @@ def model_matrix(feats: pl.DataFrame, params: EloParams = EloParams(), *, swap: 
         "h2h_n": pl.col("h2h_n").cast(pl.Float64),
         "min_log_n": _log1p(pl.min_horizontal(pl.col(f"{a}_n"), pl.col(f"{b}_n"))),
     }
-    return feats.select(inputs[name].alias(name) for name in FEATURES)
+    if "p1_mkt" in feats.columns:
+        inputs |= {
+            "mkt_diff": diff("mkt"),
+            "log_mkt_n_diff": diff("mkt_n", _log1p),
+            "min_log_mkt_n": _log1p(pl.min_horizontal(pl.col(f"{a}_mkt_n"),
+                                                      pl.col(f"{b}_mkt_n"))),
+        }
+    if "p1_smkt" in feats.columns:
+        inputs["smkt_diff"] = diff("smkt")
+    return feats.select(inputs[name].alias(name) for name in matrix_columns(feats))
+
+
+def matrix_columns(feats: pl.DataFrame) -> list[str]:
+    """The model's inputs for this feature frame, in column order."""
+    columns = list(FEATURES)
+    if "p1_mkt" in feats.columns:
+        columns += MARKET_INPUTS
+    if "p1_smkt" in feats.columns:
+        columns += SURFACE_MARKET_INPUTS
+    return columns
 
 
 def swap_sides(feats: pl.DataFrame) -> pl.DataFrame:

@@ -1,0 +1,88 @@
+"""A market-implied rating: each player's strength as the betting market saw it in his
+past matches, updated like Elo but toward the market's closing view instead of the result.
+
+The market prices information the results alone carry slowly (injuries, form, a rising
+player). The rating distils the closing odds of a player's *past* matches into one
+number; a match's own odds never feed its own feature, so this is still the pure model.
+
+Ratings are logits: with d = r_a − r_b and m = logit(market P(a beats b)), an odds-bearing
+match moves r_a by k·(m − d) and r_b by the opposite, so the difference of two ratings is
+antisymmetric by construction. All matches of one date are read before any of them
+updates: Sackmann dates every round of an event with its Monday, so a fixture of that
+date (which comes before the date's results) and a match of that date see the same state.
+Evaluation only for now (EVALUATION.md, C9): production would need an odds history in the
+database and the snapshot carrying the ratings.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from acebet.domain import SURFACES
+
+# >0: the backtest builds the market rating with this step size and the model takes it as
+# inputs (`model.matrix.MARKET_INPUTS`); 0 (the default) leaves the product unchanged.
+MARKET_K = 0.0
+# With MARKET_K > 0: also a rating per surface (same k), fed only by that surface's odds.
+MARKET_SURFACE = False
+EPS = 1e-4
+
+
+def market_ratings(rows: pl.DataFrame, market: pl.DataFrame, k: float, *,
+                   surface: bool = False) -> pl.DataFrame:
+    """Pre-row market ratings and odds-bearing match counts for both sides of every row
+    (with `surface`, also the row's surface rating: `p1_smkt`, `p2_smkt`).
+
+    `rows` is the timeline; `market` holds `tourney_id`, `match_num` and `market_prob`,
+    the vig-free probability that the row's p1 wins (p1 is the winner of a played match).
+    Only played matches (not fixtures) with a market probability move the ratings.
+    """
+    probs = market.select("tourney_id", "match_num", "market_prob").unique(
+        subset=["tourney_id", "match_num"], keep="first")
+    joined = rows.select("row", "tourney_id", "match_num", "played", "is_fixture").join(
+        probs, on=["tourney_id", "match_num"], how="left", maintain_order="left")
+    usable = joined["played"] & ~joined["is_fixture"] & joined["market_prob"].is_not_null()
+    p = np.clip(joined["market_prob"].fill_null(0.5).to_numpy(), EPS, 1 - EPS)
+    target = np.where(usable.to_numpy(), np.log(p) - np.log1p(-p), np.nan).tolist()
+
+    ids = pl.concat([rows["p1_id"], rows["p2_id"]]).unique().to_list()
+    index = {pid: i for i, pid in enumerate(ids)}
+    p1 = [index[x] for x in rows["p1_id"].to_list()]
+    p2 = [index[x] for x in rows["p2_id"].to_list()]
+    days = rows["tourney_date"].cast(pl.Int32).to_list()
+    codes = {s: i for i, s in enumerate(SURFACES)}
+    surfaces = rows["surface"].replace_strict(codes, default=len(SURFACES),
+                                              return_dtype=pl.Int8).to_list()
+    rating = [0.0] * len(ids)
+    count = [0] * len(ids)
+    s_rating = [[0.0] * len(ids) for _ in range(len(SURFACES) + 1)]
+    out = np.empty((rows.height, 6), dtype=np.float64)
+    pending: list[int] = []  # odds-bearing rows of the current date, applied after it
+
+    def apply(waiting: list[int]) -> None:
+        for j in waiting:
+            a, b = p1[j], p2[j]
+            step = k * (target[j] - (rating[a] - rating[b]))
+            rating[a] += step
+            rating[b] -= step
+            sr = s_rating[surfaces[j]]
+            s_step = k * (target[j] - (sr[a] - sr[b]))
+            sr[a] += s_step
+            sr[b] -= s_step
+            count[a] += 1
+            count[b] += 1
+
+    for i in range(rows.height):
+        if pending and days[i] != days[pending[0]]:
+            apply(pending)
+            pending = []
+        a, b = p1[i], p2[i]
+        sr = s_rating[surfaces[i]]
+        out[i] = (rating[a], rating[b], count[a], count[b], sr[a], sr[b])
+        if target[i] == target[i]:  # not NaN: this match has odds
+            pending.append(i)
+    names = ["p1_mkt", "p2_mkt", "p1_mkt_n", "p2_mkt_n", "p1_smkt", "p2_smkt"]
+    if not surface:
+        names = names[:4]
+    return pl.DataFrame({name: out[:, j] for j, name in enumerate(names)})
