@@ -215,3 +215,11 @@ def test_a_replayed_week_without_main_draw_matches_gets_no_odds(demo_db: Path,
     finally:
         con.close()
     assert frame.height == 0 and {"p1_odds", "p2_odds"} <= set(frame.columns)
+
+
+def test_demo_with_a_missing_odds_folder_is_one_line_before_any_work(tmp_path: Path) -> None:
+    db = tmp_path / "a.duckdb"
+    result = CliRunner().invoke(main, ["--db", str(db), "demo", "--odds",
+                                       str(tmp_path / "nowhere")])
+    assert result.exit_code == 2 and "no such folder" in result.output
+    assert len(result.output.strip().splitlines()) == 1 and not db.exists()

@@ -582,7 +582,7 @@ def predict(settings: Settings, p1: str, p2: str, surface: str, level: str, roun
 @main.command()
 @click.option("--fixtures", "fixtures_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Fixture file to load (default: the example fixtures shipped with AceBet).")
-@click.option("--odds", type=click.Path(exists=True, file_okay=False, path_type=Path),
+@click.option("--odds", type=click.Path(file_okay=False, path_type=Path),
               help="Folder of yearly odds files (YYYY.csv): the replayed weeks get their "
                    "closing odds, so edges, the blend and the upsets query have rows.")
 @click.pass_obj
@@ -596,6 +596,9 @@ def demo(settings: Settings, fixtures_file: Path | None, odds: Path | None) -> N
 
     from acebet import demo as demo_mod
     from acebet.db import runs as runs_db
+
+    if odds is not None and not odds.is_dir():  # before any download or training
+        raise InputError(f"--odds {odds}: no such folder")
 
     result = demo_mod.run(settings.db, source=os.environ.get("ACEBET_SOURCE"),
                           fixtures_file=fixtures_file, odds_dir=odds,
