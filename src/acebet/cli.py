@@ -18,6 +18,9 @@ from acebet.faults import checkpoint
 log = logging.getLogger("acebet.cli")
 
 
+# A model version as the models table can hold it: anything past it is a usage error.
+MODEL_VERSION = click.IntRange(1, 2**31 - 1)
+
 # How long `train`, `backtest` and `evaluate` wait for the write lock to store their
 # result: a scoring run holds it for seconds, a training run took minutes to compute.
 STORE_RESULT_WAIT = 600.0
@@ -354,7 +357,7 @@ def models_list(settings: Settings, fmt: str) -> None:
 
 
 @models.command("activate")
-@click.argument("version", type=click.IntRange(1, 2**31 - 1))
+@click.argument("version", type=MODEL_VERSION)
 @click.pass_obj
 def models_activate(settings: Settings, version: int) -> None:
     """Make VERSION the model that `score` uses."""
@@ -508,7 +511,7 @@ def fixtures_load(settings: Settings, file: Path, strict: bool, encoding: str | 
 
 @main.command()
 @click.option("--as-of", metavar="DATE", help="Use only history up to this date.")
-@click.option("--model", "model_version", type=click.IntRange(1, 2**31 - 1), metavar="V",
+@click.option("--model", "model_version", type=MODEL_VERSION, metavar="V",
               help="Score with this model version instead of the active one.")
 @click.option("--rescore", is_flag=True,
               help="Score fixtures again even if predicted (old predictions are archived).")
@@ -637,7 +640,7 @@ def _predictions_table(table: pl.DataFrame) -> str:
               help="Default: from the file name; must agree with it.")
 @click.option("--from", "date_from", metavar="DATE", help="First fixture date.")
 @click.option("--to", "date_to", metavar="DATE", help="Last fixture date.")
-@click.option("--model", "model_version", type=click.IntRange(1, 2**31 - 1), metavar="V",
+@click.option("--model", "model_version", type=MODEL_VERSION, metavar="V",
               help="Only this model.")
 @click.pass_obj
 def export_cmd(settings: Settings, what: str, out: Path, fmt: str | None,

@@ -106,10 +106,9 @@ def run(
         weeks = replay_weeks(con)
         replay_from = weeks[0] if weeks else None
         trained = not model.list_models(con).height
-        if odds_dir is not None and weeks:  # before minutes of training, not after
-            first = model.months_before(weeks[0], model.VALIDATION_MONTHS) if trained \
-                else weeks[0]
-            O.require_years(odds_dir, range(first.year, weeks[-1].year + 1))
+        if odds_dir is not None and weeks:  # before minutes of training (which checks
+            # its own validation window's years), not after
+            O.require_years(odds_dir, range(weeks[0].year, weeks[-1].year + 1))
         if trained:
             say(f"2/5 train a model on the history before {replay_from or 'its end'} "
                 "(first run only, the longest step; the replayed weeks stay out of sample)")
