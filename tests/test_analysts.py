@@ -295,3 +295,20 @@ def test_a_reader_of_a_file_with_older_views_sees_this_releases_views(
     assert result.exit_code == 0 and result.output.strip() == "[]", result.output
     with duckdb.connect(str(db), read_only=True) as con:  # the file is as it was
         assert _run_history_columns(con) == ["stale"]
+
+
+def test_a_views_record_without_a_version_is_upgraded(tmp_path: Path) -> None:
+    """An early build recorded only the checksum of the views it applied."""
+    from acebet import store
+
+    db = tmp_path / "v.duckdb"
+    store.connect(db).close()
+    with duckdb.connect(str(db)) as con:
+        con.execute("CREATE OR REPLACE TABLE schema_views (checksum VARCHAR NOT NULL, "
+                    "applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
+        con.execute("INSERT INTO schema_views (checksum) VALUES ('early')")
+    result = CliRunner().invoke(main, ["--db", str(db), "runs", "list", "--format", "json"])
+    assert result.exit_code == 0 and result.output.strip() == "[]", result.output
+    store.connect(db).close()
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert store.views_state(con) == "current"

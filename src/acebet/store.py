@@ -292,10 +292,10 @@ def views_state(con: duckdb.DuckDBPyConnection) -> str:
     this one's) stay, so two releases sharing a database never flip them back and forth:
     views only gain columns at their end, so this release reads the newer ones fine.
     """
-    exists = scalar(con, "SELECT count(*) FROM duckdb_tables() "
-                         "WHERE database_name = current_database() "
-                         "AND table_name = 'schema_views'")
-    if not exists:
+    has_version = scalar(con, "SELECT count(*) FROM duckdb_columns() "
+                              "WHERE database_name = current_database() "
+                              "AND table_name = 'schema_views' AND column_name = 'version'")
+    if not has_version:  # no record, or one from before views had a version
         return "older"
     rows = con.execute("SELECT version, checksum FROM schema_views").fetchall()
     if not rows:
@@ -312,9 +312,8 @@ def apply_views(con: duckdb.DuckDBPyConnection) -> None:
     version, checksum = _views_identity(text)
     with transaction(con):
         con.execute(text)
-        con.execute("CREATE TABLE IF NOT EXISTS schema_views (version INTEGER NOT NULL, "
+        con.execute("CREATE OR REPLACE TABLE schema_views (version INTEGER NOT NULL, "
                     "checksum VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
-        con.execute("DELETE FROM schema_views")
         con.execute("INSERT INTO schema_views (version, checksum) VALUES (?, ?)",
                     [version, checksum])
 
