@@ -96,7 +96,9 @@ def warm_snapshot(db: Path) -> None:
     from acebet import snapshots, store
 
     con = store.connect(db)
-    snapshots.refresh(con)
+    snapshot = snapshots.build_if_stale(con)
+    if snapshot is not None:
+        snapshots.store(con, snapshot)
     con.close()
 
 
