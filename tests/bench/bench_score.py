@@ -148,7 +148,8 @@ def main() -> None:
                     db = tmp / f"{kind}.duckdb"
                     shutil.copy(base, db)
                     if kind == "score":
-                        bucket.append(run([py, "-m", "acebet", "--db", str(db), "score"]))
+                        bucket.append(run([py, "-m", "acebet", "--db", str(db), "score",
+                                           "--max-history-age", "0"]))  # dated after the history)
                     else:
                         bucket.append(run([py, "-c", FLOOR, str(db), str(tmp / "ab.npy"),
                                            str(tmp / "ba.npy")]))
