@@ -149,7 +149,7 @@ def main() -> None:
                     shutil.copy(base, db)
                     if kind == "score":
                         bucket.append(run([py, "-m", "acebet", "--db", str(db), "score",
-                                           "--max-history-age", "0"]))  # dated after the history)
+                                           "--max-history-age", "0"]))  # dated after the history
                     else:
                         bucket.append(run([py, "-c", FLOOR, str(db), str(tmp / "ab.npy"),
                                            str(tmp / "ba.npy")]))
