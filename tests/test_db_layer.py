@@ -30,7 +30,7 @@ OUTSIDE_THE_LAYER = ("store.py", "share")
 TABLES = ("players", "matches", "ingest_rejects", "ingest_runs", "models", "feature_snapshots",
           "fixtures", "fixture_rejects", "fixture_loads", "score_runs", "predictions",
           "predictions_history", "latest_predictions", "run_history", "prediction_outcomes",
-          "model_performance", "backtests", "backtest_predictions")
+          "model_performance", "backtests", "backtest_predictions", "match_odds")
 SQL_ON_TABLES = re.compile(
     r"\b(FROM|JOIN|INTO|UPDATE|TABLE)\s+(" + "|".join(TABLES) + r")\b", re.IGNORECASE)
 

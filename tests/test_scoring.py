@@ -352,11 +352,13 @@ def test_latest_lists_the_active_models_predictions(db: Path, tmp_path: Path) ->
 def test_snapshot_features_equal_the_full_pass_bit_for_bit(db: Path, tmp_path: Path) -> None:
     import datetime as dt
 
+    import numpy as np
     import polars as pl
     from polars.testing import assert_frame_equal
 
     from acebet import features as F
     from acebet import model as M
+    from acebet.features import market as FM
 
     ids = [p[0] for p in players(db, 12)]
     con = store.connect(db, read_only=True)
@@ -370,9 +372,15 @@ def test_snapshot_features_equal_the_full_pass_bit_for_bit(db: Path, tmp_path: P
         "p1_id": ids[:6], "p2_id": ids[6:12],
     }, schema_overrides={"tourney_id": pl.String})
     matches, people = F.load_matches(con), F.load_players(con)
-    full = F.build(F.timeline(matches, scoring.fixture_rows(fixtures)), people).filter(
-        pl.col("is_fixture"))
-    snap = F.Snapshot.from_history(matches, F.history_fingerprint(con))
+    # closing odds for most matches, so the market-implied rating moves too
+    rng = np.random.default_rng(3)
+    market = matches.select("tourney_id", "match_num").with_columns(
+        market_prob=pl.Series(rng.uniform(0.2, 0.9, matches.height))).sample(
+        fraction=0.7, seed=3)
+    full = F.build(F.timeline(matches, scoring.fixture_rows(fixtures)), people,
+                   market=market, market_k=FM.MARKET_K).filter(pl.col("is_fixture"))
+    assert full["p1_mkt"].abs().sum() > 0 and full["p1_mkt_n"].min() > 0
+    snap = F.Snapshot.from_history(matches, F.history_fingerprint(con), market=market)
     stored = F.Snapshot.from_parts(snap.fingerprint, snap.to_parts())
     fast = stored.build(scoring.fixture_rows(fixtures), people)
     assert snap.covers(fixtures["tourney_date"])

@@ -96,8 +96,9 @@ def evaluate(
         raise InputError(f"no matches before {date_from} to train on; ingest history first")
     progress_mod.step(f"backtest: features over {matches.height:,} matches", enabled=progress)
     rows = F.timeline(matches)
+    stored = F.load_market(con)
     feats = F.build(rows, F.load_players(con),
-                    **_market_rating_inputs(con, rows, odds_dir, date_to))
+                    **_market_rating_inputs(con, rows, odds_dir, date_to, stored))
     feats = feats.with_columns(pl.Series("elo_prob", F.elo_probability(feats)))
 
     data = M.TrainingSet(feats, bins_before=windows[0][0])
@@ -106,6 +107,8 @@ def evaluate(
         since = M.months_before(date_from, M.VALIDATION_MONTHS + 1)
         market = B.market_by_match(con, feats.filter(
             pl.col("played") & (pl.col("tourney_date") >= since)), book)
+    elif stored.height:  # the odds loaded with `acebet odds load`
+        market = stored
     parts, model, pool = [], None, []
     with progress_mod.task("backtest: periods", windows, enabled=progress) as bar:
         for lo, hi in bar:
@@ -152,15 +155,20 @@ def evaluate(
 
 
 def _market_rating_inputs(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame,
-                          odds_dir: Path | None, date_to: dt.date) -> dict[str, object]:
-    """The market-implied rating's inputs for `F.build` when it is switched on
-    (`features.market.MARKET_K` > 0, evaluation only) and odds are given: the closing
-    probabilities of every played match the odds files cover. Each match's odds feed only
-    the features of later dates (`features.market`)."""
+                          odds_dir: Path | None, date_to: dt.date, stored: pl.DataFrame
+                          ) -> dict[str, object]:
+    """The market-implied rating's inputs for `F.build`, as `train` would have them: the
+    closing probabilities of every played match the odds files cover (with `odds_dir`),
+    else the stored odds; none without either. Each match's odds feed only the features
+    of later dates (`features.market`)."""
     from acebet.features import market as FM
 
-    if not FM.MARKET_K or odds_dir is None:
+    if not FM.MARKET_K:
         return {}
+    if odds_dir is None:
+        if not stored.height:
+            return {}
+        return {"market": stored, "market_k": FM.MARKET_K}
     from acebet import odds as O
 
     history = O.read_odds(odds_dir, range(MARKET_ODDS_FROM, date_to.year + 1))

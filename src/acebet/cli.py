@@ -466,6 +466,46 @@ def evaluate(settings: Settings, period_texts: tuple[str, ...], odds: Path | Non
 
 
 @main.group()
+def odds() -> None:
+    """Keep the closing odds of played matches (the market-implied rating's input)."""
+
+
+@odds.command("load")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--year", "years", type=click.IntRange(1968, 2100), multiple=True,
+              metavar="YYYY", help="Load only this year's file (repeatable); default: all.")
+@click.pass_obj
+def odds_load(settings: Settings, folder: Path, years: tuple[int, ...]) -> None:
+    """Pair the yearly closing-odds files in FOLDER (YYYY.csv, tennis-data.co.uk
+    format) with the played matches in the history and keep them in match_odds.
+
+    The next `train` gives the model the market-implied rating and fits the blend from
+    them. Load the current year's file again as results come in (after `ingest`), so
+    the rating keeps up with the history; a match's odds are replaced, never doubled.
+
+    \b
+    Example:
+      acebet odds load ../shared/data/tennis_data_odds
+      acebet odds load ../shared/data/tennis_data_odds --year 2022
+    """
+    from acebet import odds as O
+
+    if not folder.is_dir():
+        raise InputError(f"{folder}: no such folder")
+    settings.share()
+    with settings.connect() as con:
+        loaded = O.store_odds(con, folder, years or None)
+    _publish(settings)
+    report = loaded.report
+    click.echo(f"odds from {loaded.files} file(s): {loaded.rows_read:,} rows, "
+               f"{report.matched_rows:,} paired with a played match, {loaded.stored:,} "
+               "stored with prices")
+    if loaded.rows_read and not report.matched_rows:
+        raise InputError(f"{folder}: no odds row matched a played match in the history "
+                         "(ingest the history of those years first)")
+
+
+@main.group()
 def fixtures() -> None:
     """Load upcoming fixtures to score."""
 

@@ -95,8 +95,9 @@ def run(
 ) -> DemoResult:
     """Ingest, train if needed, replay the last weeks, load and score the example fixtures.
 
-    With `odds_dir` (yearly tennis-data files) the model is trained with blend weights and
-    the replayed weeks carry their closing odds.
+    With `odds_dir` (yearly tennis-data files) the odds are stored (`acebet odds load`),
+    so the model takes the market-implied rating and fits blend weights, and the replayed
+    weeks carry their closing odds.
     """
     source = source or download.UPSTREAM_URL
     with store.connect(db, lock_timeout=lock_timeout) as con:
@@ -109,6 +110,9 @@ def run(
         if odds_dir is not None and weeks:  # before minutes of training (which checks
             # its own validation window's years), not after
             O.require_years(odds_dir, range(weeks[0].year, weeks[-1].year + 1))
+        if odds_dir is not None:  # the market-implied rating's input (features.market)
+            loaded = O.store_odds(con, odds_dir)
+            say(f"    {loaded.stored:,} played matches with closing odds")
         if trained:
             say(f"2/5 train a model on the history before {replay_from or 'its end'} "
                 "(first run only, the longest step; the replayed weeks stay out of sample)")

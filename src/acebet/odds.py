@@ -1,4 +1,4 @@
-"""Bookmaker odds (tennis-data.co.uk yearly files) for backtests.
+"""Bookmaker odds (tennis-data.co.uk yearly files) for backtests and the odds history.
 
 `read_odds` loads the yearly CSVs into one frame with a fixed column set, whatever columns
 a year happens to carry. `match_odds_with_report` resolves the bookmakers' player names with
@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import polars as pl
 
 from acebet.errors import InputError
@@ -416,3 +417,53 @@ def match_odds(
     matched, report = match_odds_with_report(odds, matches, resolver, **kwargs)
     log.info("odds matching: %s", report.summary())
     return matched
+
+
+@dataclass(frozen=True)
+class OddsLoad:
+    """What `store_odds` did: files and rows read, rows paired with a played match, and
+    the pairing report (names that did not resolve)."""
+
+    files: int
+    rows_read: int
+    stored: int
+    report: MatchReport
+
+
+def store_odds(con: duckdb.DuckDBPyConnection, folder: Path | str,
+               years: Iterable[int] | None = None) -> OddsLoad:
+    """Pair the yearly odds files with the played matches in the store and keep the
+    vig-free closing probabilities in `match_odds` (replacing a match's earlier odds).
+
+    The daily job loads the latest year's file as results come in, so the market-implied
+    rating keeps moving with the history it is trained on (features.market).
+    """
+    from acebet.db import match_odds as match_odds_db
+    from acebet.features.timeline import load_matches
+    from acebet.store import transaction
+
+    book = read_odds(folder, years)
+    files = book["source_file"].n_unique()
+    dates = book["date"].drop_nulls()
+    if dates.is_empty():
+        raise InputError(f"{folder}: no odds row has a readable date")
+    played = load_matches(con).filter(pl.col("tourney_date").is_between(
+        dates.min() - dt.timedelta(days=21), dates.max() + dt.timedelta(days=3)))
+    if played.is_empty():
+        raise InputError(f"{folder}: the history has no matches from {dates.min()} to "
+                         f"{dates.max()}; ingest them first (`acebet ingest`)")
+    paired, report = match_odds_with_report(
+        book, played.select("tourney_id", "match_num", "tourney_date",
+                            pl.col("p1_id").alias("winner_id"),
+                            pl.col("p2_id").alias("loser_id")),
+        NameResolver.from_db(con))
+    usable = paired.filter(pl.col("pinnacle_prob_winner").is_not_null()
+                           | pl.col("avg_prob_winner").is_not_null()).select(
+        "tourney_id", "match_num",
+        pl.col("pinnacle_prob_winner").alias("pinnacle_prob"),
+        pl.col("avg_prob_winner").alias("market_avg_prob"), "source_file")
+    with transaction(con):
+        stored = match_odds_db.upsert(con, usable)
+    log.info("odds loaded", extra={"files": files, "rows_read": book.height, "stored": stored,
+                                   "matched": report.matched_rows})
+    return OddsLoad(files=files, rows_read=book.height, stored=stored, report=report)

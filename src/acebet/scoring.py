@@ -25,10 +25,12 @@ from acebet import features as F
 from acebet import interrupts, progress, snapshots, store
 from acebet import model as M
 from acebet.db import history as history_db
+from acebet.db import match_odds as match_odds_db
 from acebet.db import runs as runs_db
 from acebet.db.runs import PREDICTION_COLUMNS
 from acebet.errors import DatabaseBusy, Interrupted, StaleHistoryError
 from acebet.faults import checkpoint
+from acebet.features import market as FM
 
 log = logging.getLogger(__name__)
 
@@ -90,11 +92,31 @@ def fixture_rows(fixtures: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+# The market-implied rating of a player stops moving after the last match with odds; a
+# month behind the results is when a model trained on a moving rating starts to see stale
+# ones (load the current year's odds file after each ingest).
+ODDS_LAG_DAYS = 30
+
+
+def warn_if_odds_lag(last_odds: dt.date | None, history_end: dt.date | None) -> bool:
+    """Warn (and return True) when the stored odds end well before the results."""
+    if history_end is None:
+        return False
+    if last_odds is None or (history_end - last_odds).days > ODDS_LAG_DAYS:
+        since = "no match has odds" if last_odds is None else f"the odds end {last_odds}"
+        log.warning(f"the model takes the market rating, but {since} and the results go to "
+                    f"{history_end}: load the recent odds (`acebet odds load FOLDER --year "
+                    f"{history_end.year}`)")
+        return True
+    return False
+
+
 def predict_fixtures(
     fixtures: pl.DataFrame, matches: pl.DataFrame, players: pl.DataFrame,
-    fitted: M.TrainedModel,
+    fitted: M.TrainedModel, market: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """P(p1 wins) and the flags for each fixture, from the history in `matches`.
+    """P(p1 wins) and the flags for each fixture, from the history in `matches` (and
+    the closing probabilities in `market`, for a model that takes the market rating).
 
     Each fixture sees only matches up to its own date (the timeline puts it after
     them), so scoring an old fixture cannot use results that came later.
@@ -103,7 +125,10 @@ def predict_fixtures(
         return fixtures.with_columns(
             pl.lit(None, pl.Float64).alias("p1_win_prob"), pl.lit(None, pl.Boolean)
             .alias("cold_start"), pl.lit(None, pl.Float64).alias("p1_blend_prob"))
-    feats = F.build(F.timeline(matches, fixture_rows(fixtures)), players)
+    if fitted.uses_market and market is None:
+        raise ValueError("this model takes the market rating: pass the stored odds")
+    feats = F.build(F.timeline(matches, fixture_rows(fixtures)), players,
+                    market=market if fitted.uses_market else None, market_k=FM.MARKET_K)
     return score_frame(fixtures, feats.filter(pl.col("is_fixture")), fitted)
 
 
@@ -225,16 +250,18 @@ def _score(db: Path | str, run_id: str, started_at: dt.datetime, as_of: dt.date 
         last_match = history_end if as_of is None else history_db.last_match_date(con, as_of)
         todo = with_history_age(todo, last_match)
         run_age = check_history_age(todo, last_match, max_history_age)
+        if fitted.uses_market and todo.height:
+            warn_if_odds_lag(match_odds_db.last_paired_date(con), history_end)
         use_snapshot = todo.height > 0 and (as_of is None or (
             history_end is not None and as_of >= history_end))
         if use_snapshot:
             snapshot = snapshots.load(con)
             if snapshot is None:
                 progress.step("rebuilding the end-of-history feature snapshot (history changed)")
-                snapshot = new_snapshot = F.Snapshot.from_history(
-                    F.load_matches(con), F.history_fingerprint(con))
+                snapshot = new_snapshot = snapshots.from_store(con)
             use_snapshot = snapshot.covers(todo["tourney_date"])
         matches = F.load_matches(con, until=as_of) if todo.height and not use_snapshot else None
+        market = F.load_market(con) if matches is not None and fitted.uses_market else None
         players = F.load_players(con) if todo.height else None
     finally:
         con.close()
@@ -244,7 +271,7 @@ def _score(db: Path | str, run_id: str, started_at: dt.datetime, as_of: dt.date 
     if use_snapshot:
         scored = score_frame(todo, snapshot.build(fixture_rows(todo), players), fitted)
     else:
-        scored = predict_fixtures(todo, matches, players, fitted)
+        scored = predict_fixtures(todo, matches, players, fitted, market)
     effective_as_of = as_of or history_end
     rows = _prediction_rows(scored, run_id, version, scored_at, effective_as_of)
     checkpoint("score:computed")
@@ -359,5 +386,6 @@ def predict_one(
         raise InputError(rejects["reason"][0] + (f" (did you mean: {hint})" if hint else ""))
     version, fitted = M.load(con)
     ready = with_history_age(ready, last_match)
-    scored = predict_fixtures(ready, F.load_matches(con), F.load_players(con), fitted)
+    scored = predict_fixtures(ready, F.load_matches(con), F.load_players(con), fitted,
+                              F.load_market(con))
     return {**scored.row(0, named=True), "model_version": version, "history_end": last_match}

@@ -33,7 +33,13 @@ def build_if_stale(con: duckdb.DuckDBPyConnection) -> F.Snapshot | None:
     if load(con) is not None:
         return None
     progress.step("rebuilding the end-of-history feature snapshot")
-    return F.Snapshot.from_history(F.load_matches(con), F.history_fingerprint(con))
+    return from_store(con)
+
+
+def from_store(con: duckdb.DuckDBPyConnection) -> F.Snapshot:
+    """A new snapshot of the stored history and odds."""
+    return F.Snapshot.from_history(F.load_matches(con), F.history_fingerprint(con),
+                                   market=F.load_market(con))
 
 
 def store(con: duckdb.DuckDBPyConnection, snapshot: F.Snapshot) -> bool:

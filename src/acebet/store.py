@@ -198,7 +198,7 @@ def attach_job_database(con: duckdb.DuckDBPyConnection, path: str | Path,
 
 # What training, backtests and evaluations read: the history, and the stored feature
 # snapshot `train` checks for staleness.
-HISTORY_TABLES = ("players", "matches", "feature_snapshots")
+HISTORY_TABLES = ("players", "matches", "match_odds", "feature_snapshots")
 
 
 def history_copy(path: str | Path, lock_timeout: float = 0.0) -> duckdb.DuckDBPyConnection:

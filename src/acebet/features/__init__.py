@@ -13,20 +13,33 @@ The model's input matrix lives with the model (`acebet.model.matrix`).
 
 from __future__ import annotations
 
+import duckdb
 import polars as pl
 
+from acebet.db import match_odds
 from acebet.features.elo import EloParams, elo_pass, elo_probability, young_k_factor
 from acebet.features.history import history_features, player_features
-from acebet.features.market import market_ratings
+from acebet.features.market import (
+    final_market_ratings,
+    lookup_market_ratings,
+    market_ratings,
+)
 from acebet.features.snapshot import FEATURE_CODE_VERSION, Snapshot, history_fingerprint
 from acebet.features.timeline import TIMELINE_COLUMNS, load_matches, load_players, timeline
 
 __all__ = [
     "FEATURE_CODE_VERSION", "TIMELINE_COLUMNS", "EloParams", "Snapshot", "build",
-    "elo_pass", "elo_probability", "history_features", "history_fingerprint",
-    "load_matches", "load_players", "market_ratings", "player_features", "timeline",
+    "elo_pass", "elo_probability", "final_market_ratings", "history_features",
+    "history_fingerprint", "load_market", "load_matches", "load_players",
+    "lookup_market_ratings", "market_ratings", "player_features", "timeline",
     "young_k_factor",
 ]
+
+
+def load_market(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """The stored closing probabilities of played matches (`acebet odds load`), the
+    market-implied rating's input; empty when none are loaded."""
+    return match_odds.market_probabilities(con)
 
 
 def build(rows: pl.DataFrame, players: pl.DataFrame, params: EloParams = EloParams(),

@@ -10,8 +10,8 @@ match moves r_a by k·(m − d) and r_b by the opposite, so the difference of tw
 antisymmetric by construction. All matches of one date are read before any of them
 updates: Sackmann dates every round of an event with its Monday, so a fixture of that
 date (which comes before the date's results) and a match of that date see the same state.
-Evaluation only for now (EVALUATION.md, C9): production would need an odds history in the
-database and the snapshot carrying the ratings.
+In production the odds come from the `match_odds` table (`acebet odds load`); the
+end-of-history snapshot carries every player's final rating (`final_market_ratings`).
 """
 
 from __future__ import annotations
@@ -21,27 +21,28 @@ import polars as pl
 
 from acebet.domain import SURFACES
 
-# >0: the backtest builds the market rating with this step size and the model takes it as
-# inputs (`model.matrix.MARKET_INPUTS`); 0 (the default) leaves the product unchanged.
-MARKET_K = 0.0
+# The rating's step size (EVALUATION.md, C9: chosen once from 0.1/0.2/0.3 on the tuning
+# periods). A model trained on a history with odds takes the rating as inputs
+# (`model.matrix.MARKET_INPUTS`) and records k; 0 turns the rating off everywhere.
+MARKET_K = 0.2
 # With MARKET_K > 0: also a rating per surface (same k), fed only by that surface's odds.
 MARKET_SURFACE = False
 EPS = 1e-4
 
 
-def market_ratings(rows: pl.DataFrame, market: pl.DataFrame, k: float, *,
-                   surface: bool = False) -> pl.DataFrame:
-    """Pre-row market ratings and odds-bearing match counts for both sides of every row
-    (with `surface`, also the row's surface rating: `p1_smkt`, `p2_smkt`).
-
-    `rows` is the timeline; `market` holds `tourney_id`, `match_num` and `market_prob`,
-    the vig-free probability that the row's p1 wins (p1 is the winner of a played match).
-    Only played matches (not fixtures) with a market probability move the ratings.
-    """
-    probs = market.select("tourney_id", "match_num", "market_prob").unique(
+def _probabilities(market: pl.DataFrame) -> pl.DataFrame:
+    return market.select("tourney_id", "match_num", "market_prob").unique(
         subset=["tourney_id", "match_num"], keep="first")
+
+
+def _market_pass(rows: pl.DataFrame, market: pl.DataFrame, k: float
+                 ) -> tuple[np.ndarray, list[int], list[float], list[int]]:
+    """One pass over the timeline: the pre-row state of both sides of every row (columns
+    p1_mkt, p2_mkt, p1_mkt_n, p2_mkt_n, p1_smkt, p2_smkt) and the final ratings and
+    counts of every player in `ids` order (all odds-bearing rows applied)."""
     joined = rows.select("row", "tourney_id", "match_num", "played", "is_fixture").join(
-        probs, on=["tourney_id", "match_num"], how="left", maintain_order="left")
+        _probabilities(market), on=["tourney_id", "match_num"], how="left",
+        maintain_order="left")
     usable = joined["played"] & ~joined["is_fixture"] & joined["market_prob"].is_not_null()
     p = np.clip(joined["market_prob"].fill_null(0.5).to_numpy(), EPS, 1 - EPS)
     target = np.where(usable.to_numpy(), np.log(p) - np.log1p(-p), np.nan).tolist()
@@ -82,7 +83,41 @@ def market_ratings(rows: pl.DataFrame, market: pl.DataFrame, k: float, *,
         out[i] = (rating[a], rating[b], count[a], count[b], sr[a], sr[b])
         if target[i] == target[i]:  # not NaN: this match has odds
             pending.append(i)
+    apply(pending)
+    return out, ids, rating, count
+
+
+def market_ratings(rows: pl.DataFrame, market: pl.DataFrame, k: float, *,
+                   surface: bool = False) -> pl.DataFrame:
+    """Pre-row market ratings and odds-bearing match counts for both sides of every row
+    (with `surface`, also the row's surface rating: `p1_smkt`, `p2_smkt`).
+
+    `rows` is the timeline; `market` holds `tourney_id`, `match_num` and `market_prob`,
+    the vig-free probability that the row's p1 wins (p1 is the winner of a played match).
+    Only played matches (not fixtures) with a market probability move the ratings.
+    """
+    out, *_ = _market_pass(rows, market, k)
     names = ["p1_mkt", "p2_mkt", "p1_mkt_n", "p2_mkt_n", "p1_smkt", "p2_smkt"]
     if not surface:
         names = names[:4]
     return pl.DataFrame({name: out[:, j] for j, name in enumerate(names)})
+
+
+def final_market_ratings(rows: pl.DataFrame, market: pl.DataFrame, k: float) -> pl.DataFrame:
+    """Every player's rating and count after the whole timeline (`player_id`, `mkt`,
+    `mkt_n`): what a fixture dated after the history sees (`Snapshot`)."""
+    _, ids, rating, count = _market_pass(rows, market, k)
+    return pl.DataFrame({"player_id": ids, "mkt": rating, "mkt_n": count},
+                        schema={"player_id": pl.Int64, "mkt": pl.Float64, "mkt_n": pl.Float64})
+
+
+def lookup_market_ratings(rows: pl.DataFrame, final: pl.DataFrame) -> pl.DataFrame:
+    """`market_ratings` for rows dated after the history, from the final ratings: a
+    player without odds-bearing matches is at 0 with a count of 0."""
+    out = {}
+    for side in ("p1", "p2"):
+        found = rows.select(pl.col(f"{side}_id").cast(pl.Int64).alias("player_id")).join(
+            final, on="player_id", how="left", maintain_order="left")
+        out[f"{side}_mkt"] = found["mkt"].fill_null(0.0)
+        out[f"{side}_mkt_n"] = found["mkt_n"].fill_null(0.0)
+    return pl.DataFrame(out).select("p1_mkt", "p2_mkt", "p1_mkt_n", "p2_mkt_n")

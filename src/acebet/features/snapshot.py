@@ -12,7 +12,9 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 
+from acebet.db import match_odds
 from acebet.db.history import matches_digest
+from acebet.features import market as FM
 from acebet.features.elo import EloParams, elo_pass
 from acebet.features.history import (
     HISTORY_KEYS,
@@ -23,7 +25,7 @@ from acebet.features.history import (
 )
 from acebet.features.timeline import timeline
 
-FEATURE_CODE_VERSION = 3  # bump when features change, so stored snapshots are rebuilt
+FEATURE_CODE_VERSION = 4  # bump when features change, so stored snapshots are rebuilt
 
 
 @dataclass
@@ -41,14 +43,22 @@ class Snapshot:
     history_end: dt.date | None
     ratings: pl.DataFrame
     tables: dict[str, pl.DataFrame]
+    market: pl.DataFrame  # final market-implied ratings (features.market)
 
     WINDOW_DAYS = 40  # longest fatigue window (30 days) plus margin
 
     @classmethod
     def from_history(cls, matches: pl.DataFrame, fingerprint: str,
-                     params: EloParams = EloParams()) -> Snapshot:
+                     params: EloParams = EloParams(), market: pl.DataFrame | None = None
+                     ) -> Snapshot:
+        """From the played matches and the closing probabilities of those with odds
+        (`features.load_market`; none: every market rating stays at 0)."""
         rows = timeline(matches)
         _, ratings = elo_pass(rows, params)
+        if market is None:
+            market = pl.DataFrame(schema={"tourney_id": pl.String, "match_num": pl.Int64,
+                                          "market_prob": pl.Float64})
+        final_market = FM.final_market_ratings(rows, market, FM.MARKET_K)
         states = history_states(rows)
         end = rows["tourney_date"].max() if rows.height else None
         tables = {
@@ -63,7 +73,7 @@ class Snapshot:
                      .unique(subset=["player"], keep="last"))
             per_date = pl.concat([older, recent])
         tables["per_date"] = per_date
-        return cls(fingerprint, rows.height, end, ratings, tables)
+        return cls(fingerprint, rows.height, end, ratings, tables, final_market)
 
     def covers(self, dates: pl.Series) -> bool:
         """Whether every fixture comes after the whole history on the timeline: dated
@@ -72,20 +82,22 @@ class Snapshot:
 
     def build(self, fixtures: pl.DataFrame, players: pl.DataFrame,
               params: EloParams = EloParams()) -> pl.DataFrame:
-        """`build` for fixture rows after the history, from the snapshot alone."""
+        """`build` for fixture rows after the history, from the snapshot alone, with the
+        market-implied rating (which `build` adds only when given the odds)."""
         rows = timeline(fixtures.head(0), fixtures).with_columns(
             pl.col("row") + self.next_row)
         ratings, _ = elo_pass(rows, params, start=self.ratings)
         return pl.concat(
             [rows, ratings,
              lookup_history(long_rows(rows), self.tables).drop("row"),
-             player_features(rows, players).drop("row")],
+             player_features(rows, players).drop("row"),
+             FM.lookup_market_ratings(rows, self.market)],
             how="horizontal",
         )
 
     def to_parts(self) -> dict[str, bytes]:
         """Parquet bytes per table, plus a JSON header, for storing in the database."""
-        parts = {"ratings": _parquet(self.ratings)}
+        parts = {"ratings": _parquet(self.ratings), "market": _parquet(self.market)}
         parts.update({f"table:{k}": _parquet(v) for k, v in self.tables.items()})
         parts["meta"] = json.dumps({
             "next_row": self.next_row,
@@ -102,6 +114,7 @@ class Snapshot:
             pl.read_parquet(io.BytesIO(parts["ratings"])),
             {k.split(":", 1)[1]: pl.read_parquet(io.BytesIO(v))
              for k, v in parts.items() if k.startswith("table:")},
+            pl.read_parquet(io.BytesIO(parts["market"])),
         )
 
 
@@ -112,7 +125,10 @@ def _parquet(frame: pl.DataFrame) -> bytes:
 
 
 def history_fingerprint(con: duckdb.DuckDBPyConnection, params: EloParams = EloParams()) -> str:
-    """Changes whenever a match is added, changed or removed, or the feature code changes."""
+    """Changes whenever a match or its odds are added, changed or removed, or the feature
+    code changes."""
     count, end, digest = matches_digest(con)
-    key = f"{count}|{end}|{digest}|{FEATURE_CODE_VERSION}|{params}"
+    odds_count, odds_digest = match_odds.digest(con)
+    key = (f"{count}|{end}|{digest}|{odds_count}|{odds_digest}|{FM.MARKET_K}|"
+           f"{FEATURE_CODE_VERSION}|{params}")
     return hashlib.sha256(key.encode()).hexdigest()[:24]

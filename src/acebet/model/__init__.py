@@ -29,8 +29,10 @@ from acebet import features as F
 from acebet import metrics, progress
 from acebet.db import models as models_db
 from acebet.errors import InputError, NoModelError, StoreError, first_line
+from acebet.features import market as FM
 from acebet.model.matrix import (  # noqa: F401
     FEATURES,
+    MARKET_INPUTS,
     matrix_columns,
     model_matrix,
     swap_sides,
@@ -97,6 +99,16 @@ class TrainedModel:
     updates: tuple[lgb.Booster, ...] = field(default=(), repr=False)
 
     @property
+    def features(self) -> list[str]:
+        """The input columns it was trained on, in order (older metadata: FEATURES)."""
+        return list(self.metadata.get("features") or FEATURES)
+
+    @property
+    def uses_market(self) -> bool:
+        """Whether it takes the market-implied rating (trained on a history with odds)."""
+        return MARKET_INPUTS[0] in self.features
+
+    @property
     def margin_scale(self) -> float:
         return float(self.metadata.get("base_margin", 0.0))
 
@@ -110,8 +122,9 @@ class TrainedModel:
         """P(p1 wins) for every row of a feature frame (`features.build` output)."""
         if feats.height == 0:
             return np.empty(0)
-        ab = model_matrix(feats).to_numpy()
-        ba = model_matrix(feats, swap=True).to_numpy()
+        columns = self.features
+        ab = model_matrix(feats).select(columns).to_numpy()
+        ba = model_matrix(feats, swap=True).select(columns).to_numpy()
         return symmetric_probability(self.raw(ab), self.raw(ba), self.temperature)
 
     def to_text(self) -> str:
@@ -223,6 +236,7 @@ def fit(feats: pl.DataFrame, train_to: dt.date, *, params: dict | None = None,
             "log_loss_winner_view": metrics.log_loss(val_p, ones),
         },
         "elo": {k: v for k, v in F.EloParams().__dict__.items()},
+        **({"market_k": FM.MARKET_K} if MARKET_INPUTS[0] in matrix_columns(rows) else {}),
         "data_fingerprint": fingerprint(rows),
         "versions": {
             "acebet": _version(), "lightgbm": lgb.__version__, "polars": pl.__version__,
@@ -318,7 +332,7 @@ def load(con: duckdb.DuckDBPyConnection, version: int | None = None) -> tuple[in
     except ValueError as exc:
         raise StoreError(f"model version {found}: metadata is not JSON: {exc}") from None
     temperature = check_metadata(found, meta)
-    check_model_text(found, text)
+    check_model_text(found, text, len(meta["features"]))
     try:
         booster = lgb.Booster(model_str=_sequential(text))
     except lgb.basic.LightGBMError as exc:
@@ -334,10 +348,16 @@ def check_metadata(version: int, meta: object) -> float:
     """
     if not isinstance(meta, dict):
         raise StoreError(f"model version {version}: metadata is not a JSON object")
-    if meta.get("features") != list(FEATURES):
+    if meta.get("features") not in (FEATURES, FEATURES + MARKET_INPUTS):
         raise StoreError(
             f"model version {version} was trained on different features than this AceBet "
             "computes; retrain it (`acebet train`)"
+        )
+    if MARKET_INPUTS[0] in meta["features"] and meta.get("market_k") != FM.MARKET_K:
+        raise StoreError(
+            f"model version {version} was trained with market rating step "
+            f"{meta.get('market_k')!r}, this AceBet computes {FM.MARKET_K!r}; retrain it "
+            "(`acebet train`)"
         )
     expected = json.loads(json.dumps(F.EloParams().__dict__))
     elo = meta.get("elo", {})  # models from before decay_days lack it: they had no decay
@@ -377,7 +397,7 @@ def _sequential(text: str) -> str:
     return re.sub(r"^tree_sizes=.*\n", "", text, count=1, flags=re.MULTILINE)
 
 
-def check_model_text(version: int, text: str) -> None:
+def check_model_text(version: int, text: str, n_features: int = len(FEATURES)) -> None:
     """Refuse text that LightGBM would load wrongly or that would crash at prediction.
 
     LightGBM trusts its own files: a tree with a split_feature or left_child list one
@@ -392,7 +412,6 @@ def check_model_text(version: int, text: str) -> None:
     head = _key_values(header)
     if head.get("num_class") != "1" or head.get("num_tree_per_iteration") != "1":
         raise bad("not a binary model")
-    n_features = len(FEATURES)
     if head.get("max_feature_idx") != str(n_features - 1):
         raise bad(f"max_feature_idx {head.get('max_feature_idx')!r}, expected {n_features - 1}")
     if not sep:
@@ -470,9 +489,11 @@ def fit_from_store(con: duckdb.DuckDBPyConnection, train_to: dt.date | None = No
                    odds_dir: Path | None = None) -> TrainedModel:
     """Fit on the stored history; it only reads, so a read-only connection will do.
 
-    With `odds_dir`, the blend weights are fitted on the validation window's
-    out-of-sample probabilities and the odds of those matches, and stored with the
-    version, so fixtures with odds also get the market-aware probability.
+    With odds loaded (`acebet odds load`) the model also takes the market-implied
+    rating. The blend weights are fitted on the validation window's out-of-sample
+    probabilities and the odds of those matches (from `odds_dir`, else the stored odds)
+    and stored with the version, so fixtures with odds also get the market-aware
+    probability.
     """
     matches = F.load_matches(con)
     if matches.height == 0:
@@ -484,18 +505,25 @@ def fit_from_store(con: duckdb.DuckDBPyConnection, train_to: dt.date | None = No
 
         O.require_years(odds_dir, range(months_before(train_to, VALIDATION_MONTHS).year,
                                         train_to.year + 1))
-    progress.step(f"train: features over {matches.height:,} matches")
-    feats = F.build(F.timeline(matches), F.load_players(con))
+    stored = F.load_market(con)
+    market = stored if stored.height and FM.MARKET_K else None
+    progress.step(f"train: features over {matches.height:,} matches"
+                  + (f", {stored.height:,} with odds" if market is not None else ""))
+    feats = F.build(F.timeline(matches), F.load_players(con), market=market,
+                    market_k=FM.MARKET_K)
     model = fit(feats, train_to)
+    from acebet import blend
+
+    held = model.validation
     if odds_dir is not None:
-        from acebet import blend
         from acebet import odds as O
 
-        held = model.validation
         days = held["tourney_date"]
         book = O.read_odds(odds_dir, range(days.min().year, days.max().year + 1))
-        market = blend.market_by_match(con, held, book)
-        model.metadata["blend"] = blend.weights_from(held, market)
+        model.metadata["blend"] = blend.weights_from(held, blend.market_by_match(con, held,
+                                                                               book))
+    elif stored.height:
+        model.metadata["blend"] = blend.weights_from(held, stored)
     return model
 
 
