@@ -471,13 +471,15 @@ def odds() -> None:
 
 
 @odds.command("load")
-@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path),
+                envvar="ACEBET_ODDS_DIR")
 @click.option("--year", "years", type=click.IntRange(1968, 2100), multiple=True,
               metavar="YYYY", help="Load only this year's file (repeatable); default: all.")
 @click.pass_obj
 def odds_load(settings: Settings, folder: Path, years: tuple[int, ...]) -> None:
     """Pair the yearly closing-odds files in FOLDER (YYYY.csv, tennis-data.co.uk
-    format) with the played matches in the history and keep them in match_odds.
+    format; env ACEBET_ODDS_DIR) with the played matches in the history and keep
+    them in match_odds.
 
     The next `train` gives the model the market-implied rating and fits the blend from
     them. Load the current year's file again as results come in (after `ingest`), so
