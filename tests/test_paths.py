@@ -60,7 +60,7 @@ NOT_CREATING = [
     ["export", "predictions", "--out", "{tmp}/p.csv"], ["runs", "list"], ["db", "status"],
     ["models", "list"], ["models", "activate", "1"], ["train"],
     ["fixtures", "load", "{fixtures}"], ["backtest", "--from", "2022-01-01", "--to",
-                                          "2022-02-01"],
+                                          "2022-02-01"], ["odds", "load", "{tmp}"],
 ]
 
 
@@ -155,7 +155,7 @@ EVERY_COMMAND = [
                                                          "Hard"],
     ["runs", "list"], ["models", "list"], ["models", "activate", "1"], ["score"], ["train"],
     ["fixtures", "load", "{fixtures}"], ["ingest", "{tmp}/nowhere"],
-    ["backtest", "--from", "2022-01-01", "--to", "2022-02-01"],
+    ["backtest", "--from", "2022-01-01", "--to", "2022-02-01"], ["odds", "load", "{tmp}"],
 ]
 
 
