@@ -34,9 +34,9 @@ ANTISYMMETRIC = [
 SYMMETRIC = ["surface_code", "level_code", "round_code", "best_of", "h2h_n", "min_log_n"]
 FEATURES = ANTISYMMETRIC + SYMMETRIC
 
-# The market-implied rating (features.market, off by default): inputs appended after
-# FEATURES only when the feature frame carries it, so the product's matrix is unchanged.
-# mkt_diff and log_mkt_n_diff are antisymmetric, min_log_mkt_n symmetric.
+# The market-implied rating (features.market, when odds are stored): inputs appended
+# after FEATURES only when the feature frame carries it, so a model trained without odds
+# keeps its matrix. mkt_diff and log_mkt_n_diff are antisymmetric, min_log_mkt_n symmetric.
 MARKET_INPUTS = ["mkt_diff", "log_mkt_n_diff", "min_log_mkt_n"]
 SURFACE_MARKET_INPUTS = ["smkt_diff"]  # with the per-surface market rating, antisymmetric
 
