@@ -97,6 +97,25 @@ def test_a_model_trained_after_odds_load_takes_the_market_rating_and_the_blend(
     assert not earlier.uses_market and earlier.features == FEATURES
 
 
+def test_a_market_model_is_exactly_symmetric(market_db: Path) -> None:
+    import numpy as np
+
+    from acebet import features as F
+    from acebet.model.matrix import swap_sides
+
+    con = store.connect(market_db, read_only=True)
+    try:
+        _, fitted = M.load(con)
+        feats = F.build(F.timeline(F.load_matches(con)), F.load_players(con),
+                        market=F.load_market(con), market_k=FM.MARKET_K)
+    finally:
+        con.close()
+    assert feats["p1_mkt_n"].max() > 0
+    p_ab = fitted.predict_proba(feats)
+    p_ba = fitted.predict_proba(swap_sides(feats))
+    assert np.array_equal(p_ab, 1.0 - p_ba)
+
+
 def test_a_market_model_scores_the_same_from_the_snapshot_and_the_full_pass(
     market_db: Path, tmp_path: Path
 ) -> None:
