@@ -27,6 +27,10 @@ from acebet.domain import SURFACES
 MARKET_K = 0.2
 # With MARKET_K > 0: also a rating per surface (same k), fed only by that surface's odds.
 MARKET_SURFACE = False
+# Evaluation switch (C11): a player's step is max(k, 1/(n+1)) with n his earlier matches
+# with odds, so a newcomer's rating is the running mean of the market's view of him
+# until n reaches 1/k; when the two steps add up to more than 1 they are scaled to sum 1.
+MARKET_NEWCOMER = False
 EPS = 1e-4
 
 
@@ -61,12 +65,21 @@ def _market_pass(rows: pl.DataFrame, market: pl.DataFrame, k: float
     out = np.empty((rows.height, 6), dtype=np.float64)
     pending: list[int] = []  # odds-bearing rows of the current date, applied after it
 
+    newcomer = MARKET_NEWCOMER
+
     def apply(waiting: list[int]) -> None:
         for j in waiting:
             a, b = p1[j], p2[j]
-            step = k * (target[j] - (rating[a] - rating[b]))
-            rating[a] += step
-            rating[b] -= step
+            error = target[j] - (rating[a] - rating[b])
+            if newcomer:
+                ka, kb = max(k, 1.0 / (count[a] + 1)), max(k, 1.0 / (count[b] + 1))
+                if ka + kb > 1.0:
+                    ka, kb = ka / (ka + kb), kb / (ka + kb)
+                rating[a] += ka * error
+                rating[b] -= kb * error
+            else:
+                rating[a] += k * error
+                rating[b] -= k * error
             sr = s_rating[surfaces[j]]
             s_step = k * (target[j] - (sr[a] - sr[b]))
             sr[a] += s_step
