@@ -414,6 +414,30 @@ def test_score_uses_a_stored_snapshot_and_rebuilds_it_when_history_changes(
 
 
 
+def test_a_second_run_on_the_same_history_reads_the_stored_snapshot(
+    db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The daily run's speed rests on this: with the history unchanged, scoring looks
+    fixtures up in the stored snapshot and never replays the history to rebuild it."""
+    from acebet import features
+
+    ids = [p[0] for p in players(db)]
+
+    def load_and_score(a: int, b: int) -> None:
+        cli(db, "fixtures", "load", str(write(tmp_path / f"{a}-{b}.csv", [fixture(a, b)])))
+        assert scoring.score(db).predictions_written == 1
+
+    def replay(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the history was replayed to rebuild the snapshot")
+
+    load_and_score(ids[0], ids[1])
+    stored = query(db, "SELECT fingerprint, part, created_at FROM feature_snapshots")
+    assert stored
+    monkeypatch.setattr(features.Snapshot, "from_history", replay)
+    load_and_score(ids[2], ids[3])
+    assert query(db, "SELECT fingerprint, part, created_at FROM feature_snapshots") == stored
+
+
 def test_a_snapshot_built_before_the_history_changed_never_replaces_the_stored_one(
     db: Path,
 ) -> None:

@@ -395,8 +395,15 @@ def register_frame(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFram
 def query_frame(
     con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None
 ) -> pl.DataFrame:
-    """Run a query and return the result as a Polars frame (zero copy, no pyarrow)."""
-    return pl.DataFrame(con.sql(sql, params=params))
+    """Run a query and return the result as a Polars frame (zero copy, no pyarrow).
+
+    With parameters DuckDB runs the query at once and keeps a materialized result, whose
+    own Arrow export is slow (0.6 s and 60 MiB more for the 100,000 fixtures a scoring
+    run reads); a query over that result exports as fast as an unparameterized one.
+    """
+    if not params:
+        return pl.DataFrame(con.sql(sql))
+    return pl.DataFrame(con.sql(sql, params=params).query("_result", "FROM _result"))
 
 
 def sql_literal(value: str) -> str:

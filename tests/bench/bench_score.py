@@ -8,7 +8,9 @@ Not collected by pytest. Needs a database with the history ingested and a model:
 
 For each size, synthetic fixtures (random pairs of players with history, dated after
 the history) are loaded into a copy of the database; then, in fresh processes:
-  - `acebet score`, timed end to end, with its peak memory;
+  - `acebet score`, timed end to end, with its peak memory, with publishing off: the
+    analyst share it refreshes afterwards is `bench_publish.py`'s (here every copy would
+    publish from scratch, a second or two and 200 MiB no daily run pays);
   - the floor: read the fixtures from DuckDB, `predict_proba` (both orientations, as
     the symmetric model needs) on feature matrices prepared beforehand, insert the
     results into a table;
@@ -149,7 +151,8 @@ def main() -> None:
                     shutil.copy(base, db)
                     if kind == "score":
                         bucket.append(run([py, "-m", "acebet", "--db", str(db), "score",
-                                           "--max-history-age", "0"]))  # dated after the history
+                                           "--max-history-age", "0"],  # dated after the history
+                                          env={"ACEBET_PUBLISH": "none"}))
                     else:
                         bucket.append(run([py, "-c", FLOOR, str(db), str(tmp / "ab.npy"),
                                            str(tmp / "ba.npy")]))
