@@ -17,6 +17,7 @@ import duckdb
 import polars as pl
 
 from acebet.db import match_odds
+from acebet.features import market as FM
 from acebet.features.elo import EloParams, elo_pass, elo_probability, young_k_factor
 from acebet.features.history import history_features, player_features
 from acebet.features.market import (
@@ -56,4 +57,8 @@ def build(rows: pl.DataFrame, players: pl.DataFrame, params: EloParams = EloPara
     parts = [rows, ratings, history_features(rows).drop("row"), facts.drop("row")]
     if market is not None and market_k > 0:
         parts.append(market_ratings(rows, market, market_k, surface=market_surface))
+        if FM.MARKET_FAST_K:
+            fast = market_ratings(rows, market, FM.MARKET_FAST_K)
+            parts.append(fast.select(pl.col("p1_mkt").alias("p1_fmkt"),
+                                     pl.col("p2_mkt").alias("p2_fmkt")))
     return pl.concat(parts, how="horizontal")

@@ -31,6 +31,9 @@ MARKET_SURFACE = False
 # with odds, so a newcomer's rating is the running mean of the market's view of him
 # until n reaches 1/k; when the two steps add up to more than 1 they are scaled to sum 1.
 MARKET_NEWCOMER = False
+# Evaluation switch (C12): >0 adds a second, faster rating with this step (`p1_fmkt`,
+# `p2_fmkt`), so the model can weigh the market's recent view against its longer one.
+MARKET_FAST_K = 0.0
 EPS = 1e-4
 
 

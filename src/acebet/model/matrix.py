@@ -39,6 +39,7 @@ FEATURES = ANTISYMMETRIC + SYMMETRIC
 # keeps its matrix. mkt_diff and log_mkt_n_diff are antisymmetric, min_log_mkt_n symmetric.
 MARKET_INPUTS = ["mkt_diff", "log_mkt_n_diff", "min_log_mkt_n"]
 SURFACE_MARKET_INPUTS = ["smkt_diff"]  # with the per-surface market rating, antisymmetric
+FAST_MARKET_INPUTS = ["fmkt_diff"]  # with the faster market rating (C12), antisymmetric
 
 # Per-side features whose plain difference is an input named after them ("elo": elo_diff).
 _PLAIN_DIFFS = ["elo", "selo", "age", "height", "left", "form10", "form25", "sform10", "m7",
@@ -86,6 +87,8 @@ def model_matrix(feats: pl.DataFrame, params: EloParams = EloParams(), *, swap: 
         }
     if "p1_smkt" in feats.columns:
         inputs["smkt_diff"] = diff("smkt")
+    if "p1_fmkt" in feats.columns:
+        inputs["fmkt_diff"] = diff("fmkt")
     return feats.select(inputs[name].alias(name) for name in matrix_columns(feats))
 
 
@@ -96,6 +99,8 @@ def matrix_columns(feats: pl.DataFrame) -> list[str]:
         columns += MARKET_INPUTS
     if "p1_smkt" in feats.columns:
         columns += SURFACE_MARKET_INPUTS
+    if "p1_fmkt" in feats.columns:
+        columns += FAST_MARKET_INPUTS
     return columns
 
 
