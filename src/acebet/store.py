@@ -364,7 +364,7 @@ def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Row counts of the product tables, for `db status` and for tests."""
     names = [
         "players", "matches", "ingest_rejects", "fixtures", "fixture_rejects",
-        "models", "score_runs", "predictions",
+        "models", "score_runs", "predictions", "match_odds",
     ]
     counts = {}
     for name in names:
