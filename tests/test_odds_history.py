@@ -183,3 +183,109 @@ def test_score_warns_when_the_odds_lag_the_results(caplog: pytest.LogCaptureFixt
         assert scoring.warn_if_odds_lag(None, end)
         assert "no match has odds" in caplog.text
     assert not scoring.warn_if_odds_lag(None, None)
+
+
+def _odds_file(folder: Path, rows: list[tuple[str, str, str, float, float, str]]) -> Path:
+    """A one-year tennis-data file: (date m/d/yyyy, winner, loser, PSW, PSL, comment)."""
+    import csv
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "2022.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["Date", "Winner", "Loser", "PSW", "PSL", "Comment"])
+        writer.writerows(rows)
+    return folder
+
+
+def _a_played_match(db: Path) -> tuple[str, int, dt.date, int, int, str, str]:
+    """(tourney_id, match_num, date, winner_id, loser_id, winner name, loser name) of a
+    2022 tour-level match."""
+    return query(db, """
+        SELECT tourney_id, match_num, tourney_date, winner_id, loser_id,
+               w.name_last || ' ' || left(w.name_first, 1) || '.',
+               l.name_last || ' ' || left(l.name_first, 1) || '.'
+        FROM matches m JOIN players w ON w.player_id = winner_id
+        JOIN players l ON l.player_id = loser_id
+        WHERE year(tourney_date) = 2022 AND tourney_level = 'A' AND score NOT LIKE '%W/O%'
+        ORDER BY tourney_date, tourney_id, match_num LIMIT 1""")[0]
+
+
+def test_odds_never_pair_with_a_walkover_of_the_same_players(
+    trained_synthetic_db: Path, tmp_path: Path
+) -> None:
+    db = copy_db(trained_synthetic_db, tmp_path)
+    tid, num, day, winner, loser, wname, lname = _a_played_match(db)
+    walkover_day = day + dt.timedelta(days=7)
+    con = store.connect(db)
+    try:  # the same two players a week later, a walkover: nearer the odds row's date
+        con.execute("INSERT INTO matches (tourney_id, tourney_name, surface, tourney_level, "
+                    "tourney_date, match_num, winner_id, loser_id, score, best_of, round, "
+                    "source_file) VALUES ('2022-WO', 'Walkover Open', 'Hard', 'A', ?, 1, ?, ?, "
+                    "'W/O', 3, 'R32', 'test')", [walkover_day, winner, loser])
+    finally:
+        con.close()
+    when = f"{walkover_day.month}/{walkover_day.day}/{walkover_day.year}"
+    folder = _odds_file(tmp_path / "odds", [(when, wname, lname, 1.5, 2.6, "Completed"),
+                                            (when, wname, lname, 1.2, 4.0, "Walkover")])
+    result = cli(db, "odds", "load", str(folder))
+    assert result.exit_code == 0, result.output
+    assert query(db, "SELECT tourney_id, match_num FROM match_odds") == [(tid, num)]
+
+
+def test_a_corrected_result_turns_its_odds_round_and_a_corrected_file_drops_them(
+    trained_synthetic_db: Path, tmp_path: Path
+) -> None:
+    from acebet import features as F
+
+    db = copy_db(trained_synthetic_db, tmp_path)
+    tid, num, day, winner, loser, wname, lname = _a_played_match(db)
+    when = f"{day.month}/{day.day}/{day.year}"
+    folder = _odds_file(tmp_path / "odds", [(when, wname, lname, 1.25, 5.0, "Completed")])
+    assert cli(db, "odds", "load", str(folder)).exit_code == 0
+
+    def market() -> list[tuple]:
+        con = store.connect(db, read_only=True)
+        try:
+            return F.load_market(con).select("tourney_id", "match_num", "pinnacle_prob").rows()
+        finally:
+            con.close()
+
+    assert market() == [(tid, num, pytest.approx(0.8))]
+    con = store.connect(db)
+    try:  # the result is corrected upstream: the other player won
+        con.execute("UPDATE matches SET winner_id = loser_id, loser_id = winner_id "
+                    "WHERE tourney_id = ? AND match_num = ?", [tid, num])
+    finally:
+        con.close()
+    assert market() == [(tid, num, pytest.approx(0.2))]
+    # a file where nothing pairs is refused and changes nothing
+    _odds_file(folder, [(when, "Nobody N.", "Noone N.", 1.25, 5.0, "Completed")])
+    refused = cli(db, "odds", "load", str(folder))
+    assert refused.exit_code == 2 and "none of 1 odds rows matched" in refused.output
+    assert query(db, "SELECT count(*) FROM match_odds")[0][0] == 1
+    # the file is corrected: its row is now another match (the first one's players
+    # swapped back), so the odds stored from it for the first match go
+    other = query(db, "SELECT tourney_id, match_num, tourney_date, w.name_last || ' ' || "
+                      "left(w.name_first, 1) || '.', l.name_last || ' ' || "
+                      "left(l.name_first, 1) || '.' FROM matches JOIN players w ON "
+                      "w.player_id = winner_id JOIN players l ON l.player_id = loser_id "
+                      "WHERE year(tourney_date) = 2022 AND tourney_level = 'A' AND "
+                      "(tourney_id, match_num) <> (?, ?) AND score NOT LIKE '%W/O%' "
+                      "ORDER BY tourney_date DESC LIMIT 1", [tid, num])[0]
+    on = other[2]
+    _odds_file(folder, [(f"{on.month}/{on.day}/{on.year}", other[3], other[4], 1.8, 2.0,
+                         "Completed")])
+    reloaded = cli(db, "odds", "load", str(folder))
+    assert reloaded.exit_code == 0, reloaded.output
+    assert query(db, "SELECT tourney_id, match_num FROM match_odds") == [other[:2]]
+
+
+def test_odds_load_optional_skips_a_missing_folder_with_a_warning(
+    trained_synthetic_db: Path, tmp_path: Path
+) -> None:
+    db = copy_db(trained_synthetic_db, tmp_path)
+    result = CliRunner().invoke(main, ["--db", str(db), "odds", "load", "--optional"],
+                                env={"ACEBET_ODDS_DIR": str(tmp_path / "none")})
+    assert result.exit_code == 0, result.output
+    assert "no such folder; no odds loaded" in result.stderr
+    assert query(db, "SELECT count(*) FROM match_odds")[0][0] == 0

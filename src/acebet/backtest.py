@@ -168,7 +168,8 @@ def _market_rating_inputs(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame,
     if odds_dir is None:
         if not stored.height:
             return {}
-        return {"market": stored, "market_k": FM.MARKET_K}
+        return {"market": stored, "market_k": FM.MARKET_K,
+                "market_surface": FM.MARKET_SURFACE}
     from acebet import odds as O
 
     history = O.read_odds(odds_dir, range(MARKET_ODDS_FROM, date_to.year + 1))

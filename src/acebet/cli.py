@@ -475,8 +475,12 @@ def odds() -> None:
                 envvar="ACEBET_ODDS_DIR")
 @click.option("--year", "years", type=click.IntRange(1968, 2100), multiple=True,
               metavar="YYYY", help="Load only this year's file (repeatable); default: all.")
+@click.option("--optional", is_flag=True,
+              help="A missing FOLDER is a warning (exit 0), not an error: for a schedule "
+                   "that runs with or without odds.")
 @click.pass_obj
-def odds_load(settings: Settings, folder: Path, years: tuple[int, ...]) -> None:
+def odds_load(settings: Settings, folder: Path, years: tuple[int, ...],
+              optional: bool) -> None:
     """Pair the yearly closing-odds files in FOLDER (YYYY.csv, tennis-data.co.uk
     format; env ACEBET_ODDS_DIR) with the played matches in the history and keep
     them in match_odds.
@@ -493,18 +497,24 @@ def odds_load(settings: Settings, folder: Path, years: tuple[int, ...]) -> None:
     from acebet import odds as O
 
     if not folder.is_dir():
+        if optional:
+            _warn(f"{folder}: no such folder; no odds loaded (the model trains on the odds "
+                  "stored before, if any)")
+            return
         raise InputError(f"{folder}: no such folder")
     settings.share()
     with settings.connect() as con:
         loaded = O.store_odds(con, folder, years or None)
     _publish(settings)
     report = loaded.report
+    if report.unresolved:
+        names = ", ".join(f"{name} ({count})" for (name, _), count
+                          in list(report.unresolved.items())[:3])
+        _warn(f"{len(report.unresolved)} bookmaker names did not resolve to one player "
+              f"(most rows: {names}); rows that could not be pinned to a match are not stored")
     click.echo(f"odds from {loaded.files} file(s): {loaded.rows_read:,} rows, "
                f"{report.matched_rows:,} paired with a played match, {loaded.stored:,} "
-               "stored with prices")
-    if loaded.rows_read and not report.matched_rows:
-        raise InputError(f"{folder}: no odds row matched a played match in the history "
-                         "(ingest the history of those years first)")
+               f"stored with prices, {loaded.dropped:,} dropped (no longer paired)")
 
 
 @main.group()

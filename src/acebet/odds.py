@@ -302,6 +302,9 @@ def match_odds_with_report(
     need = set(OUTPUT_COLUMNS) - set(odds.columns)
     if need:
         raise InputError(f"odds frame lacks columns {sorted(need)}")
+    # a walkover was never played: its price is no view of a match, and left in it could
+    # pair with another meeting of the same players that week
+    odds = odds.filter(pl.col("comment").fill_null("") != "Walkover")
     odds = odds.with_row_index("_row").with_columns(
         pl.col("_row").cast(pl.Int64), pl.col("date").cast(pl.Date)
     )
@@ -427,6 +430,7 @@ class OddsLoad:
     files: int
     rows_read: int
     stored: int
+    dropped: int  # stored earlier from these files, no longer paired (a corrected row)
     report: MatchReport
 
 
@@ -439,16 +443,18 @@ def store_odds(con: duckdb.DuckDBPyConnection, folder: Path | str,
     rating keeps moving with the history it is trained on (features.market).
     """
     from acebet.db import match_odds as match_odds_db
-    from acebet.features.timeline import load_matches
+    from acebet.features.timeline import load_matches, timeline
     from acebet.store import transaction
 
     book = read_odds(folder, years)
-    files = book["source_file"].n_unique()
+    files = book["source_file"].unique().sort().to_list()
     dates = book["date"].drop_nulls()
     if dates.is_empty():
         raise InputError(f"{folder}: no odds row has a readable date")
-    played = load_matches(con).filter(pl.col("tourney_date").is_between(
-        dates.min() - dt.timedelta(days=21), dates.max() + dt.timedelta(days=3)))
+    # played matches only (no walkovers), as the backtest pairs them
+    played = timeline(load_matches(con)).filter(pl.col("played") & pl.col(
+        "tourney_date").is_between(dates.min() - dt.timedelta(days=21),
+                                   dates.max() + dt.timedelta(days=3)))
     if played.is_empty():
         raise InputError(f"{folder}: the history has no matches from {dates.min()} to "
                          f"{dates.max()}; ingest them first (`acebet ingest`)")
@@ -457,13 +463,18 @@ def store_odds(con: duckdb.DuckDBPyConnection, folder: Path | str,
                             pl.col("p1_id").alias("winner_id"),
                             pl.col("p2_id").alias("loser_id")),
         NameResolver.from_db(con))
+    if not report.matched_rows:  # before writing: such a file must not empty its year
+        raise InputError(f"{folder}: none of {book.height:,} odds rows matched a played "
+                         "match in the history (ingest the history of those years first)")
     usable = paired.filter(pl.col("pinnacle_prob_winner").is_not_null()
                            | pl.col("avg_prob_winner").is_not_null()).select(
-        "tourney_id", "match_num",
+        "tourney_id", "match_num", "winner_id", "loser_id",
         pl.col("pinnacle_prob_winner").alias("pinnacle_prob"),
         pl.col("avg_prob_winner").alias("market_avg_prob"), "source_file")
     with transaction(con):
-        stored = match_odds_db.upsert(con, usable)
-    log.info("odds loaded", extra={"files": files, "rows_read": book.height, "stored": stored,
+        stored, dropped = match_odds_db.replace_files(con, files, usable)
+    log.info("odds loaded", extra={"files": len(files), "rows_read": book.height,
+                                   "stored": stored, "dropped": dropped,
                                    "matched": report.matched_rows})
-    return OddsLoad(files=files, rows_read=book.height, stored=stored, report=report)
+    return OddsLoad(files=len(files), rows_read=book.height, stored=stored, dropped=dropped,
+                    report=report)

@@ -250,7 +250,7 @@ def _score(db: Path | str, run_id: str, started_at: dt.datetime, as_of: dt.date 
         last_match = history_end if as_of is None else history_db.last_match_date(con, as_of)
         todo = with_history_age(todo, last_match)
         run_age = check_history_age(todo, last_match, max_history_age)
-        if fitted.uses_market and todo.height:
+        if fitted.uses_market and todo.height and as_of is None:  # a replay's odds are old
             warn_if_odds_lag(match_odds_db.last_paired_date(con), history_end)
         use_snapshot = todo.height > 0 and (as_of is None or (
             history_end is not None and as_of >= history_end))
