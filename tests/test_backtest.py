@@ -50,6 +50,26 @@ def test_backtest_cli_writes_predictions_and_stores_metrics(
     assert acebet["log_loss"][0] < 0.66
 
 
+def test_a_backtest_is_repeatable_and_its_seed_changes_only_the_fit(
+    trained_synthetic_db: Path, tmp_path: Path
+) -> None:
+    from acebet import store
+    from tests.conftest import copy_db
+
+    con = store.connect(copy_db(trained_synthetic_db, tmp_path), read_only=True)
+    try:
+        def probs(seed: int | None) -> pl.DataFrame:
+            return bt.evaluate(con, dt.date(2022, 1, 1), dt.date(2022, 3, 31),
+                               retrain="once", progress=False, seed=seed).predictions
+
+        first, again, other = probs(None), probs(None), probs(11)
+    finally:
+        con.close()
+    assert first.equals(again)
+    assert first["p1_win_prob"].to_list() != other["p1_win_prob"].to_list()
+    assert first["elo_prob"].to_list() == other["elo_prob"].to_list()
+
+
 def test_backtest_with_nothing_to_train_on_is_exit_2(synthetic_source: Path, tmp_path: Path
                                                      ) -> None:
     db = tmp_path / "x.duckdb"

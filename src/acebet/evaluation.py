@@ -137,7 +137,8 @@ def compare(predictions: pl.DataFrame, periods: list[Period],
 
 
 def run(con: duckdb.DuckDBPyConnection, periods: list[Period], odds_dir: Path, *,
-        retrain: str = "monthly") -> tuple[pl.DataFrame, list[BacktestResult]]:
+        retrain: str = "monthly", seed: int | None = None
+        ) -> tuple[pl.DataFrame, list[BacktestResult]]:
     """One walk-forward backtest per period, computed on a read-only connection; their
     predictions together, tagged by period, and the results for the caller to store."""
     from acebet import backtest
@@ -145,7 +146,7 @@ def run(con: duckdb.DuckDBPyConnection, periods: list[Period], odds_dir: Path, *
     parts, results = [], []
     for period in periods:
         result = backtest.evaluate(con, period.start, period.end, retrain=retrain,
-                                   odds_dir=odds_dir)
+                                   odds_dir=odds_dir, seed=seed)
         results.append(result)
         parts.append(result.predictions.with_columns(
             pl.lit(period.label).alias("period"), pl.lit(result.backtest_id).alias("backtest_id")))
