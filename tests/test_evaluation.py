@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import duckdb
 import numpy as np
 import polars as pl
 import pytest
@@ -149,3 +150,51 @@ def test_an_ece_is_read_against_what_a_calibrated_forecaster_would_show() -> Non
 
     table = ev.compare(_predictions(), ev.parse_periods(["2015-16"]), samples=50)
     assert (table["ece_if_calibrated"] > 0).all()
+
+
+def test_the_seed_table_gives_each_seed_their_mean_and_the_mean_fit() -> None:
+    from acebet import metrics
+
+    preds = _predictions()
+    rng = np.random.default_rng(5)
+    p = preds["p1_win_prob"].to_numpy()
+    logit, shake = np.log(p / (1 - p)), rng.normal(0, 0.3, len(p))
+    # two fits scattered either side of p in logit space: their mean fit is p itself
+    preds = preds.with_columns(pl.Series("p1_win_prob_seed_7", 1 / (1 + np.exp(-logit - shake))),
+                               pl.Series("p1_win_prob_seed_1", 1 / (1 + np.exp(-logit + shake))))
+    periods = ev.parse_periods(["2015-16"])
+    assert ev.seed_table(preds.drop("p1_win_prob_seed_1"), periods) is None
+    row = ev.seed_table(preds, periods).row(0, named=True)
+    same = ev.compare(preds.with_columns(pl.col("p1_win_prob_seed_7").alias("p1_win_prob")),
+                      periods, samples=10).filter(pl.col("model") == "acebet")
+    assert row["n"] == same["n"][0] and row["seed 7"] == pytest.approx(same["log_loss"][0])
+    assert row["mean"] == pytest.approx((row["seed 7"] + row["seed 1"]) / 2)
+    assert row["range"] == pytest.approx(abs(row["seed 1"] - row["seed 7"]))
+    on = ev.label_periods(preds.filter(pl.col("evaluated")), periods).filter(
+        pl.all_horizontal(pl.col(c).is_not_null() for c in preds.columns if "prob" in c))
+    y = (on["winner_id"] == on["p1_id"]).cast(pl.Float64).to_numpy()
+    assert row["mean of the seeds' fits"] == pytest.approx(
+        metrics.log_loss(on["p1_win_prob"].to_numpy(), y))
+    assert row["mean of the seeds' fits"] < row["mean"]  # log loss is convex in the logit
+
+
+def test_evaluate_runs_every_period_once_per_seed(synthetic_source, tmp_path) -> None:  # noqa: ANN001
+    from tests.synthetic import write_odds_folder
+
+    db, out = tmp_path / "e.duckdb", tmp_path / "e.parquet"
+    odds = write_odds_folder(synthetic_source, tmp_path / "odds", range(2021, 2023))
+    assert CliRunner().invoke(main, ["--db", str(db), "ingest",
+                                     str(synthetic_source)]).exit_code == 0
+    result = CliRunner().invoke(main, ["--db", str(db), "evaluate", "--periods", "2022",
+                                       "--retrain", "monthly", "--odds", str(odds),
+                                       "--seed", "3", "--seed", "4", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "AceBet log loss per seed" in result.output and "seed 4" in result.output
+    saved = pl.read_parquet(out)
+    assert saved["p1_win_prob"].to_list() == saved["p1_win_prob_seed_3"].to_list()
+    assert saved["p1_win_prob_seed_3"].to_list() != saved["p1_win_prob_seed_4"].to_list()
+    stored = duckdb.connect(str(db), read_only=True)
+    try:
+        assert stored.execute("SELECT count(*) FROM backtests").fetchall()[0][0] == 2
+    finally:
+        stored.close()

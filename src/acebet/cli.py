@@ -424,12 +424,15 @@ def backtest(settings: Settings, date_from: str, date_to: str, retrain: str,
                    "--out) instead of running the backtests.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the per-match predictions of every period to this Parquet file.")
-@click.option("--seed", type=click.IntRange(0, 2**31 - 1), metavar="N",
+@click.option("--seed", "seeds", type=click.IntRange(0, 2**31 - 1), metavar="N",
+              multiple=True,
               help="LightGBM's random seed (default: the model's own). Fits differing only "
-                   "in it differ by ~0.001 per period: compare candidates over several.")
+                   "in it differ by ~0.001 a period: repeat (--seed 7 --seed 1 --seed 2) "
+                   "to run every period per seed and print each seed's log loss and mean.")
 @click.pass_obj
 def evaluate(settings: Settings, period_texts: tuple[str, ...], odds: Path | None,
-             retrain: str, saved: Path | None, out: Path | None, seed: int | None) -> None:
+             retrain: str, saved: Path | None, out: Path | None,
+             seeds: tuple[int, ...]) -> None:
     """Walk-forward backtests over several separate periods, each compared with Pinnacle,
     the market average, Elo and the ranking on the same matches, with a 95 % bootstrap
     interval (resampling tournaments) on the log-loss gap to Pinnacle.
@@ -458,7 +461,7 @@ def evaluate(settings: Settings, period_texts: tuple[str, ...], odds: Path | Non
 
         store.ensure_migrated(settings.db, settings.lock_timeout)
         with store.history_copy(settings.db, settings.lock_timeout) as con:  # writers go on
-            predictions, results = ev.run(con, periods, odds, retrain=retrain, seed=seed)
+            predictions, results = ev.run(con, periods, odds, retrain=retrain, seeds=seeds)
         if out is not None:  # first: the file is the result even if storing fails
             predictions.write_parquet(out)
         with settings.connect_to_store_result() as con:
@@ -466,6 +469,10 @@ def evaluate(settings: Settings, period_texts: tuple[str, ...], odds: Path | Non
                 bt.store_result(con, result)
         _publish(settings)
     click.echo(output.table(ev.compare(predictions, periods)))
+    by_seed = ev.seed_table(predictions, periods)
+    if by_seed is not None:
+        click.echo("\nAceBet log loss per seed (the table above is the first seed's):")
+        click.echo(output.table(by_seed))
 
 
 @main.group()

@@ -136,13 +136,31 @@ def compare(predictions: pl.DataFrame, periods: list[Period],
     return pl.DataFrame(rows)
 
 
+SEED_COLUMN = "p1_win_prob_seed_"  # + the seed: one fit's probabilities (`run` with seeds)
+KEYS = ["tourney_id", "match_num"]
+
+
 def run(con: duckdb.DuckDBPyConnection, periods: list[Period], odds_dir: Path, *,
-        retrain: str = "monthly", seed: int | None = None
-        ) -> tuple[pl.DataFrame, list[BacktestResult]]:
+        retrain: str = "monthly", seed: int | None = None,
+        seeds: tuple[int, ...] = ()) -> tuple[pl.DataFrame, list[BacktestResult]]:
     """One walk-forward backtest per period, computed on a read-only connection; their
-    predictions together, tagged by period, and the results for the caller to store."""
+    predictions together, tagged by period, and the results for the caller to store.
+
+    With several `seeds`, every period is run once per seed: the predictions are the
+    first seed's, with every seed's model probability beside them (SEED_COLUMN), which
+    `seed_table` reads."""
     from acebet import backtest
 
+    if len(seeds) > 1:
+        runs = [run(con, periods, odds_dir, retrain=retrain, seed=s) for s in seeds]
+        predictions = runs[0][0]
+        for s, (frame, _) in zip(seeds, runs, strict=True):
+            predictions = predictions.join(
+                frame.select(*KEYS, pl.col("p1_win_prob").alias(f"{SEED_COLUMN}{s}")),
+                on=KEYS, how="left", maintain_order="left")
+        return predictions, [r for _, results in runs for r in results]
+    if seeds:
+        seed = seeds[0]
     parts, results = [], []
     for period in periods:
         result = backtest.evaluate(con, period.start, period.end, retrain=retrain,
@@ -151,3 +169,36 @@ def run(con: duckdb.DuckDBPyConnection, periods: list[Period], odds_dir: Path, *
         parts.append(result.predictions.with_columns(
             pl.lit(period.label).alias("period"), pl.lit(result.backtest_id).alias("backtest_id")))
     return pl.concat(parts, how="diagonal_relaxed"), results
+
+
+def seed_table(predictions: pl.DataFrame, periods: list[Period]) -> pl.DataFrame | None:
+    """The pure model's log loss per seed, their mean and range, and the log loss of their
+    mean in logit space (a bagged ensemble), per period on `compare`'s matches; None
+    without several seeds' columns.
+
+    Two fits that differ only in the seed differ by about 0.001 a period, so a candidate
+    is judged on the mean (EVALUATION.md)."""
+    columns = [c for c in predictions.columns if c.startswith(SEED_COLUMN)]
+    if len(columns) < 2:
+        return None
+    present = [c for c in FORECASTERS.values() if c in predictions.columns]
+    data = label_periods(predictions.filter(pl.col("evaluated")), periods).filter(
+        pl.all_horizontal(pl.col(c).is_not_null() for c in present + columns))
+    rows = []
+    for period in periods:
+        part = data.filter(pl.col("period") == period.label)
+        if part.height == 0:
+            continue
+        y = (part["winner_id"] == part["p1_id"]).cast(pl.Float64).to_numpy()
+        losses = {c.removeprefix(SEED_COLUMN): metrics.log_loss(part[c].to_numpy(), y)
+                  for c in columns}
+        p = np.clip(np.column_stack([part[c].to_numpy() for c in columns]),
+                    metrics.EPS, 1 - metrics.EPS)
+        mean_logit = (np.log(p) - np.log1p(-p)).mean(axis=1)
+        values = list(losses.values())
+        rows.append({"period": period.label, "n": part.height,
+                     **{f"seed {k}": v for k, v in losses.items()},
+                     "mean": float(np.mean(values)), "range": max(values) - min(values),
+                     "mean of the seeds' fits": metrics.log_loss(
+                         1.0 / (1.0 + np.exp(-mean_logit)), y)})
+    return pl.DataFrame(rows)
