@@ -375,7 +375,8 @@ def test_resolution_and_match_rates(
         res = resolver.resolve(name, first_seen.get(name))
         hint = res.suggestions or tuple(resolver.player_name(c) for c in res.candidates)
         print(f"  unresolved {status:9} {rows:4} rows  {name!r}  -> {hint}")
-    assert report.odds_rows == odds.height > 0
+    assert report.odds_rows + report.walkover_rows == odds.height > 0
+    assert report.walkover_rows == odds.filter(pl.col("comment") == "Walkover").height
     assert report.resolved_share >= minimum, report.summary()
     assert report.matched_share >= minimum, report.summary()
     assert matched.select("tourney_id", "match_num").is_unique().all()

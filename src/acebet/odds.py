@@ -187,7 +187,8 @@ def vig_free(odds_a: pl.Expr, odds_b: pl.Expr) -> pl.Expr:
 class MatchReport:
     """Coverage of one matching run.
 
-    odds_rows: rows in; resolved_rows: rows whose winner and loser names both resolved;
+    odds_rows: rows in, walkovers aside (walkover_rows); resolved_rows: rows whose winner
+    and loser names both resolved;
     rescued_rows: rows with a name left ambiguous or unknown that were still pinned to a
     single Sackmann match (the resolved or candidate opponent, that week, a player whose
     surname fits); matched_rows: rows attached to a Sackmann match (resolved or rescued).
@@ -200,6 +201,7 @@ class MatchReport:
     rescued_rows: int
     matched_rows: int
     unresolved: dict[tuple[str, str], int] = field(default_factory=dict)
+    walkover_rows: int = 0  # left out before the others are counted: never played
 
     @property
     def resolved_share(self) -> float:
@@ -214,7 +216,8 @@ class MatchReport:
             f"odds rows {self.odds_rows}: both names resolved {self.resolved_rows} "
             f"({self.resolved_share:.2%}), rescued by match {self.rescued_rows}, "
             f"matched {self.matched_rows} ({self.matched_share:.2%}); "
-            f"{len(self.unresolved)} distinct names unresolved"
+            f"{len(self.unresolved)} distinct names unresolved; {self.walkover_rows} "
+            "walkovers left out"
         )
 
 
@@ -304,6 +307,7 @@ def match_odds_with_report(
         raise InputError(f"odds frame lacks columns {sorted(need)}")
     # a walkover was never played: its price is no view of a match, and left in it could
     # pair with another meeting of the same players that week
+    walkovers = odds.filter(pl.col("comment").fill_null("") == "Walkover").height
     odds = odds.filter(pl.col("comment").fill_null("") != "Walkover")
     odds = odds.with_row_index("_row").with_columns(
         pl.col("_row").cast(pl.Int64), pl.col("date").cast(pl.Date)
@@ -406,6 +410,7 @@ def match_odds_with_report(
         rescued_rows=len(rescued & used_rows),
         matched_rows=matched.height,
         unresolved=dict(unresolved.most_common()),
+        walkover_rows=walkovers,
     )
     return matched, report
 
