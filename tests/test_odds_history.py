@@ -289,3 +289,37 @@ def test_odds_load_optional_skips_a_missing_folder_with_a_warning(
     assert result.exit_code == 0, result.output
     assert "no such folder; no odds loaded" in result.stderr
     assert query(db, "SELECT count(*) FROM match_odds")[0][0] == 0
+
+
+def test_score_does_not_store_a_snapshot_that_odds_loaded_meanwhile_made_stale(
+    market_db: Path, synthetic_source: Path, tmp_path: Path
+) -> None:
+    from acebet import features as F
+    from tests.processes import acebet, pause_at, wait_for_pause
+
+    db = copy_db(market_db, tmp_path)
+    a, b = player_ids(db)[:2]
+    assert cli(db, "fixtures", "load", str(fixtures_file(tmp_path / "f.csv",
+                                                         [(a, b)]))).exit_code == 0
+    con = store.connect(db)
+    try:
+        con.execute("DELETE FROM feature_snapshots")  # this score rebuilds it
+    finally:
+        con.close()
+    marker, release = tmp_path / "paused", tmp_path / "release"
+    run = acebet(db, "score", env=pause_at("score:computed", marker,
+                                           ACEBET_RELEASE_FILE=str(release)))
+    wait_for_pause(marker, run)
+    other = write_odds_folder(synthetic_source, tmp_path / "other", range(2022, 2023), seed=9)
+    assert cli(db, "odds", "load", str(other)).exit_code == 0  # other prices for 2022
+    release.touch()
+    out, err = run.communicate(timeout=120)
+    assert run.returncode == 0, err
+    con = store.connect(db, read_only=True)
+    try:
+        stored = [r[0] for r in con.execute(
+            "SELECT DISTINCT fingerprint FROM feature_snapshots").fetchall()]
+        assert stored in ([], [F.history_fingerprint(con)])
+        assert con.execute("SELECT count(*) FROM predictions").fetchall()[0][0] == 1
+    finally:
+        con.close()

@@ -283,7 +283,7 @@ def _score(db: Path | str, run_id: str, started_at: dt.datetime, as_of: dt.date 
             checkpoint("score:in-transaction")
             written, archived = _write(con, run_id, version, rescore)
             if new_snapshot is not None:
-                snapshots.save(con, new_snapshot)
+                snapshots.save_if_current(con, new_snapshot)
             summary = ScoreSummary(
                 run_id=run_id, model_version=version, as_of=effective_as_of,
                 fixtures_seen=todo.height, predictions_written=written, archived=archived,

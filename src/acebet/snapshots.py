@@ -50,7 +50,14 @@ def store(con: duckdb.DuckDBPyConnection, snapshot: F.Snapshot) -> bool:
     and stored a newer one, which an older snapshot must not replace.
     """
     with transaction(con):
-        if snapshot.fingerprint != F.history_fingerprint(con):
-            return False
-        save(con, snapshot)
+        return save_if_current(con, snapshot)
+
+
+def save_if_current(con: duckdb.DuckDBPyConnection, snapshot: F.Snapshot) -> bool:
+    """`save` inside the caller's transaction, unless the history or the odds changed
+    since `snapshot` was built (an ingest or `odds load` ran meanwhile): a stale snapshot
+    is never read, but storing it would cost the next run a rebuild."""
+    if snapshot.fingerprint != F.history_fingerprint(con):
+        return False
+    save(con, snapshot)
     return True
