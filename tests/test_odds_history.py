@@ -94,6 +94,10 @@ def test_a_model_trained_after_odds_load_takes_the_market_rating_and_the_blend(
     assert fitted.features == FEATURES + MARKET_INPUTS
     assert fitted.metadata["market_k"] == FM.MARKET_K
     assert fitted.metadata["blend"] is not None  # fitted from the stored odds, no --odds
+    status = cli(market_db, "db", "status")
+    last = query(market_db, "SELECT max(tourney_date) FROM matches m JOIN match_odds o "
+                            "USING (tourney_id, match_num)")[0][0]
+    assert f"odds through: {last}" in status.output
     assert not earlier.uses_market and earlier.features == FEATURES
 
 

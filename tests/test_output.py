@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from acebet import output, store
 from acebet.cli import main
 from tests.conftest import copy_db
+from tests.jobdb import query
 
 
 def cli(db: Path, *args: str) -> str:
@@ -71,9 +72,14 @@ def test_db_status_as_text_and_json(scored_db: Path) -> None:
     latest = max(m.version for m in store.migrations())
     assert status["schema_version"] == latest and status["database"] == str(scored_db)
     assert status["tables"]["models"] == 1 and status["tables"]["score_runs"] == 1
+    assert status["results_through"] == str(query(scored_db, "SELECT max(tourney_date) "
+                                                             "FROM matches")[0][0])
+    assert status["odds_through"] is None  # no odds loaded
     text = cli(scored_db, "db", "status").splitlines()
     assert text[1] == f"schema version: {latest}"
-    assert text[2:] == [f"{name:16} {count:>12,}" for name, count in status["tables"].items()]
+    assert text[2:4] == [f"results through: {status['results_through']}",
+                         "odds through: none"]
+    assert text[4:] == [f"{name:16} {count:>12,}" for name, count in status["tables"].items()]
 
 
 def test_query_prints_the_same_rows_in_each_format(scored_db: Path) -> None:

@@ -269,15 +269,24 @@ def db() -> None:
 @_format_option()
 @click.pass_obj
 def db_status(settings: Settings, fmt: str) -> None:
-    """Schema version and row counts of every table."""
+    """Schema version, how far the results and their odds go, and row counts of every
+    table (the market-implied rating stops moving where the odds end)."""
+    from acebet.db import history as history_db
+    from acebet.db import match_odds as match_odds_db
+
     with settings.connect(read_only=True) as con:
         versions = store.applied_versions(con)
         counts = store.table_counts(con)
+        results_end = history_db.last_match_date(con)
+        odds_end = match_odds_db.last_paired_date(con)
     version = max(versions) if versions else 0
+    ends = {"results_through": results_end and results_end.isoformat(),
+            "odds_through": odds_end and odds_end.isoformat()}
     click.echo(output.render_object(
-        {"database": str(settings.db), "schema_version": version, "tables": counts}, fmt,
-        [f"database: {settings.db}", f"schema version: {version}",
-         *(f"{name:16} {count:>12,}" for name, count in counts.items())]))
+        {"database": str(settings.db), "schema_version": version, **ends, "tables": counts},
+        fmt, [f"database: {settings.db}", f"schema version: {version}",
+              *(f"{name.replace('_', ' ')}: {value or 'none'}" for name, value in ends.items()),
+              *(f"{name:16} {count:>12,}" for name, count in counts.items())]))
 
 
 @db.command("migrate")
