@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -107,20 +108,27 @@ def bootstrap_log_loss_gap(
     return float(gap.mean()), float(low), float(high)
 
 
+def same_matches(predictions: pl.DataFrame, periods: list[Period], columns: list[str]
+                 ) -> Iterator[tuple[Period, pl.DataFrame, np.ndarray]]:
+    """(period, its rows, 1.0 where p1 won) for every period with matches: the evaluated
+    matches that have every compared forecaster's probability and every `columns` one."""
+    present = [c for c in FORECASTERS.values() if c in predictions.columns]
+    data = label_periods(predictions.filter(pl.col("evaluated")), periods).filter(
+        pl.all_horizontal(pl.col(c).is_not_null() for c in present + columns))
+    for period in periods:
+        part = data.filter(pl.col("period") == period.label)
+        if part.height:
+            yield period, part, (part["winner_id"] == part["p1_id"]).cast(pl.Float64).to_numpy()
+
+
 def compare(predictions: pl.DataFrame, periods: list[Period],
             samples: int = BOOTSTRAP_SAMPLES, seed: int = 0) -> pl.DataFrame:
     """One row per period and forecaster, all on the same matches of that period."""
     present = {name: col for name, col in FORECASTERS.items() if col in predictions.columns}
     if REFERENCE not in predictions.columns:
         raise InputError("the predictions have no Pinnacle odds; run with --odds")
-    data = label_periods(predictions.filter(pl.col("evaluated")), periods).filter(
-        pl.all_horizontal(pl.col(c).is_not_null() for c in present.values()))
     rows = []
-    for period in periods:
-        part = data.filter(pl.col("period") == period.label)
-        if part.height == 0:
-            continue
-        y = (part["winner_id"] == part["p1_id"]).cast(pl.Float64).to_numpy()
+    for period, part, y in same_matches(predictions, periods, []):
         ref = part[REFERENCE].to_numpy()
         groups = part["tourney_id"].to_numpy()
         for name, col in present.items():
@@ -181,15 +189,8 @@ def seed_table(predictions: pl.DataFrame, periods: list[Period]) -> pl.DataFrame
     columns = [c for c in predictions.columns if c.startswith(SEED_COLUMN)]
     if len(columns) < 2:
         return None
-    present = [c for c in FORECASTERS.values() if c in predictions.columns]
-    data = label_periods(predictions.filter(pl.col("evaluated")), periods).filter(
-        pl.all_horizontal(pl.col(c).is_not_null() for c in present + columns))
     rows = []
-    for period in periods:
-        part = data.filter(pl.col("period") == period.label)
-        if part.height == 0:
-            continue
-        y = (part["winner_id"] == part["p1_id"]).cast(pl.Float64).to_numpy()
+    for period, part, y in same_matches(predictions, periods, columns):
         losses = {c.removeprefix(SEED_COLUMN): metrics.log_loss(part[c].to_numpy(), y)
                   for c in columns}
         p = np.clip(np.column_stack([part[c].to_numpy() for c in columns]),
