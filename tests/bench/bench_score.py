@@ -107,16 +107,20 @@ def warm_snapshot(db: Path) -> None:
 def prepared_matrices(db: Path, ab: Path, ba: Path) -> None:
     """The floor's 'ready features', computed (untimed) with AceBet's own code."""
     from acebet import features as F
-    from acebet import scoring, store
+    from acebet import model, scoring, store
+    from acebet.features import market as FM
     from acebet.model import matrix
 
     con = store.connect(db, read_only=True)
+    _, fitted = model.load(con)
     fixtures = store.query_frame(con, "SELECT * FROM fixtures ORDER BY fixture_id")
     feats = F.build(F.timeline(F.load_matches(con), scoring.fixture_rows(fixtures)),
-                    F.load_players(con)).filter(pl.col("is_fixture"))
+                    F.load_players(con), market=F.load_market(con) if fitted.uses_market
+                    else None, market_k=FM.MARKET_K).filter(pl.col("is_fixture"))
     con.close()
-    np.save(ab, matrix.model_matrix(feats).to_numpy())
-    np.save(ba, matrix.model_matrix(feats, swap=True).to_numpy())
+    columns = fitted.features  # the market rating's inputs too, for a model that takes it
+    np.save(ab, matrix.model_matrix(feats).select(columns).to_numpy())
+    np.save(ba, matrix.model_matrix(feats, swap=True).select(columns).to_numpy())
 
 
 def main() -> None:
