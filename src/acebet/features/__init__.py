@@ -18,6 +18,7 @@ import polars as pl
 
 from acebet.db import match_odds
 from acebet.features import market as FM
+from acebet.features import serve as FS
 from acebet.features.elo import EloParams, elo_pass, elo_probability, young_k_factor
 from acebet.features.history import history_features, player_features
 from acebet.features.market import (
@@ -25,6 +26,7 @@ from acebet.features.market import (
     lookup_market_ratings,
     market_ratings,
 )
+from acebet.features.serve import serve_ratings
 from acebet.features.snapshot import FEATURE_CODE_VERSION, Snapshot, history_fingerprint
 from acebet.features.timeline import TIMELINE_COLUMNS, load_matches, load_players, timeline
 
@@ -32,7 +34,8 @@ __all__ = [
     "FEATURE_CODE_VERSION", "TIMELINE_COLUMNS", "EloParams", "Snapshot", "build",
     "elo_pass", "elo_probability", "final_market_ratings", "history_features",
     "history_fingerprint", "load_market", "load_matches", "load_players",
-    "lookup_market_ratings", "market_ratings", "player_features", "timeline",
+    "lookup_market_ratings", "market_ratings", "player_features", "serve_ratings",
+    "timeline",
     "young_k_factor",
 ]
 
@@ -61,4 +64,6 @@ def build(rows: pl.DataFrame, players: pl.DataFrame, params: EloParams = EloPara
             fast = market_ratings(rows, market, FM.MARKET_FAST_K)
             parts.append(fast.select(pl.col("p1_mkt").alias("p1_fmkt"),
                                      pl.col("p2_mkt").alias("p2_fmkt")))
+    if FS.SERVE_K > 0:
+        parts.append(serve_ratings(rows, FS.SERVE_K))
     return pl.concat(parts, how="horizontal")

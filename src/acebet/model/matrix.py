@@ -40,6 +40,8 @@ FEATURES = ANTISYMMETRIC + SYMMETRIC
 MARKET_INPUTS = ["mkt_diff", "log_mkt_n_diff", "min_log_mkt_n"]
 SURFACE_MARKET_INPUTS = ["smkt_diff"]  # with the per-surface market rating, antisymmetric
 FAST_MARKET_INPUTS = ["fmkt_diff"]  # with the faster market rating (C12), antisymmetric
+# with the serve and return ratings (C15, features.serve), all antisymmetric
+SERVE_INPUTS = ["ptm_diff", "srv_diff", "ret_diff"]
 
 # Per-side features whose plain difference is an input named after them ("elo": elo_diff).
 _PLAIN_DIFFS = ["elo", "selo", "age", "height", "left", "form10", "form25", "sform10", "m7",
@@ -89,6 +91,9 @@ def model_matrix(feats: pl.DataFrame, params: EloParams = EloParams(), *, swap: 
         inputs["smkt_diff"] = diff("smkt")
     if "p1_fmkt" in feats.columns:
         inputs["fmkt_diff"] = diff("fmkt")
+    if "p1_ptm" in feats.columns:
+        inputs |= {"ptm_diff": diff("ptm") / 2, "srv_diff": diff("srv"),
+                   "ret_diff": diff("ret")}
     return feats.select(inputs[name].alias(name) for name in matrix_columns(feats))
 
 
@@ -101,6 +106,8 @@ def matrix_columns(feats: pl.DataFrame) -> list[str]:
         columns += SURFACE_MARKET_INPUTS
     if "p1_fmkt" in feats.columns:
         columns += FAST_MARKET_INPUTS
+    if "p1_ptm" in feats.columns:
+        columns += SERVE_INPUTS
     return columns
 
 

@@ -1,0 +1,154 @@
+"""Opponent-adjusted serve and return ratings, and the match probability they imply.
+
+A player's share of serve points won says as much about his opponents' returns as about
+his serve. Each player has a serve rating and a return rating (logits); with mu the
+running mean logit of serve points won on the match's surface, the model of a match is
+logit P(A wins a point on serve) = mu + serve_A − return_B. Each match with serve
+statistics moves both ratings toward the observed shares, like Elo toward the points
+instead of the result.
+
+The two serve-point probabilities then give a match probability through the scoring
+system (games, tie-breaks, sets; best of 3 or 5), the classic point-based model: the
+same point edge is worth more over five sets. Evaluation switch (EVALUATION.md, C15):
+`features.build` adds these columns only when SERVE_K > 0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from acebet.domain import SURFACES
+
+# Step of the serve and return ratings per match (0: off). Chosen from 0.05/0.1/0.2 by the
+# log loss of the point-based probability alone on the tuning periods (EVALUATION.md).
+SERVE_K = 0.0  # C15 measured 0.05
+MU_STEP = 0.002  # how fast a surface's mean serve logit follows the tour
+MU_START = 0.5  # logit of 0.62, about the tour's share of serve points won
+MIN_POINTS = 20  # a side's serve points below this: the statistics are not used
+EPS = 1e-3
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, EPS), 1 - EPS)
+    return float(np.log(p / (1 - p)))
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def hold_probability(p: np.ndarray) -> np.ndarray:
+    """P(the server wins a game) when he wins each point with probability p."""
+    q = 1.0 - p
+    deuce = p * p / (p * p + q * q)
+    return p**4 * (1 + 4 * q + 10 * q * q) + 20 * p**3 * q**3 * deuce
+
+
+def tiebreak_probability(pa: np.ndarray, pb: np.ndarray) -> np.ndarray:
+    """P(A wins a tie-break he starts serving): A serves point 1, then two each."""
+    # win[i][j]: P(reaching i points for A and j for B) before either wins 7 or 6-6
+    reach = {(0, 0): np.ones_like(pa)}
+    win = np.zeros_like(pa)
+    tied = np.zeros_like(pa)
+    for total in range(12):
+        for i in range(total + 1):
+            j = total - i
+            here = reach.pop((i, j), None)
+            if here is None or i > 6 or j > 6:
+                continue
+            a_serves = ((total + 1) // 2) % 2 == 0
+            p = pa if a_serves else 1.0 - pb
+            for di, dj, share in ((1, 0, p), (0, 1, 1.0 - p)):
+                ni, nj = i + di, j + dj
+                if ni == 7:
+                    win = win + here * share
+                elif nj == 7:
+                    continue
+                elif ni == 6 and nj == 6:
+                    tied = tied + here * share
+                else:
+                    reach[(ni, nj)] = reach.get((ni, nj), 0.0) + here * share
+    # from 6-6 each pair of points has one serve each: A must take both to end it
+    both = pa * (1.0 - pb)
+    none = (1.0 - pa) * pb
+    return win + tied * both / (both + none)
+
+
+def set_probability(pa: np.ndarray, pb: np.ndarray) -> np.ndarray:
+    """P(A wins a set he starts serving, tie-break at 6-6)."""
+    ha, hb = hold_probability(pa), hold_probability(pb)
+    reach = {(0, 0): np.ones_like(pa)}
+    win = np.zeros_like(pa)
+    for total in range(12):
+        for i in range(total + 1):
+            j = total - i
+            here = reach.pop((i, j), None)
+            if here is None:
+                continue
+            p = ha if total % 2 == 0 else 1.0 - hb
+            for ni, nj, share in ((i + 1, j, p), (i, j + 1, 1.0 - p)):
+                if (ni >= 6 and ni - nj >= 2) or ni == 7:
+                    win = win + here * share
+                elif (nj >= 6 and nj - ni >= 2) or nj == 7:
+                    continue
+                else:
+                    reach[(ni, nj)] = reach.get((ni, nj), 0.0) + here * share
+    return win + reach.pop((6, 6)) * tiebreak_probability(pa, pb)
+
+
+def match_probability(pa: np.ndarray, pb: np.ndarray, best_of: np.ndarray) -> np.ndarray:
+    """P(A wins the match): sets as independent, each the mean of A and B serving first."""
+    s = 0.5 * (set_probability(pa, pb) + 1.0 - set_probability(pb, pa))
+    three = s * s * (3 - 2 * s)
+    five = s**3 * (10 - 15 * s + 6 * s * s)
+    return np.where(np.asarray(best_of) == 5, five, three)
+
+
+def serve_ratings(rows: pl.DataFrame, k: float) -> pl.DataFrame:
+    """Pre-row serve and return ratings of both sides (p1_srv, p1_ret, p2_srv, p2_ret)
+    and the point-based match probability as a logit from each side (p1_ptm, p2_ptm).
+
+    Only played rows with serve statistics for both sides move the ratings, each right
+    after it is read, as the Elo applies results."""
+    ids = pl.concat([rows["p1_id"], rows["p2_id"]]).unique().to_list()
+    index = {pid: i for i, pid in enumerate(ids)}
+    p1 = [index[x] for x in rows["p1_id"].to_list()]
+    p2 = [index[x] for x in rows["p2_id"].to_list()]
+    codes = {s: i for i, s in enumerate(SURFACES)}
+    surfaces = rows["surface"].replace_strict(codes, default=len(SURFACES),
+                                              return_dtype=pl.Int8).to_list()
+    stats = rows.select(
+        (pl.col("played") & ~pl.col("is_fixture")).alias("ok"),
+        *(pl.when(pl.col(f"{s}_svpt") >= MIN_POINTS).then(
+            pl.col(f"{s}_sv_won").clip(0, pl.col(f"{s}_svpt")) / pl.col(f"{s}_svpt"))
+          .alias(s) for s in ("p1", "p2")),
+    )
+    ok = stats["ok"].to_list()
+    share1 = stats["p1"].to_list()
+    share2 = stats["p2"].to_list()
+    srv = [0.0] * len(ids)
+    ret = [0.0] * len(ids)
+    mu = [MU_START] * (len(SURFACES) + 1)
+    out = np.empty((rows.height, 6), dtype=np.float64)
+    for i in range(rows.height):
+        a, b, s = p1[i], p2[i], surfaces[i]
+        out[i, :4] = (srv[a], ret[a], srv[b], ret[b])
+        out[i, 4] = mu[s] + srv[a] - ret[b]
+        out[i, 5] = mu[s] + srv[b] - ret[a]
+        if ok[i] and share1[i] is not None and share2[i] is not None:
+            e1 = _logit(share1[i]) - out[i, 4]
+            e2 = _logit(share2[i]) - out[i, 5]
+            srv[a] += k * e1
+            ret[b] -= k * e1
+            srv[b] += k * e2
+            ret[a] -= k * e2
+            mu[s] += MU_STEP * (e1 + e2)
+    pa, pb = _sigmoid(out[:, 4]), _sigmoid(out[:, 5])
+    best_of = rows["best_of"].fill_null(3).to_numpy()
+    p_ab = np.clip(match_probability(pa, pb, best_of), EPS, 1 - EPS)
+    p_ba = np.clip(match_probability(pb, pa, best_of), EPS, 1 - EPS)
+    return pl.DataFrame({
+        "p1_srv": out[:, 0], "p1_ret": out[:, 1], "p2_srv": out[:, 2], "p2_ret": out[:, 3],
+        "p1_ptm": np.log(p_ab / (1 - p_ab)), "p2_ptm": np.log(p_ba / (1 - p_ba)),
+    })

@@ -1,0 +1,85 @@
+"""The point-based model (features.serve): the scoring-system arithmetic and the
+opponent-adjusted serve and return ratings."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import polars as pl
+import pytest
+
+from acebet import features as F
+from acebet.features import serve as S
+from acebet.model.matrix import SERVE_INPUTS, model_matrix
+
+
+def test_a_game_held_at_sixty_percent_of_points_is_the_textbook_figure() -> None:
+    p = np.array([0.5, 0.6, 0.7])
+    np.testing.assert_allclose(S.hold_probability(p), [0.5, 0.7357, 0.9008], atol=1e-4)
+
+
+def test_who_serves_first_does_not_change_who_wins_a_set_or_tiebreak() -> None:
+    """With points independent, serving first is worth nothing (Newton and Keller): a
+    wrong serving order in the recursions breaks this."""
+    rng = np.random.default_rng(3)
+    pa, pb = rng.uniform(0.5, 0.75, 200), rng.uniform(0.5, 0.75, 200)
+    np.testing.assert_allclose(S.set_probability(pa, pb), 1 - S.set_probability(pb, pa),
+                               atol=1e-12)
+    np.testing.assert_allclose(S.tiebreak_probability(pa, pb),
+                               1 - S.tiebreak_probability(pb, pa), atol=1e-12)
+    assert np.abs(S.set_probability(pa, pb) - 0.5).max() > 0.2
+
+
+def test_five_sets_favour_the_better_player_more_than_three() -> None:
+    pa, pb = np.array([0.66, 0.62, 0.64]), np.array([0.62, 0.66, 0.64])
+    bo3 = S.match_probability(pa, pb, np.array([3, 3, 3]))
+    bo5 = S.match_probability(pa, pb, np.array([5, 5, 5]))
+    assert bo5[0] > bo3[0] > 0.5 > bo3[1] > bo5[1]
+    np.testing.assert_allclose([bo3[2], bo5[2]], 0.5, atol=1e-12)
+    np.testing.assert_allclose(bo3[0], 1 - bo3[1], atol=1e-12)
+
+
+def _rows(p1: list[int], p2: list[int], shares: list[tuple[int, int]]) -> pl.DataFrame:
+    n = len(p1)
+    days = [dt.date(2019, 1, 7) + dt.timedelta(days=7 * i) for i in range(n)]
+    return F.timeline(pl.DataFrame({
+        "row_key": [f"m{i}" for i in range(n)], "tourney_date": days,
+        "tourney_id": [f"t{i}" for i in range(n)], "match_num": list(range(n)),
+        "tourney_level": ["A"] * n, "surface": ["Hard"] * n, "round": ["R32"] * n,
+        "best_of": [3] * n, "p1_id": p1, "p2_id": p2, "p1_won": [True] * n,
+        "score": ["6-4 6-4"] * n, "p1_rank": [None] * n, "p2_rank": [None] * n,
+        "p1_points": [None] * n, "p2_points": [None] * n, "is_fixture": [False] * n,
+        "p1_svpt": [80] * n, "p1_sv_won": [a for a, _ in shares],
+        "p2_svpt": [80] * n, "p2_sv_won": [b for _, b in shares],
+    }))
+
+
+def test_a_strong_server_rises_and_his_opponents_returns_fall_from_later_rows_only() -> None:
+    rows = _rows([1, 1, 2], [2, 3, 3], [(64, 40), (60, 48), (50, 50)])
+    r = S.serve_ratings(rows, 0.1)
+    first = r.row(0, named=True)
+    assert (first["p1_srv"], first["p1_ret"], first["p2_srv"], first["p2_ret"]) == (0, 0, 0, 0)
+    assert first["p1_ptm"] == pytest.approx(0.0, abs=1e-9)  # two unknowns: even
+    second = r.row(1, named=True)
+    assert second["p1_srv"] > 0 and second["p1_ret"] > 0  # held well, broke often
+    assert r.row(2, named=True)["p1_ret"] < 0  # player 2 returned against 1's big serve
+    assert second["p1_ptm"] > 0 > second["p2_ptm"]
+    # appending a later match changes nothing before it
+    longer = S.serve_ratings(_rows([1, 1, 2, 3], [2, 3, 3, 1], [(64, 40), (60, 48), (50, 50),
+                                                                  (40, 60)]), 0.1)
+    assert longer.head(3).equals(r)
+
+
+def test_the_serve_inputs_flip_sign_when_the_sides_swap(monkeypatch: pytest.MonkeyPatch
+                                                        ) -> None:
+    monkeypatch.setattr(S, "SERVE_K", 0.1)
+    rows = _rows([1, 2, 3, 1, 2], [2, 3, 1, 3, 1],
+                 [(64, 40), (55, 45), (50, 58), (61, 47), (44, 52)])
+    feats = F.build(rows, pl.DataFrame(
+        {"player_id": [1, 2, 3], "hand": ["R"] * 3, "dob": [None] * 3, "height": [None] * 3},
+        schema_overrides={"dob": pl.Date, "height": pl.Int32}))
+    ab = model_matrix(feats).select(SERVE_INPUTS).to_numpy()
+    ba = model_matrix(feats, swap=True).select(SERVE_INPUTS).to_numpy()
+    assert np.abs(ab).max() > 0.05
+    assert (ab == -ba).all()
