@@ -12,6 +12,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from acebet import features as F
+from acebet.features import market as FM
 from acebet.model import matrix
 
 
@@ -247,3 +248,18 @@ def test_the_market_inputs_keep_the_matrix_antisymmetric(history) -> None:
     s_ba = matrix.model_matrix(matrix.swap_sides(by_surface))
     assert s_ab.columns[-1] == "smkt_diff" and s_ab["smkt_diff"].abs().max() > 0
     assert (s_ab["smkt_diff"] + s_ba["smkt_diff"]).abs().max() == 0
+
+
+def test_by_round_the_market_rating_reads_the_odds_of_earlier_rounds_of_its_event(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """C14: with MARKET_BY_ROUND a later round of the same date sees an earlier round's
+    odds, as the Elo sees its result; a round's own odds stay unseen."""
+    d1 = dt.date(2019, 1, 7)
+    rows = F.timeline(_market_rows([1, 1], [2, 3], [d1, d1]).with_columns(
+        pl.Series("round", ["R32", "R16"]), pl.lit("t1").alias("tourney_id")))
+    market = rows.select("tourney_id", "match_num", pl.Series("market_prob", [0.8, 0.6]))
+    monkeypatch.setattr(FM, "MARKET_BY_ROUND", True)
+    r = F.market_ratings(rows, market, 0.2).to_dicts()
+    assert r[0]["p1_mkt"] == 0.0
+    assert r[1]["p1_mkt"] == pytest.approx(0.2 * np.log(0.8 / 0.2))
+    assert r[1]["p1_mkt_n"] == 1.0

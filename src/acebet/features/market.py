@@ -34,6 +34,10 @@ MARKET_NEWCOMER = False
 # Evaluation switch (C12): >0 adds a second, faster rating with this step (`p1_fmkt`,
 # `p2_fmkt`), so the model can weigh the market's recent view against its longer one.
 MARKET_FAST_K = 0.0
+# Evaluation switch (C14): apply each match's odds right after its row, as the Elo
+# applies results, so later rounds of an event read the odds of its earlier rounds. A
+# player plays once per round, so rows of one round still cannot see each other's odds.
+MARKET_BY_ROUND = False
 EPS = 1e-4
 
 
@@ -69,6 +73,7 @@ def _market_pass(rows: pl.DataFrame, market: pl.DataFrame, k: float
     pending: list[int] = []  # odds-bearing rows of the current date, applied after it
 
     newcomer = MARKET_NEWCOMER
+    by_round = MARKET_BY_ROUND
 
     def apply(waiting: list[int]) -> None:
         for j in waiting:
@@ -99,6 +104,9 @@ def _market_pass(rows: pl.DataFrame, market: pl.DataFrame, k: float
         out[i] = (rating[a], rating[b], count[a], count[b], sr[a], sr[b])
         if target[i] == target[i]:  # not NaN: this match has odds
             pending.append(i)
+            if by_round:
+                apply(pending)
+                pending = []
     apply(pending)
     return out, ids, rating, count
 
