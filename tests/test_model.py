@@ -57,7 +57,7 @@ def test_model_is_stored_as_text_and_json_never_pickle(db: Path) -> None:
     text, meta = con.execute("SELECT model_text, metadata FROM models").fetchall()[0]
     assert text.startswith("tree\nversion=")
     meta = json.loads(meta)
-    assert meta["features"] == matrix.FEATURES
+    assert meta["features"] == matrix.FEATURES + matrix.SERVE_INPUTS
     for key in ("params", "train_to", "validation", "data_fingerprint", "versions",
                 "calibration"):
         assert key in meta
@@ -357,3 +357,38 @@ def test_recency_weights_halve_every_half_life_and_reach_the_updates(
     p = weighted.predict_proba(feats)
     assert not np.allclose(p, plain.predict_proba(feats))
     assert np.array_equal(p, 1.0 - weighted.predict_proba(matrix.swap_sides(feats)))
+
+
+def test_a_model_from_before_the_serve_ratings_keeps_scoring_the_same(
+        db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A model trained without the serve inputs (as every model before C15) loads and
+    gives the probabilities it gave then: it reads only its own columns."""
+    from acebet.features import serve as FS
+
+    con = store.connect(db)
+    try:
+        monkeypatch.setattr(FS, "SERVE_K", 0.0)
+        version, old = M.train(con)
+        assert old.features == matrix.FEATURES and "serve_k" not in old.metadata
+        then = old.predict_proba(_feats(con))
+        monkeypatch.setattr(FS, "SERVE_K", 0.05)
+        feats = _feats(con)
+        assert "p1_ptm" in feats.columns
+        _, loaded = M.load(con, version)
+        assert np.array_equal(loaded.predict_proba(feats), then)
+    finally:
+        con.close()
+
+
+def test_a_model_trained_with_another_serve_step_is_refused(
+        db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from acebet.features import serve as FS
+
+    con = store.connect(db, read_only=True)
+    try:
+        assert M.load(con)[1].metadata["serve_k"] == FS.SERVE_K
+        monkeypatch.setattr(FS, "SERVE_K", 0.1)
+        with pytest.raises(StoreError, match="serve rating step 0.05"):
+            M.load(con)
+    finally:
+        con.close()

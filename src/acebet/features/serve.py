@@ -9,8 +9,9 @@ instead of the result.
 
 The two serve-point probabilities then give a match probability through the scoring
 system (games, tie-breaks, sets; best of 3 or 5), the classic point-based model: the
-same point edge is worth more over five sets. Evaluation switch (EVALUATION.md, C15):
-`features.build` adds these columns only when SERVE_K > 0.
+same point edge is worth more over five sets (EVALUATION.md, C15). `features.build` adds
+these columns whenever SERVE_K > 0; the end-of-history snapshot carries every player's
+final ratings and the surfaces' means (`final_serve_state`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from acebet.domain import SURFACES
 
 # Step of the serve and return ratings per match (0: off). Chosen from 0.05/0.1/0.2 by the
 # log loss of the point-based probability alone on the tuning periods (EVALUATION.md).
-SERVE_K = 0.0  # C15 measured 0.05
+SERVE_K = 0.05
 MU_STEP = 0.002  # how fast a surface's mean serve logit follows the tour
 MU_START = 0.5  # logit of 0.62, about the tour's share of serve points won
 MIN_POINTS = 20  # a side's serve points below this: the statistics are not used
@@ -105,19 +106,22 @@ def match_probability(pa: np.ndarray, pb: np.ndarray, best_of: np.ndarray) -> np
     return np.where(np.asarray(best_of) == 5, five, three)
 
 
-def serve_ratings(rows: pl.DataFrame, k: float) -> pl.DataFrame:
-    """Pre-row serve and return ratings of both sides (p1_srv, p1_ret, p2_srv, p2_ret)
-    and the point-based match probability as a logit from each side (p1_ptm, p2_ptm).
+def _surface_codes(rows: pl.DataFrame) -> list[int]:
+    codes = {s: i for i, s in enumerate(SURFACES)}
+    return rows["surface"].replace_strict(codes, default=len(SURFACES),
+                                          return_dtype=pl.Int8).to_list()
 
-    Only played rows with serve statistics for both sides move the ratings, each right
-    after it is read, as the Elo applies results."""
+
+def _serve_pass(rows: pl.DataFrame, k: float
+                ) -> tuple[np.ndarray, list[int], list[float], list[float], list[float]]:
+    """One pass over the timeline: each row's pre-row (srv_a, ret_a, srv_b, ret_b,
+    mu + srv_a − ret_b, mu + srv_b − ret_a), then every player's final ratings in `ids`
+    order and the surfaces' final means (SURFACES order, then unknown surfaces)."""
     ids = pl.concat([rows["p1_id"], rows["p2_id"]]).unique().to_list()
     index = {pid: i for i, pid in enumerate(ids)}
     p1 = [index[x] for x in rows["p1_id"].to_list()]
     p2 = [index[x] for x in rows["p2_id"].to_list()]
-    codes = {s: i for i, s in enumerate(SURFACES)}
-    surfaces = rows["surface"].replace_strict(codes, default=len(SURFACES),
-                                              return_dtype=pl.Int8).to_list()
+    surfaces = _surface_codes(rows)
     stats = rows.select(
         (pl.col("played") & ~pl.col("is_fixture")).alias("ok"),
         *(pl.when(pl.col(f"{s}_svpt") >= MIN_POINTS).then(
@@ -144,11 +148,64 @@ def serve_ratings(rows: pl.DataFrame, k: float) -> pl.DataFrame:
             srv[b] += k * e2
             ret[a] -= k * e2
             mu[s] += MU_STEP * (e1 + e2)
+    return out, ids, srv, ret, mu
+
+
+def _columns(out: np.ndarray, best_of: np.ndarray) -> pl.DataFrame:
+    """The feature columns from the pre-row states: one function for the full pass and
+    the snapshot's lookup, so both give the same bits."""
     pa, pb = _sigmoid(out[:, 4]), _sigmoid(out[:, 5])
-    best_of = rows["best_of"].fill_null(3).to_numpy()
     p_ab = np.clip(match_probability(pa, pb, best_of), EPS, 1 - EPS)
     p_ba = np.clip(match_probability(pb, pa, best_of), EPS, 1 - EPS)
     return pl.DataFrame({
         "p1_srv": out[:, 0], "p1_ret": out[:, 1], "p2_srv": out[:, 2], "p2_ret": out[:, 3],
         "p1_ptm": np.log(p_ab / (1 - p_ab)), "p2_ptm": np.log(p_ba / (1 - p_ba)),
     })
+
+
+def _best_of(rows: pl.DataFrame) -> np.ndarray:
+    return rows["best_of"].fill_null(3).to_numpy()
+
+
+def serve_ratings(rows: pl.DataFrame, k: float) -> pl.DataFrame:
+    """Pre-row serve and return ratings of both sides (p1_srv, p1_ret, p2_srv, p2_ret)
+    and the point-based match probability as a logit from each side (p1_ptm, p2_ptm).
+
+    Only played rows with serve statistics for both sides move the ratings, each right
+    after it is read, as the Elo applies results."""
+    out, *_ = _serve_pass(rows, k)
+    return _columns(out, _best_of(rows))
+
+
+def final_serve_state(rows: pl.DataFrame, k: float) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """After the whole timeline: every player's ratings (`player_id`, `srv`, `ret`) and
+    each surface's mean serve logit (`surface_code`: SURFACES order, then any other
+    surface; `mu`), what a fixture dated after the history sees (`Snapshot`)."""
+    _, ids, srv, ret, mu = _serve_pass(rows, k)
+    players = pl.DataFrame({"player_id": ids, "srv": srv, "ret": ret},
+                           schema={"player_id": pl.Int64, "srv": pl.Float64,
+                                   "ret": pl.Float64})
+    means = pl.DataFrame({"surface_code": list(range(len(mu))), "mu": mu},
+                         schema={"surface_code": pl.Int64, "mu": pl.Float64})
+    return players, means
+
+
+def lookup_serve_ratings(rows: pl.DataFrame, players: pl.DataFrame, means: pl.DataFrame
+                         ) -> pl.DataFrame:
+    """`serve_ratings` for rows dated after the history, from `final_serve_state`: a
+    player without serve statistics is at 0."""
+    mu = means.sort("surface_code")["mu"].to_list()
+    found = {}
+    for side in ("p1", "p2"):
+        joined = rows.select(pl.col(f"{side}_id").cast(pl.Int64).alias("player_id")).join(
+            players, on="player_id", how="left", maintain_order="left")
+        found[side] = (joined["srv"].fill_null(0.0).to_list(),
+                       joined["ret"].fill_null(0.0).to_list())
+    surfaces = _surface_codes(rows)
+    out = np.empty((rows.height, 6), dtype=np.float64)
+    (srv_a, ret_a), (srv_b, ret_b) = found["p1"], found["p2"]
+    for i in range(rows.height):
+        m = mu[surfaces[i]]
+        out[i] = (srv_a[i], ret_a[i], srv_b[i], ret_b[i], m + srv_a[i] - ret_b[i],
+                  m + srv_b[i] - ret_a[i])
+    return _columns(out, _best_of(rows))

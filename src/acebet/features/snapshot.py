@@ -15,6 +15,7 @@ import polars as pl
 from acebet.db import match_odds
 from acebet.db.history import matches_digest
 from acebet.features import market as FM
+from acebet.features import serve as FS
 from acebet.features.elo import EloParams, elo_pass
 from acebet.features.history import (
     HISTORY_KEYS,
@@ -25,7 +26,7 @@ from acebet.features.history import (
 )
 from acebet.features.timeline import timeline
 
-FEATURE_CODE_VERSION = 4  # bump when features change, so stored snapshots are rebuilt
+FEATURE_CODE_VERSION = 5  # bump when features change, so stored snapshots are rebuilt
 
 
 @dataclass
@@ -44,6 +45,8 @@ class Snapshot:
     ratings: pl.DataFrame
     tables: dict[str, pl.DataFrame]
     market: pl.DataFrame  # final market-implied ratings (features.market)
+    serve: pl.DataFrame  # final serve and return ratings (features.serve)
+    serve_means: pl.DataFrame  # and the surfaces' mean serve logits
 
     WINDOW_DAYS = 40  # longest fatigue window (30 days) plus margin
 
@@ -59,6 +62,7 @@ class Snapshot:
             market = pl.DataFrame(schema={"tourney_id": pl.String, "match_num": pl.Int64,
                                           "market_prob": pl.Float64})
         final_market = FM.final_market_ratings(rows, market, FM.MARKET_K)
+        serve, serve_means = FS.final_serve_state(rows, FS.SERVE_K)
         states = history_states(rows)
         end = rows["tourney_date"].max() if rows.height else None
         tables = {
@@ -73,7 +77,8 @@ class Snapshot:
                      .unique(subset=["player"], keep="last"))
             per_date = pl.concat([older, recent])
         tables["per_date"] = per_date
-        return cls(fingerprint, rows.height, end, ratings, tables, final_market)
+        return cls(fingerprint, rows.height, end, ratings, tables, final_market, serve,
+                   serve_means)
 
     def covers(self, dates: pl.Series) -> bool:
         """Whether every fixture comes after the whole history on the timeline: dated
@@ -87,17 +92,17 @@ class Snapshot:
         rows = timeline(fixtures.head(0), fixtures).with_columns(
             pl.col("row") + self.next_row)
         ratings, _ = elo_pass(rows, params, start=self.ratings)
-        return pl.concat(
-            [rows, ratings,
-             lookup_history(long_rows(rows), self.tables).drop("row"),
-             player_features(rows, players).drop("row"),
-             FM.lookup_market_ratings(rows, self.market)],
-            how="horizontal",
-        )
+        parts = [rows, ratings, lookup_history(long_rows(rows), self.tables).drop("row"),
+                 player_features(rows, players).drop("row"),
+                 FM.lookup_market_ratings(rows, self.market)]
+        if FS.SERVE_K > 0:
+            parts.append(FS.lookup_serve_ratings(rows, self.serve, self.serve_means))
+        return pl.concat(parts, how="horizontal")
 
     def to_parts(self) -> dict[str, bytes]:
         """Parquet bytes per table, plus a JSON header, for storing in the database."""
-        parts = {"ratings": _parquet(self.ratings), "market": _parquet(self.market)}
+        parts = {"ratings": _parquet(self.ratings), "market": _parquet(self.market),
+                 "serve": _parquet(self.serve), "serve_means": _parquet(self.serve_means)}
         parts.update({f"table:{k}": _parquet(v) for k, v in self.tables.items()})
         parts["meta"] = json.dumps({
             "next_row": self.next_row,
@@ -115,6 +120,8 @@ class Snapshot:
             {k.split(":", 1)[1]: pl.read_parquet(io.BytesIO(v))
              for k, v in parts.items() if k.startswith("table:")},
             pl.read_parquet(io.BytesIO(parts["market"])),
+            pl.read_parquet(io.BytesIO(parts["serve"])),
+            pl.read_parquet(io.BytesIO(parts["serve_means"])),
         )
 
 
@@ -129,6 +136,6 @@ def history_fingerprint(con: duckdb.DuckDBPyConnection, params: EloParams = EloP
     code changes."""
     count, end, digest = matches_digest(con)
     odds_count, odds_digest = match_odds.digest(con)
-    key = (f"{count}|{end}|{digest}|{odds_count}|{odds_digest}|{FM.MARKET_K}|"
+    key = (f"{count}|{end}|{digest}|{odds_count}|{odds_digest}|{FM.MARKET_K}|{FS.SERVE_K}|"
            f"{FEATURE_CODE_VERSION}|{params}")
     return hashlib.sha256(key.encode()).hexdigest()[:24]

@@ -30,9 +30,11 @@ from acebet import metrics, progress
 from acebet.db import models as models_db
 from acebet.errors import InputError, NoModelError, StoreError, first_line
 from acebet.features import market as FM
+from acebet.features import serve as FS
 from acebet.model.matrix import (  # noqa: F401
     FEATURES,
     MARKET_INPUTS,
+    SERVE_INPUTS,
     matrix_columns,
     model_matrix,
     swap_sides,
@@ -237,6 +239,7 @@ def fit(feats: pl.DataFrame, train_to: dt.date, *, params: dict | None = None,
         },
         "elo": {k: v for k, v in F.EloParams().__dict__.items()},
         **({"market_k": FM.MARKET_K} if MARKET_INPUTS[0] in matrix_columns(rows) else {}),
+        **({"serve_k": FS.SERVE_K} if SERVE_INPUTS[0] in matrix_columns(rows) else {}),
         "data_fingerprint": fingerprint(rows),
         "versions": {
             "acebet": _version(), "lightgbm": lgb.__version__, "polars": pl.__version__,
@@ -340,6 +343,12 @@ def load(con: duckdb.DuckDBPyConnection, version: int | None = None) -> tuple[in
     return int(found), TrainedModel(booster, temperature, meta)
 
 
+# The column lists a model may have been trained on: the market inputs when odds were
+# stored, the serve inputs from C15 on (older models keep scoring on their own columns).
+FEATURE_LISTS = [FEATURES + market + serve for market in ([], MARKET_INPUTS)
+                 for serve in ([], SERVE_INPUTS)]
+
+
 def check_metadata(version: int, meta: object) -> float:
     """Refuse metadata this AceBet would not have written; returns the temperature.
 
@@ -348,7 +357,7 @@ def check_metadata(version: int, meta: object) -> float:
     """
     if not isinstance(meta, dict):
         raise StoreError(f"model version {version}: metadata is not a JSON object")
-    if meta.get("features") not in (FEATURES, FEATURES + MARKET_INPUTS):
+    if meta.get("features") not in FEATURE_LISTS:
         raise StoreError(
             f"model version {version} was trained on different features than this AceBet "
             "computes; retrain it (`acebet train`)"
@@ -357,6 +366,12 @@ def check_metadata(version: int, meta: object) -> float:
         raise StoreError(
             f"model version {version} was trained with market rating step "
             f"{meta.get('market_k')!r}, this AceBet computes {FM.MARKET_K!r}; retrain it "
+            "(`acebet train`)"
+        )
+    if SERVE_INPUTS[0] in meta["features"] and meta.get("serve_k") != FS.SERVE_K:
+        raise StoreError(
+            f"model version {version} was trained with serve rating step "
+            f"{meta.get('serve_k')!r}, this AceBet computes {FS.SERVE_K!r}; retrain it "
             "(`acebet train`)"
         )
     expected = json.loads(json.dumps(F.EloParams().__dict__))

@@ -102,12 +102,12 @@ def matrix_columns(feats: pl.DataFrame) -> list[str]:
     columns = list(FEATURES)
     if "p1_mkt" in feats.columns:
         columns += MARKET_INPUTS
+    if "p1_ptm" in feats.columns:
+        columns += SERVE_INPUTS
     if "p1_smkt" in feats.columns:
         columns += SURFACE_MARKET_INPUTS
     if "p1_fmkt" in feats.columns:
         columns += FAST_MARKET_INPUTS
-    if "p1_ptm" in feats.columns:
-        columns += SERVE_INPUTS
     return columns
 
 
