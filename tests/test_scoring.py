@@ -372,8 +372,13 @@ def test_snapshot_features_equal_the_full_pass_bit_for_bit(db: Path, tmp_path: P
         "p1_id": ids[:6], "p2_id": ids[6:12],
     }, schema_overrides={"tourney_id": pl.String})
     matches, people = F.load_matches(con), F.load_players(con)
-    # closing odds for most matches, so the market-implied rating moves too
+    # closing odds for most matches, so the market-implied rating moves too, and serve
+    # statistics (the synthetic history has none), so the serve ratings move
     rng = np.random.default_rng(3)
+    matches = matches.with_columns(
+        p1_svpt=pl.lit(80, pl.Int32), p2_svpt=pl.lit(80, pl.Int32),
+        p1_sv_won=pl.Series(rng.integers(40, 65, matches.height), dtype=pl.Int32),
+        p2_sv_won=pl.Series(rng.integers(35, 60, matches.height), dtype=pl.Int32))
     market = matches.select("tourney_id", "match_num").with_columns(
         market_prob=pl.Series(rng.uniform(0.2, 0.9, matches.height))).sample(
         fraction=0.7, seed=3)
@@ -387,6 +392,10 @@ def test_snapshot_features_equal_the_full_pass_bit_for_bit(db: Path, tmp_path: P
     # a fixture on the history's last day must not see that day's results: full pass
     assert not snap.covers(pl.Series([end]))
     assert_frame_equal(fast, full)
+    serve = ["p1_srv", "p1_ret", "p2_srv", "p2_ret", "p1_ptm", "p2_ptm"]
+    assert full["p1_srv"].abs().sum() > 0 and full["p1_ptm"].abs().sum() > 0
+    assert fast.select(serve).equals(full.select(serve))  # bit for bit
+    assert_frame_equal(fast, full, check_exact=True)
     _, fitted = M.load(con)
     assert (fitted.predict_proba(fast) == fitted.predict_proba(full)).all()
     con.close()

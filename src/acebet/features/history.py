@@ -7,15 +7,24 @@ the row that asks, so appending later matches changes nothing earlier.
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 SERVE_HALF_LIFE = 20  # matches: how fast the serve/return averages forget
 
 
-def _share(won: str, points: str) -> pl.Expr:
-    """Points won / points played, only where the match has sane serve statistics."""
-    ok = (pl.col(points) >= 10) & (pl.col(won) >= 0) & (pl.col(won) <= pl.col(points))
-    return pl.when(ok).then(pl.col(won) / pl.col(points))
+def _share(rows: pl.DataFrame, won: str, points: str) -> pl.Series:
+    """Points won / points played, only where the match has sane serve statistics.
+
+    Divided by NumPy: Polars' division of a column without nulls can round differently
+    from its division of one with nulls, so the snapshot (history alone) and the full
+    pass (history and fixtures) would disagree in the last bit."""
+    w = rows[won].cast(pl.Float64).to_numpy()
+    n = rows[points].cast(pl.Float64).to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ok = (n >= 10) & (w >= 0) & (w <= n)
+        share = np.where(ok, w / np.where(ok, n, 1.0), np.nan)
+    return pl.Series(share).fill_nan(None)
 
 
 def long_rows(rows: pl.DataFrame) -> pl.DataFrame:
@@ -26,8 +35,8 @@ def long_rows(rows: pl.DataFrame) -> pl.DataFrame:
         pl.col("score").fill_null("").str.count_matches(r"\d+-\d+").cast(pl.Int32)
         .alias("sets"),
         pl.col("p1_rank"), pl.col("p2_rank"), pl.col("p1_points"), pl.col("p2_points"),
-        _share("p1_sv_won", "p1_svpt").alias("_spw1"),
-        _share("p2_sv_won", "p2_svpt").alias("_spw2"),
+        _share(rows, "p1_sv_won", "p1_svpt").alias("_spw1"),
+        _share(rows, "p2_sv_won", "p2_svpt").alias("_spw2"),
     )
 
     def side(me: str, other: str, number: int, won: pl.Expr) -> pl.DataFrame:

@@ -112,6 +112,10 @@ def _surface_codes(rows: pl.DataFrame) -> list[int]:
                                           return_dtype=pl.Int8).to_list()
 
 
+def _shares(won: list[int | None], points: list[int | None]) -> list[float | None]:
+    return [None if w is None or n is None else w / n for w, n in zip(won, points, strict=True)]
+
+
 def _serve_pass(rows: pl.DataFrame, k: float
                 ) -> tuple[np.ndarray, list[int], list[float], list[float], list[float]]:
     """One pass over the timeline: each row's pre-row (srv_a, ret_a, srv_b, ret_b,
@@ -122,15 +126,18 @@ def _serve_pass(rows: pl.DataFrame, k: float
     p1 = [index[x] for x in rows["p1_id"].to_list()]
     p2 = [index[x] for x in rows["p2_id"].to_list()]
     surfaces = _surface_codes(rows)
+    # Shares are divided here, not by Polars: its division kernel may round a result
+    # differently with the frame's layout, and the snapshot must match the full pass.
     stats = rows.select(
         (pl.col("played") & ~pl.col("is_fixture")).alias("ok"),
-        *(pl.when(pl.col(f"{s}_svpt") >= MIN_POINTS).then(
-            pl.col(f"{s}_sv_won").clip(0, pl.col(f"{s}_svpt")) / pl.col(f"{s}_svpt"))
-          .alias(s) for s in ("p1", "p2")),
+        *(pl.when(pl.col(f"{s}_svpt") >= MIN_POINTS).then(pl.col(f"{s}_svpt")).alias(s)
+          for s in ("p1", "p2")),
+        *(pl.col(f"{s}_sv_won").clip(0, pl.col(f"{s}_svpt")).alias(f"{s}_won")
+          for s in ("p1", "p2")),
     )
     ok = stats["ok"].to_list()
-    share1 = stats["p1"].to_list()
-    share2 = stats["p2"].to_list()
+    share1 = _shares(stats["p1_won"].to_list(), stats["p1"].to_list())
+    share2 = _shares(stats["p2_won"].to_list(), stats["p2"].to_list())
     srv = [0.0] * len(ids)
     ret = [0.0] * len(ids)
     mu = [MU_START] * (len(SURFACES) + 1)
