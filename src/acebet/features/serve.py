@@ -16,6 +16,8 @@ final ratings and the surfaces' means (`final_serve_state`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import polars as pl
 
@@ -28,6 +30,15 @@ MU_STEP = 0.002  # how fast a surface's mean serve logit follows the tour
 MU_START = 0.5  # logit of 0.62, about the tour's share of serve points won
 MIN_POINTS = 20  # a side's serve points below this: the statistics are not used
 EPS = 1e-3
+# Evaluation switch (C17): a player's step is max(k, V / ((n + 1) V + E)), n his earlier
+# matches with serve statistics: the Kalman gain of a rating with prior variance V seen
+# through per-match noise E (logit units), so a newcomer's ratings settle in a few
+# matches instead of twenty; two steps adding up to more than 1 are scaled to sum 1.
+SERVE_NEWCOMER = False
+PRIOR_VAR, MATCH_VAR = 0.09, 0.05
+# Evaluation switch (C18): >0 adds per-surface offsets to both ratings, moved by this step
+# toward what the overall ratings leave unexplained on that surface.
+SERVE_SURFACE_K = 0.0
 
 
 def _logit(p: float) -> float:
@@ -116,11 +127,23 @@ def _shares(won: list[int | None], points: list[int | None]) -> list[float | Non
     return [None if w is None or n is None else w / n for w, n in zip(won, points, strict=True)]
 
 
-def _serve_pass(rows: pl.DataFrame, k: float
-                ) -> tuple[np.ndarray, list[int], list[float], list[float], list[float]]:
+@dataclass
+class _State:
+    """Ratings after a pass: per player (in `ids` order) overall and per surface
+    (SURFACES order, then any other surface), and each surface's mean serve logit."""
+
+    ids: list[int]
+    srv: list[float]
+    ret: list[float]
+    s_srv: list[list[float]]
+    s_ret: list[list[float]]
+    mu: list[float]
+
+
+def _serve_pass(rows: pl.DataFrame, k: float) -> tuple[np.ndarray, _State]:
     """One pass over the timeline: each row's pre-row (srv_a, ret_a, srv_b, ret_b,
-    mu + srv_a − ret_b, mu + srv_b − ret_a), then every player's final ratings in `ids`
-    order and the surfaces' final means (SURFACES order, then unknown surfaces)."""
+    mu + srv_a − ret_b, mu + srv_b − ret_a; with SERVE_SURFACE_K the last two also take
+    the surface offsets), then the state after the last row."""
     ids = pl.concat([rows["p1_id"], rows["p2_id"]]).unique().to_list()
     index = {pid: i for i, pid in enumerate(ids)}
     p1 = [index[x] for x in rows["p1_id"].to_list()]
@@ -141,21 +164,44 @@ def _serve_pass(rows: pl.DataFrame, k: float
     srv = [0.0] * len(ids)
     ret = [0.0] * len(ids)
     mu = [MU_START] * (len(SURFACES) + 1)
+    count = [0] * len(ids)
+    newcomer = SERVE_NEWCOMER
+    ks = SERVE_SURFACE_K
+    s_srv = [[0.0] * len(ids) for _ in mu]
+    s_ret = [[0.0] * len(ids) for _ in mu]
+
+    def step(n: int) -> float:
+        return max(k, PRIOR_VAR / ((n + 1) * PRIOR_VAR + MATCH_VAR)) if newcomer else k
+
     out = np.empty((rows.height, 6), dtype=np.float64)
     for i in range(rows.height):
         a, b, s = p1[i], p2[i], surfaces[i]
         out[i, :4] = (srv[a], ret[a], srv[b], ret[b])
         out[i, 4] = mu[s] + srv[a] - ret[b]
         out[i, 5] = mu[s] + srv[b] - ret[a]
+        if ks:
+            ss, sr = s_srv[s], s_ret[s]
+            out[i, 4] += ss[a] - sr[b]
+            out[i, 5] += ss[b] - sr[a]
         if ok[i] and share1[i] is not None and share2[i] is not None:
             e1 = _logit(share1[i]) - out[i, 4]
             e2 = _logit(share2[i]) - out[i, 5]
-            srv[a] += k * e1
-            ret[b] -= k * e1
-            srv[b] += k * e2
-            ret[a] -= k * e2
+            ka, kb = step(count[a]), step(count[b])
+            if ka + kb > 1.0:
+                ka, kb = ka / (ka + kb), kb / (ka + kb)
+            srv[a] += ka * e1
+            ret[b] -= kb * e1
+            srv[b] += kb * e2
+            ret[a] -= ka * e2
+            count[a] += 1
+            count[b] += 1
+            if ks:
+                ss[a] += ks * e1
+                sr[b] -= ks * e1
+                ss[b] += ks * e2
+                sr[a] -= ks * e2
             mu[s] += MU_STEP * (e1 + e2)
-    return out, ids, srv, ret, mu
+    return out, _State(ids, srv, ret, s_srv, s_ret, mu)
 
 
 def _columns(out: np.ndarray, best_of: np.ndarray) -> pl.DataFrame:
@@ -180,19 +226,20 @@ def serve_ratings(rows: pl.DataFrame, k: float) -> pl.DataFrame:
 
     Only played rows with serve statistics for both sides move the ratings, each right
     after it is read, as the Elo applies results."""
-    out, *_ = _serve_pass(rows, k)
+    out, _ = _serve_pass(rows, k)
     return _columns(out, _best_of(rows))
 
 
 def final_serve_state(rows: pl.DataFrame, k: float) -> tuple[pl.DataFrame, pl.DataFrame]:
     """After the whole timeline: every player's ratings (`player_id`, `srv`, `ret`) and
     each surface's mean serve logit (`surface_code`: SURFACES order, then any other
-    surface; `mu`), what a fixture dated after the history sees (`Snapshot`)."""
-    _, ids, srv, ret, mu = _serve_pass(rows, k)
-    players = pl.DataFrame({"player_id": ids, "srv": srv, "ret": ret},
+    surface; `mu`), what a fixture dated after the history sees (`Snapshot`; the
+    evaluation switch SERVE_SURFACE_K is not carried)."""
+    _, st = _serve_pass(rows, k)
+    players = pl.DataFrame({"player_id": st.ids, "srv": st.srv, "ret": st.ret},
                            schema={"player_id": pl.Int64, "srv": pl.Float64,
                                    "ret": pl.Float64})
-    means = pl.DataFrame({"surface_code": list(range(len(mu))), "mu": mu},
+    means = pl.DataFrame({"surface_code": list(range(len(st.mu))), "mu": st.mu},
                          schema={"surface_code": pl.Int64, "mu": pl.Float64})
     return players, means
 
