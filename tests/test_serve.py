@@ -19,9 +19,21 @@ def test_a_game_held_at_sixty_percent_of_points_is_the_textbook_figure() -> None
     np.testing.assert_allclose(S.hold_probability(p), [0.5, 0.7357, 0.9008], atol=1e-4)
 
 
+def test_the_scoring_recursions_give_the_point_by_point_figures() -> None:
+    """Reference values from a separate point-by-point recursion over the whole score
+    (tie-break to 7 by two, set to 6 by two with a tie-break at 6-6)."""
+    pa, pb = np.array([0.62]), np.array([0.60])
+    assert S.tiebreak_probability(pa, pb)[0] == pytest.approx(0.5325241849696962, abs=1e-12)
+    assert S.set_probability(pa, pb)[0] == pytest.approx(0.5679122891906656, abs=1e-12)
+    assert S.match_probability(pa, pb, np.array([3]))[0] == pytest.approx(
+        0.6012420000972221, abs=1e-12)
+    assert S.match_probability(pa, pb, np.array([5]))[0] == pytest.approx(
+        0.6257781254955835, abs=1e-12)
+
+
 def test_who_serves_first_does_not_change_who_wins_a_set_or_tiebreak() -> None:
     """With points independent, serving first is worth nothing (Newton and Keller): a
-    wrong serving order in the recursions breaks this."""
+    recursion that loses track of the score or of who serves breaks this."""
     rng = np.random.default_rng(3)
     pa, pb = rng.uniform(0.5, 0.75, 200), rng.uniform(0.5, 0.75, 200)
     np.testing.assert_allclose(S.set_probability(pa, pb), 1 - S.set_probability(pb, pa),
@@ -83,3 +95,67 @@ def test_the_serve_inputs_flip_sign_when_the_sides_swap(monkeypatch: pytest.Monk
     ba = model_matrix(feats, swap=True).select(SERVE_INPUTS).to_numpy()
     assert np.abs(ab).max() > 0.05
     assert (ab == -ba).all()
+
+
+def test_only_played_matches_with_usable_statistics_move_the_ratings() -> None:
+    """A walkover's or a fixture's statistics, and a side that won no serve point or lost
+    none (a recording error), never move a rating; a played match moves the surface's
+    mean too."""
+    base = _rows([1, 3], [2, 4], [(64, 40), (50, 50)])
+    fixture = base.with_columns(pl.Series("is_fixture", [True, False]),
+                                pl.Series("p1_won", [None, True]))
+    walkover = base.with_columns(pl.Series("score", ["W/O", "6-4 6-4"]))
+    extreme = base.with_columns(pl.Series("p1_sv_won", [80, 50]))
+    for rows in (F.timeline(fixture), F.timeline(walkover), F.timeline(extreme)):
+        players, means = S.final_serve_state(rows, 0.1)
+        moved = players.filter(pl.col("player_id").is_in([1, 2]))
+        assert (moved["srv"] == 0).all() and (moved["ret"] == 0).all()
+    players, means = S.final_serve_state(base, 0.1)
+    assert players.filter(pl.col("player_id") == 1)["srv"][0] > 0
+    assert means["mu"][0] != S.MU_START  # hard courts' mean followed the two matches
+    assert (means["mu"][1:] == S.MU_START).all()
+
+
+def test_a_fixture_reads_the_ratings_before_the_matches_of_its_own_date() -> None:
+    rows = _rows([1, 1], [2, 2], [(64, 40), (70, 30)])
+    day = rows["tourney_date"][1]
+    fixture = pl.DataFrame({
+        "row_key": ["f"], "tourney_date": [day], "tourney_id": ["tf"], "match_num": [1],
+        "tourney_level": ["A"], "surface": ["Hard"], "round": ["R16"], "best_of": [3],
+        "p1_id": [1], "p2_id": [2], "p1_won": [None], "score": [None], "p1_rank": [None],
+        "p2_rank": [None], "p1_points": [None], "p2_points": [None], "is_fixture": [True],
+    })
+    both = F.timeline(rows.drop("row", "played", "retired"), fixture)
+    r = S.serve_ratings(both, 0.1).with_columns(both["is_fixture"], both["row_key"])
+    seen = r.filter(pl.col("is_fixture")).row(0, named=True)
+    same_day = r.filter(pl.col("row_key") == "m1").row(0, named=True)
+    assert seen["p1_srv"] == same_day["p1_srv"] > 0  # after the first date, before the second
+
+
+def test_the_history_fingerprint_covers_the_serve_step(
+        trained_synthetic_db, monkeypatch: pytest.MonkeyPatch) -> None:
+    from acebet import store
+
+    con = store.connect(trained_synthetic_db, read_only=True)
+    try:
+        before = F.history_fingerprint(con)
+        monkeypatch.setattr(S, "SERVE_K", 0.1)
+        assert F.history_fingerprint(con) != before
+    finally:
+        con.close()
+
+
+def test_a_stored_model_or_snapshot_is_never_built_with_an_evaluation_switch_on(
+        trained_synthetic_db, monkeypatch: pytest.MonkeyPatch) -> None:
+    from acebet import model as M
+    from acebet import store
+
+    monkeypatch.setattr(S, "SERVE_SURFACE_K", 0.02)
+    con = store.connect(trained_synthetic_db, read_only=True)
+    try:
+        with pytest.raises(ValueError, match="SERVE_SURFACE_K"):
+            M.fit_from_store(con)
+        with pytest.raises(ValueError, match="snapshot"):
+            F.Snapshot.from_history(F.load_matches(con), "x")
+    finally:
+        con.close()

@@ -1,10 +1,11 @@
 """Point-in-time features for every match and fixture, in one pass over the history.
 
 All rows (played matches and fixtures to score) are put on one timeline in the order
-they were known. Each row's features are read from the state *before* it: a sequential
-Elo pass for the ratings (the one honest Python loop), and Polars as-of joins for form,
-fatigue, head-to-head and rankings. Appending later rows cannot change earlier features,
-because nothing ever looks forward.
+they were known. Each row's features are read from the state *before* it: sequential
+passes for the ratings (Elo, the market-implied rating, the serve and return ratings:
+the honest Python loops, each a few seconds over the whole history), and Polars as-of
+joins for form, fatigue, head-to-head and rankings. Appending later rows cannot change
+earlier features, because nothing ever looks forward.
 
 The work is split by job: `timeline` orders the rows, `elo` rates the players, `history`
 keeps the running states, `snapshot` stores the end of the history for daily scoring.
@@ -28,6 +29,7 @@ from acebet.features.market import (
 )
 from acebet.features.serve import serve_ratings
 from acebet.features.snapshot import FEATURE_CODE_VERSION, Snapshot, history_fingerprint
+from acebet.features.switches import switches_on
 from acebet.features.timeline import TIMELINE_COLUMNS, load_matches, load_players, timeline
 
 __all__ = [
@@ -35,7 +37,7 @@ __all__ = [
     "elo_pass", "elo_probability", "final_market_ratings", "history_features",
     "history_fingerprint", "load_market", "load_matches", "load_players",
     "lookup_market_ratings", "market_ratings", "player_features", "serve_ratings",
-    "timeline",
+    "switches_on", "timeline",
     "young_k_factor",
 ]
 

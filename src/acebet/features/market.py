@@ -35,8 +35,9 @@ MARKET_NEWCOMER = False
 # `p2_fmkt`), so the model can weigh the market's recent view against its longer one.
 MARKET_FAST_K = 0.0
 # Evaluation switch (C14): apply each match's odds right after its row, as the Elo
-# applies results, so later rounds of an event read the odds of its earlier rounds. A
-# player plays once per round, so rows of one round still cannot see each other's odds.
+# applies results, so later rounds of an event read the odds of its earlier rounds. In a
+# knockout draw a player plays once per round, so rows of one round never see each
+# other's odds (a round robin's later matches do, as its Elo sees earlier results).
 MARKET_BY_ROUND = False
 EPS = 1e-4
 

@@ -26,6 +26,8 @@ from acebet.domain import SURFACES
 # Step of the serve and return ratings per match (0: off). Chosen from 0.05/0.1/0.2 by the
 # log loss of the point-based probability alone on the tuning periods (EVALUATION.md).
 SERVE_K = 0.05
+# These constants shape every feature: changing one needs a FEATURE_CODE_VERSION bump
+# (features.snapshot), so stored snapshots are rebuilt.
 MU_STEP = 0.002  # how fast a surface's mean serve logit follows the tour
 MU_START = 0.5  # logit of 0.62, about the tour's share of serve points won
 MIN_POINTS = 20  # a side's serve points below this: the statistics are not used
@@ -39,6 +41,9 @@ PRIOR_VAR, MATCH_VAR = 0.09, 0.05
 # Evaluation switch (C18): >0 adds per-surface offsets to both ratings, moved by this step
 # toward what the overall ratings leave unexplained on that surface.
 SERVE_SURFACE_K = 0.0
+# Evaluation switch (C19): retired matches' serve statistics (often an injured player's
+# last games) do not move the ratings.
+SERVE_SKIP_RETIRED = False
 
 
 def _logit(p: float) -> float:
@@ -124,7 +129,11 @@ def _surface_codes(rows: pl.DataFrame) -> list[int]:
 
 
 def _shares(won: list[int | None], points: list[int | None]) -> list[float | None]:
-    return [None if w is None or n is None else w / n for w, n in zip(won, points, strict=True)]
+    """Serve points won / played; None where unusable: too few points, or none won or
+    none lost (a recording error rather than a match, and a logit of ±7 would move a
+    rating by a third of the players' whole spread in one step)."""
+    return [w / n if n is not None and w is not None and 0 < w < n else None
+            for w, n in zip(won, points, strict=True)]
 
 
 @dataclass
@@ -149,14 +158,15 @@ def _serve_pass(rows: pl.DataFrame, k: float) -> tuple[np.ndarray, _State]:
     p1 = [index[x] for x in rows["p1_id"].to_list()]
     p2 = [index[x] for x in rows["p2_id"].to_list()]
     surfaces = _surface_codes(rows)
-    # Shares are divided here, not by Polars: its division kernel may round a result
-    # differently with the frame's layout, and the snapshot must match the full pass.
+    # Shares are divided in Python, not by Polars: in the snapshot test Polars' division
+    # of a column without nulls rounded one share differently from the same division
+    # with a fixture's nulls appended, and the snapshot must match the full pass.
     stats = rows.select(
-        (pl.col("played") & ~pl.col("is_fixture")).alias("ok"),
+        (pl.col("played") & ~pl.col("is_fixture")
+         & ~(pl.col("retired") & SERVE_SKIP_RETIRED)).alias("ok"),
         *(pl.when(pl.col(f"{s}_svpt") >= MIN_POINTS).then(pl.col(f"{s}_svpt")).alias(s)
           for s in ("p1", "p2")),
-        *(pl.col(f"{s}_sv_won").clip(0, pl.col(f"{s}_svpt")).alias(f"{s}_won")
-          for s in ("p1", "p2")),
+        *(pl.col(f"{s}_sv_won").alias(f"{s}_won") for s in ("p1", "p2")),
     )
     ok = stats["ok"].to_list()
     share1 = _shares(stats["p1_won"].to_list(), stats["p1"].to_list())

@@ -24,6 +24,7 @@ from acebet.features.history import (
     lookup_history,
     player_features,
 )
+from acebet.features.switches import require_default_features
 from acebet.features.timeline import timeline
 
 FEATURE_CODE_VERSION = 5  # bump when features change, so stored snapshots are rebuilt
@@ -56,6 +57,7 @@ class Snapshot:
                      ) -> Snapshot:
         """From the played matches and the closing probabilities of those with odds
         (`features.load_market`; none: every market rating stays at 0)."""
+        require_default_features("the snapshot")
         rows = timeline(matches)
         _, ratings = elo_pass(rows, params)
         if market is None:

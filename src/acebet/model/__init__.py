@@ -31,6 +31,7 @@ from acebet.db import models as models_db
 from acebet.errors import InputError, NoModelError, StoreError, first_line
 from acebet.features import market as FM
 from acebet.features import serve as FS
+from acebet.features.switches import require_default_features
 from acebet.model.matrix import (  # noqa: F401
     FEATURES,
     MARKET_INPUTS,
@@ -510,6 +511,7 @@ def fit_from_store(con: duckdb.DuckDBPyConnection, train_to: dt.date | None = No
     and stored with the version, so fixtures with odds also get the market-aware
     probability.
     """
+    require_default_features("a stored model")
     matches = F.load_matches(con)
     if matches.height == 0:
         raise InputError("no matches in the database; run `acebet ingest` first")
