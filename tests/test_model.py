@@ -57,7 +57,7 @@ def test_model_is_stored_as_text_and_json_never_pickle(db: Path) -> None:
     text, meta = con.execute("SELECT model_text, metadata FROM models").fetchall()[0]
     assert text.startswith("tree\nversion=")
     meta = json.loads(meta)
-    assert meta["features"] == matrix.FEATURES + matrix.SERVE_INPUTS
+    assert meta["features"] == matrix.FEATURES
     for key in ("params", "train_to", "validation", "data_fingerprint", "versions",
                 "calibration"):
         assert key in meta
@@ -359,10 +359,10 @@ def test_recency_weights_halve_every_half_life_and_reach_the_updates(
     assert np.array_equal(p, 1.0 - weighted.predict_proba(matrix.swap_sides(feats)))
 
 
-def test_a_model_from_before_the_serve_ratings_keeps_scoring_the_same(
+def test_a_model_without_the_serve_inputs_scores_the_same_with_the_ratings_on(
         db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A model trained without the serve inputs (as every model before C15) loads and
-    gives the probabilities it gave then: it reads only its own columns."""
+    """A model trained without the serve inputs (the default) still loads and gives the
+    same probabilities when SERVE_K is turned on: it reads only its own columns."""
     from acebet.features import serve as FS
 
     con = store.connect(db)
@@ -384,11 +384,15 @@ def test_a_model_trained_with_another_serve_step_is_refused(
         db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from acebet.features import serve as FS
 
-    con = store.connect(db, read_only=True)
+    con = store.connect(db)
     try:
-        assert M.load(con)[1].metadata["serve_k"] == FS.SERVE_K
-        monkeypatch.setattr(FS, "SERVE_K", 0.1)
-        with pytest.raises(StoreError, match="serve rating step 0.05"):
-            M.load(con)
+        monkeypatch.setattr(FS, "SERVE_K", 0.05)
+        version, fitted = M.train(con)
+        assert fitted.features == matrix.FEATURES + matrix.SERVE_INPUTS
+        assert M.load(con, version)[1].metadata["serve_k"] == 0.05
+        for other in (0.1, 0.0):  # another step, or the ratings switched off
+            monkeypatch.setattr(FS, "SERVE_K", other)
+            with pytest.raises(StoreError, match="serve rating step 0.05"):
+                M.load(con, version)
     finally:
         con.close()

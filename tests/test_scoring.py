@@ -349,7 +349,9 @@ def test_latest_lists_the_active_models_predictions(db: Path, tmp_path: Path) ->
     assert runs_db.latest_predictions(con).height == 1
 
 
-def test_snapshot_features_equal_the_full_pass_bit_for_bit(db: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("serve_k", [0.0, 0.05])  # off by default; on, its state too
+def test_snapshot_features_equal_the_full_pass_bit_for_bit(
+        db: Path, tmp_path: Path, serve_k: float, monkeypatch: pytest.MonkeyPatch) -> None:
     import datetime as dt
 
     import numpy as np
@@ -359,7 +361,9 @@ def test_snapshot_features_equal_the_full_pass_bit_for_bit(db: Path, tmp_path: P
     from acebet import features as F
     from acebet import model as M
     from acebet.features import market as FM
+    from acebet.features import serve as FS
 
+    monkeypatch.setattr(FS, "SERVE_K", serve_k)
     ids = [p[0] for p in players(db, 12)]
     con = store.connect(db, read_only=True)
     end = con.execute("SELECT max(tourney_date) FROM matches").fetchall()[0][0]
@@ -368,8 +372,8 @@ def test_snapshot_features_equal_the_full_pass_bit_for_bit(db: Path, tmp_path: P
         "tourney_date": [end + dt.timedelta(days=d) for d in (1, 2, 3, 10, 35, 400)],
         "tourney_id": None, "tourney_name": "Snap Open",
         "surface": ["Hard", "Clay", "Grass", "Hard", "Carpet", "Clay"],
-        "tourney_level": ["A", "G", "M", "A", "A", "C"], "round": "R32", "best_of": 3,
-        "p1_id": ids[:6], "p2_id": ids[6:12],
+        "tourney_level": ["A", "G", "M", "A", "A", "C"], "round": "R32",
+        "best_of": [3, 5, 3, 3, 3, 3], "p1_id": ids[:6], "p2_id": ids[6:12],
     }, schema_overrides={"tourney_id": pl.String})
     matches, people = F.load_matches(con), F.load_players(con)
     # closing odds for most matches, so the market-implied rating moves too, and serve
@@ -393,8 +397,10 @@ def test_snapshot_features_equal_the_full_pass_bit_for_bit(db: Path, tmp_path: P
     assert not snap.covers(pl.Series([end]))
     assert_frame_equal(fast, full)
     serve = ["p1_srv", "p1_ret", "p2_srv", "p2_ret", "p1_ptm", "p2_ptm"]
-    assert full["p1_srv"].abs().sum() > 0 and full["p1_ptm"].abs().sum() > 0
-    assert fast.select(serve).equals(full.select(serve))  # bit for bit
+    if serve_k:
+        assert full["p1_srv"].abs().sum() > 0 and full["p1_ptm"].abs().sum() > 0
+    else:
+        assert not set(serve) & set(full.columns)
     assert_frame_equal(fast, full, check_exact=True)
     _, fitted = M.load(con)
     assert (fitted.predict_proba(fast) == fitted.predict_proba(full)).all()

@@ -9,9 +9,11 @@ instead of the result.
 
 The two serve-point probabilities then give a match probability through the scoring
 system (games, tie-breaks, sets; best of 3 or 5), the classic point-based model: the
-same point edge is worth more over five sets (EVALUATION.md, C15). `features.build` adds
-these columns whenever SERVE_K > 0; the end-of-history snapshot carries every player's
-final ratings and the surfaces' means (`final_serve_state`).
+same point edge is worth more over five sets (EVALUATION.md, C15: measured, not
+adopted). With SERVE_K > 0 it is a complete product setting, not only an evaluation
+switch: `features.build` adds the columns, the end-of-history snapshot carries every
+player's final ratings and the surfaces' means (`final_serve_state`), the history
+fingerprint covers the step and a model records it.
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ import polars as pl
 
 from acebet.domain import SURFACES
 
-# Step of the serve and return ratings per match (0: off). Chosen from 0.05/0.1/0.2 by the
-# log loss of the point-based probability alone on the tuning periods (EVALUATION.md).
-SERVE_K = 0.05
+# Step of the serve and return ratings per match; 0 (the default) leaves them out of the
+# model. C15 measured 0.05, chosen by the log loss of the point-based probability alone
+# on the tuning periods, and did not adopt it (EVALUATION.md).
+SERVE_K = 0.0
 # These constants shape every feature: changing one needs a FEATURE_CODE_VERSION bump
 # (features.snapshot), so stored snapshots are rebuilt.
 MU_STEP = 0.002  # how fast a surface's mean serve logit follows the tour
@@ -245,6 +248,8 @@ def final_serve_state(rows: pl.DataFrame, k: float) -> tuple[pl.DataFrame, pl.Da
     each surface's mean serve logit (`surface_code`: SURFACES order, then any other
     surface; `mu`), what a fixture dated after the history sees (`Snapshot`; the
     evaluation switch SERVE_SURFACE_K is not carried)."""
+    if k <= 0:  # off: nothing to carry
+        rows = rows.head(0)
     _, st = _serve_pass(rows, k)
     players = pl.DataFrame({"player_id": st.ids, "srv": st.srv, "ret": st.ret},
                            schema={"player_id": pl.Int64, "srv": pl.Float64,
