@@ -29,7 +29,6 @@ from acebet.features.market import (
 )
 from acebet.features.serve import serve_ratings
 from acebet.features.snapshot import FEATURE_CODE_VERSION, Snapshot, history_fingerprint
-from acebet.features.switches import switches_on
 from acebet.features.timeline import TIMELINE_COLUMNS, load_matches, load_players, timeline
 
 __all__ = [
@@ -37,7 +36,7 @@ __all__ = [
     "elo_pass", "elo_probability", "final_market_ratings", "history_features",
     "history_fingerprint", "load_market", "load_matches", "load_players",
     "lookup_market_ratings", "market_ratings", "player_features", "serve_ratings",
-    "switches_on", "timeline",
+    "timeline",
     "young_k_factor",
 ]
 

@@ -67,7 +67,7 @@ def hold_probability(p: np.ndarray) -> np.ndarray:
 
 def tiebreak_probability(pa: np.ndarray, pb: np.ndarray) -> np.ndarray:
     """P(A wins a tie-break he starts serving): A serves point 1, then two each."""
-    # win[i][j]: P(reaching i points for A and j for B) before either wins 7 or 6-6
+    # reach[(i, j)]: P(the score passes i-j), until one side has 7 or it is 6-6
     reach = {(0, 0): np.ones_like(pa)}
     win = np.zeros_like(pa)
     tied = np.zeros_like(pa)
@@ -75,7 +75,7 @@ def tiebreak_probability(pa: np.ndarray, pb: np.ndarray) -> np.ndarray:
         for i in range(total + 1):
             j = total - i
             here = reach.pop((i, j), None)
-            if here is None or i > 6 or j > 6:
+            if here is None:
                 continue
             a_serves = ((total + 1) // 2) % 2 == 0
             p = pa if a_serves else 1.0 - pb
@@ -141,14 +141,12 @@ def _shares(won: list[int | None], points: list[int | None]) -> list[float | Non
 
 @dataclass
 class _State:
-    """Ratings after a pass: per player (in `ids` order) overall and per surface
-    (SURFACES order, then any other surface), and each surface's mean serve logit."""
+    """Ratings after a pass: per player (in `ids` order), and each surface's mean serve
+    logit (SURFACES order, then any other surface)."""
 
     ids: list[int]
     srv: list[float]
     ret: list[float]
-    s_srv: list[list[float]]
-    s_ret: list[list[float]]
     mu: list[float]
 
 
@@ -214,7 +212,7 @@ def _serve_pass(rows: pl.DataFrame, k: float) -> tuple[np.ndarray, _State]:
                 ss[b] += ks * e2
                 sr[a] -= ks * e2
             mu[s] += MU_STEP * (e1 + e2)
-    return out, _State(ids, srv, ret, s_srv, s_ret, mu)
+    return out, _State(ids, srv, ret, mu)
 
 
 def _columns(out: np.ndarray, best_of: np.ndarray) -> pl.DataFrame:
