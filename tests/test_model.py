@@ -19,7 +19,7 @@ from acebet import metrics, store
 from acebet import model as M
 from acebet.cli import main
 from acebet.errors import NoModelError, StoreError
-from acebet.model import matrix
+from acebet.model import linear, matrix
 from tests.conftest import copy_db
 
 
@@ -324,6 +324,8 @@ def test_a_walk_forward_update_adds_trees_on_the_residuals_and_keeps_symmetry(db
     once = M.update_on(data, later, first, trees=5)
     twice = M.update_on(data, later, once, trees=5)
     assert len(twice.updates) == 2 and twice.metadata["updated_trees"] == 10
+    # the updates grow trees; the linear learner stays the first fit's
+    assert twice.metadata["linear"] == first.metadata["linear"]
     assert twice.metadata["train_to"] == str(later)
     # the remembered scores are the model's own scores on every training row
     assert np.allclose(data.scores(twice), twice.raw(data.x))
@@ -396,3 +398,115 @@ def test_a_model_trained_with_another_serve_step_is_refused(
                 M.load(con, version)
     finally:
         con.close()
+
+
+# The linear learner beside the trees (model.linear, EVALUATION.md C25)
+
+def _matrix_with_market(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray,
+                                                                   list[str]]:
+    """Random model-matrix rows in both orientations: antisymmetric columns negated,
+    symmetric ones kept, some inputs missing in both."""
+    columns = matrix.FEATURES + matrix.MARKET_INPUTS
+    ab = rng.normal(0.0, 1.0, (n, len(columns)))
+    ab[:, columns.index("best_of")] = rng.choice([3.0, 5.0], n)
+    ab[:, columns.index("min_log_n")] = rng.uniform(0.0, 8.0, n)
+    ab[:, columns.index("min_log_mkt_n")] = rng.uniform(0.0, 7.0, n)
+    ab[rng.random(ab.shape) < 0.05] = np.nan
+    ba = ab.copy()
+    for i, name in enumerate(columns):
+        if name in linear.INPUTS:
+            ba[:, i] = -ab[:, i]
+    return ab, ba, columns
+
+
+def test_the_linear_design_flips_sign_exactly_when_the_players_swap() -> None:
+    ab, ba, columns = _matrix_with_market(np.random.default_rng(1), 500)
+    d_ab, d_ba = linear.design(ab, columns), linear.design(ba, columns)
+    assert d_ab.shape == (500, linear.width(columns)) and np.isfinite(d_ab).all()
+    assert np.array_equal(d_ba, -d_ab)
+    # without the market inputs there is no market-experience block
+    plain = [c for c in columns if c not in matrix.MARKET_INPUTS]
+    assert linear.width(plain) == 3 * len(matrix.ANTISYMMETRIC)
+    assert linear.design(ab[:, :len(plain)], plain).shape[1] == linear.width(plain)
+
+
+def test_the_linear_learner_recovers_a_known_logistic_rule() -> None:
+    rng = np.random.default_rng(2)
+
+    def sample(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+        ab, ba, columns = _matrix_with_market(rng, n)
+        elo = columns.index("elo_diff")
+        gap = rng.normal(0.0, 200.0, n)
+        ab[:, elo], ba[:, elo] = gap, -gap
+        return ab, ba, 0.01 * gap, columns  # the true log-odds that p1 wins
+
+    ab, ba, truth, columns = sample(40_000)
+    won = rng.random(len(ab)) < 1.0 / (1.0 + np.exp(-truth))
+    coef = linear.fit(np.where(won[:, None], ab, ba), columns)
+    assert coef[linear.INPUTS.index("elo_diff")] == pytest.approx(0.01, rel=0.15)
+    ab, _, truth, _ = sample(20_000)  # fresh matches
+    fitted = linear.margin(ab, columns, coef)
+    assert np.abs(fitted - truth).mean() < 0.1 * np.abs(truth).mean()
+
+
+def test_a_trained_model_mixes_the_linear_margin_into_its_score(db: Path) -> None:
+    con = store.connect(db, read_only=True)
+    _, fitted = M.load(con)
+    spec = fitted.metadata["linear"]
+    assert spec["weight"] == linear.WEIGHT == 0.5
+    assert len(spec["coef"]) == linear.width(fitted.features)
+    feats = _feats(con)
+    X = matrix.model_matrix(feats).select(fitted.features).to_numpy()
+    mixed = 0.5 * fitted.raw(X) + 0.5 * linear.margin(X, fitted.features, spec["coef"])
+    assert np.array_equal(fitted.margin(X), mixed)
+    assert not np.allclose(fitted.margin(X), fitted.raw(X))  # it changes the score
+
+
+def test_without_the_linear_learner_the_model_is_the_trees_alone(
+        db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    con = store.connect(db, read_only=True)
+    feats = _feats(con)
+    monkeypatch.setattr(linear, "WEIGHT", 0.0)
+    trees = M.fit(feats, feats["tourney_date"].max())
+    assert "linear" not in trees.metadata and trees.linear is None
+    X = matrix.model_matrix(feats).select(trees.features).to_numpy()
+    assert np.array_equal(trees.margin(X), trees.raw(X))
+
+
+def test_a_model_stored_before_the_linear_learner_scores_with_its_trees(db: Path) -> None:
+    con = store.connect(db, read_only=True)
+    _, mixed = M.load(con)
+    con.close()
+    meta = {**mixed.metadata}
+    del meta["linear"]
+    con = duckdb.connect(str(db))
+    con.execute("UPDATE models SET metadata = ?", [json.dumps(meta)])
+    con.close()
+    _recompute_checksums(db)
+    con = store.connect(db, read_only=True)
+    _, old = M.load(con)
+    feats = _feats(con)
+    ab = matrix.model_matrix(feats).select(old.features).to_numpy()
+    ba = matrix.model_matrix(feats, swap=True).select(old.features).to_numpy()
+    assert np.array_equal(old.predict_proba(feats), M.symmetric_probability(
+        old.raw(ab), old.raw(ba), old.temperature))
+
+
+@pytest.mark.parametrize("spec", [
+    {"weight": 0.0, "coef": "same"}, {"weight": 1.5, "coef": "same"},
+    {"weight": True, "coef": "same"}, {"weight": 0.5, "coef": "short"},
+    {"weight": 0.5, "coef": "text"}, {"weight": 0.5, "coef": "huge"}, "not a dict",
+], ids=str)
+def test_a_linear_learner_training_never_writes_is_refused(db: Path, spec: object) -> None:
+    con = duckdb.connect(str(db), read_only=True)
+    meta = json.loads(con.execute("SELECT metadata FROM models").fetchall()[0][0])
+    con.close()
+    coef = meta["linear"]["coef"]
+    if isinstance(spec, dict):
+        spec = {**spec, "coef": {"same": coef, "short": coef[:-1],
+                                 "text": [*coef[:-1], "1"], "huge": [*coef[:-1], 1e6]
+                                 }[spec["coef"]]}
+    _edit_metadata(db, linear=spec)
+    _recompute_checksums(db)
+    with pytest.raises(StoreError, match="its linear learner is not one training writes"):
+        M.load(store.connect(db, read_only=True))

@@ -145,15 +145,22 @@ def test_the_history_fingerprint_covers_the_serve_step(
         con.close()
 
 
+@pytest.mark.parametrize(("module", "name", "value"), [
+    ("acebet.features.serve", "SERVE_SURFACE_K", 0.02),
+    ("acebet.model.matrix", "LAYOFF_INPUT", True),
+])
 def test_a_stored_model_or_snapshot_is_never_built_with_an_evaluation_switch_on(
-        trained_synthetic_db, monkeypatch: pytest.MonkeyPatch) -> None:
+        trained_synthetic_db, monkeypatch: pytest.MonkeyPatch, module: str, name: str,
+        value: object) -> None:
+    import importlib
+
     from acebet import model as M
     from acebet import store
 
-    monkeypatch.setattr(S, "SERVE_SURFACE_K", 0.02)
+    monkeypatch.setattr(importlib.import_module(module), name, value)
     con = store.connect(trained_synthetic_db, read_only=True)
     try:
-        with pytest.raises(ValueError, match="SERVE_SURFACE_K"):
+        with pytest.raises(ValueError, match=name):
             M.fit_from_store(con)
         with pytest.raises(ValueError, match="snapshot"):
             F.Snapshot.from_history(F.load_matches(con), "x")

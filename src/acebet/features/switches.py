@@ -11,6 +11,8 @@ from acebet.features import serve as FS
 
 def switches_on() -> list[str]:
     """The evaluation switches not at their default (off), by name."""
+    from acebet.model import matrix as MX  # the model imports the features: not at the top
+
     values = {
         "features.market.MARKET_SURFACE": FM.MARKET_SURFACE,
         "features.market.MARKET_NEWCOMER": FM.MARKET_NEWCOMER,
@@ -19,6 +21,7 @@ def switches_on() -> list[str]:
         "features.serve.SERVE_NEWCOMER": FS.SERVE_NEWCOMER,
         "features.serve.SERVE_SURFACE_K": FS.SERVE_SURFACE_K,
         "features.serve.SERVE_SKIP_RETIRED": FS.SERVE_SKIP_RETIRED,
+        "model.matrix.LAYOFF_INPUT": MX.LAYOFF_INPUT,
     }
     return [name for name, value in values.items() if value]
 

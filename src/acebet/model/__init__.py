@@ -32,6 +32,7 @@ from acebet.errors import InputError, NoModelError, StoreError, first_line
 from acebet.features import market as FM
 from acebet.features import serve as FS
 from acebet.features.switches import require_default_features
+from acebet.model import linear as L
 from acebet.model.matrix import (  # noqa: F401
     FEATURES,
     MARKET_INPUTS,
@@ -121,6 +122,23 @@ class TrainedModel:
             score = score + more.predict(X, raw_score=True, num_threads=THREADS)
         return score + base_margin(X, self.margin_scale)
 
+    @property
+    def linear(self) -> tuple[float, np.ndarray] | None:
+        """The linear learner's share and coefficients (models from C25 on), or None."""
+        spec = self.metadata.get("linear")
+        if not spec:
+            return None
+        return float(spec["weight"]), np.asarray(spec["coef"], dtype=np.float64)
+
+    def margin(self, X: np.ndarray) -> np.ndarray:
+        """The model's log-odds before calibration: the trees' raw score, mixed with the
+        linear learner's margin when the model has one."""
+        score = self.raw(X)
+        if (linear := self.linear) is not None:
+            weight, coef = linear
+            score = (1.0 - weight) * score + weight * L.margin(X, self.features, coef)
+        return score
+
     def predict_proba(self, feats: pl.DataFrame) -> np.ndarray:
         """P(p1 wins) for every row of a feature frame (`features.build` output)."""
         if feats.height == 0:
@@ -128,7 +146,7 @@ class TrainedModel:
         columns = self.features
         ab = model_matrix(feats).select(columns).to_numpy()
         ba = model_matrix(feats, swap=True).select(columns).to_numpy()
-        return symmetric_probability(self.raw(ab), self.raw(ba), self.temperature)
+        return symmetric_probability(self.margin(ab), self.margin(ba), self.temperature)
 
     def to_text(self) -> str:
         if self.updates:
@@ -176,9 +194,10 @@ def fit(feats: pl.DataFrame, train_to: dt.date, *, params: dict | None = None,
         margin: float | None = None) -> TrainedModel:
     """Fit on played matches before `train_to`, validated on the months just before it.
 
-    Early stopping picks the number of trees on the validation window; a temperature is
-    fitted on its first half and kept only if it lowers log loss on the second half; the
-    final model is refit on everything with that many trees.
+    Early stopping picks the number of trees on the validation window; the linear
+    learner (`linear`) is fitted on the same training rows and mixed in; a temperature
+    is fitted on the validation window's first half and kept only if it lowers log loss
+    on the second half; the final trees and coefficients are refit on everything.
     """
     params = {**PARAMS, **(params or {})}
     margin = BASE_MARGIN if margin is None else margin
@@ -212,6 +231,14 @@ def fit(feats: pl.DataFrame, train_to: dt.date, *, params: dict | None = None,
                                   num_threads=THREADS) + base_margin(v_ab, margin)
     m_ba = first.booster_.predict(v_ba, raw_score=True, num_iteration=trees,
                                   num_threads=THREADS) + base_margin(v_ba, margin)
+    columns = matrix_columns(rows)
+    weight = L.WEIGHT
+    if weight:
+        progress.step("train: linear learner")
+        coef = L.fit(x_train[:train.height], columns,
+                     _weights(train, train_to, half_life)[:train.height])
+        m_ab = (1.0 - weight) * m_ab + weight * L.margin(v_ab, columns, coef)
+        m_ba = (1.0 - weight) * m_ba + weight * L.margin(v_ba, columns, coef)
     temperature, calibration = _fit_temperature(m_ab, m_ba, half)
     ones = np.ones(val.height)
     val_p = symmetric_probability(m_ab, m_ba, temperature)
@@ -223,12 +250,19 @@ def fit(feats: pl.DataFrame, train_to: dt.date, *, params: dict | None = None,
         final.fit(x_all, y_all, sample_weight=_weights(rows, train_to, half_life),
                   init_score=base_margin(x_all, margin),
                   callbacks=[progress.per_iteration(trees_bar)])
+    linear = None
+    if weight:
+        progress.step("train: linear learner on all rows")
+        linear = {"weight": weight, "coef": L.fit(
+            x_all[:rows.height], columns,
+            _weights(rows, train_to, half_life)[:rows.height]).tolist()}
     metadata = {
-        "features": matrix_columns(rows),
+        "features": columns,
         "params": {**params, "n_estimators": trees},
         "temperature": temperature,
         "calibration": calibration,
         "base_margin": margin,
+        **({"linear": linear} if linear else {}),
         "recency_half_life_years": half_life,
         "train_from": str(TRAIN_FROM),
         "train_to": str(train_to),
@@ -390,6 +424,7 @@ def check_metadata(version: int, meta: object) -> float:
             f"model version {version}: temperature {temperature!r} is outside what "
             f"training chooses (1, or {low} to {high}); retrain or activate another version"
         )
+    check_linear(version, meta)
     margin = meta.get("base_margin", 0.0)  # models from before it had none
     if margin not in (0.0, ELO_LOGIT) or isinstance(margin, bool):
         raise StoreError(
@@ -399,6 +434,27 @@ def check_metadata(version: int, meta: object) -> float:
     return float(temperature)
 
 
+
+
+def check_linear(version: int, meta: dict) -> None:
+    """Refuse a linear learner training would not have written (models before C25 have
+    none and score with the trees alone)."""
+    spec = meta.get("linear")
+    if spec is None:
+        return
+    coef = spec.get("coef") if isinstance(spec, dict) else None
+    weight = spec.get("weight") if isinstance(spec, dict) else None
+    if (isinstance(weight, bool) or not isinstance(weight, int | float)
+            or not 0.0 < weight <= 1.0 or not isinstance(coef, list)
+            or len(coef) != L.width(meta["features"])
+            or not all(isinstance(c, int | float) and not isinstance(c, bool)
+                       and abs(c) <= L.MAX_COEF for c in coef)):
+        raise StoreError(
+            f"model version {version}: its linear learner is not one training writes (a "
+            f"share in (0, 1] and {L.width(meta['features'])} coefficients within "
+            f"±{L.MAX_COEF:g}); "
+            "retrain or activate another version"
+        )
 
 
 def _sequential(text: str) -> str:

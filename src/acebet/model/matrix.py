@@ -42,6 +42,11 @@ SURFACE_MARKET_INPUTS = ["smkt_diff"]  # with the per-surface market rating, ant
 FAST_MARKET_INPUTS = ["fmkt_diff"]  # with the faster market rating (C12), antisymmetric
 # with the serve and return ratings (C15, features.serve), all antisymmetric
 SERVE_INPUTS = ["ptm_diff", "srv_diff", "ret_diff"]
+# C24 (an evaluation switch, off): the longer of the two players' layoffs, symmetric. The
+# layoff difference alone reads two players back from injury as two rested ones; this
+# lets the trees pull a match toward even odds when either side is rusty.
+LAYOFF_INPUT = False
+LAYOFF_INPUTS = ["max_log_days_since"]
 
 # Per-side features whose plain difference is an input named after them ("elo": elo_diff).
 _PLAIN_DIFFS = ["elo", "selo", "age", "height", "left", "form10", "form25", "sform10", "m7",
@@ -79,6 +84,8 @@ def model_matrix(feats: pl.DataFrame, params: EloParams = EloParams(), *, swap: 
         "best_of": pl.col("best_of").cast(pl.Float64),
         "h2h_n": pl.col("h2h_n").cast(pl.Float64),
         "min_log_n": _log1p(pl.min_horizontal(pl.col(f"{a}_n"), pl.col(f"{b}_n"))),
+        "max_log_days_since": _log1p(pl.max_horizontal(pl.col(f"{a}_days_since"),
+                                                       pl.col(f"{b}_days_since"))),
     }
     if "p1_mkt" in feats.columns:
         inputs |= {
@@ -108,6 +115,8 @@ def matrix_columns(feats: pl.DataFrame) -> list[str]:
         columns += SURFACE_MARKET_INPUTS
     if "p1_fmkt" in feats.columns:
         columns += FAST_MARKET_INPUTS
+    if LAYOFF_INPUT:
+        columns += LAYOFF_INPUTS
     return columns
 
 

@@ -1,0 +1,81 @@
+"""A logistic regression beside the trees (EVALUATION.md, C25).
+
+On the same inputs a linear model extrapolates where the trees are flat (a rating gap
+beyond the last split) and is smooth where they step, so the mean of the two margins
+scores better than either learner alone. Its inputs are the antisymmetric columns of the
+model matrix, as they are and multiplied by three symmetric weights: best of five, the
+less experienced player's experience, and his experience with odds (the market inputs
+say nothing for a player without priced matches). With no intercept the margin is odd in
+the inputs, so it flips sign exactly when the players swap, like the trees' part.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from acebet.model.matrix import (
+    ANTISYMMETRIC,
+    FAST_MARKET_INPUTS,
+    SERVE_INPUTS,
+    SURFACE_MARKET_INPUTS,
+)
+
+# Share of the linear margin in the model's margin; 0 turns the learner off (the trees
+# alone, as every model before C25).
+WEIGHT = 0.5
+# The antisymmetric inputs it reads, whichever of them the model matrix has.
+INPUTS = (ANTISYMMETRIC + ["mkt_diff", "log_mkt_n_diff"] + SERVE_INPUTS
+          + SURFACE_MARKET_INPUTS + FAST_MARKET_INPUTS)
+MAX_LOG_N = 6.0       # log(1 + matches) at which a player counts as experienced (~400)
+MAX_LOG_MKT_N = 5.0   # the same for matches with odds (~150)
+C = 1.0               # inverse L2 strength on standardised inputs; ~no shrinkage at this size
+# Log-odds per unit of an input that no fit comes near (the largest are ~2, for the
+# 0/1 inputs); a stored coefficient beyond it is refused on load.
+MAX_COEF = 100.0
+
+
+def width(columns: list[str]) -> int:
+    """How many coefficients a model on `columns` has."""
+    inputs = sum(1 for c in INPUTS if c in columns)
+    return inputs * (3 + ("min_log_mkt_n" in columns))
+
+
+def design(X: np.ndarray, columns: list[str]) -> np.ndarray:
+    """The regression's inputs for rows of the model matrix `X` (columns `columns`).
+
+    A missing input counts as 0, no evidence either way; it is missing from both
+    orientations alike, so the design still flips sign with the players."""
+    X = np.asarray(X, dtype=np.float64)
+    a = X[:, [columns.index(c) for c in INPUTS if c in columns]]
+    a = np.where(np.isnan(a), 0.0, a)
+    best_of_5 = (X[:, columns.index("best_of")] == 5).astype(np.float64)
+    experience = np.clip(np.nan_to_num(X[:, columns.index("min_log_n")]), 0.0, MAX_LOG_N)
+    parts = [a, a * best_of_5[:, None], a * (experience / MAX_LOG_N)[:, None]]
+    if "min_log_mkt_n" in columns:
+        priced = np.clip(np.nan_to_num(X[:, columns.index("min_log_mkt_n")]), 0.0,
+                         MAX_LOG_MKT_N)
+        parts.append(a * (priced / MAX_LOG_MKT_N)[:, None])
+    return np.hstack(parts)
+
+
+def fit(X_won: np.ndarray, columns: list[str], weights: np.ndarray | None = None
+        ) -> np.ndarray:
+    """Coefficients (in the inputs' own units) from matches seen from their winners.
+
+    Each match enters in both orientations, labelled 1 and 0; the design of the second is
+    the first negated, so the fit without intercept is the symmetric one."""
+    from sklearn.linear_model import LogisticRegression  # training only
+
+    d = design(X_won, columns)
+    scale = np.sqrt(np.mean(d * d, axis=0))
+    scale[scale == 0] = 1.0
+    z = d / scale
+    w = None if weights is None else np.r_[weights, weights]
+    clf = LogisticRegression(fit_intercept=False, C=C, max_iter=3000)
+    clf.fit(np.vstack([z, -z]), np.r_[np.ones(len(z)), np.zeros(len(z))], sample_weight=w)
+    return clf.coef_[0] / scale
+
+
+def margin(X: np.ndarray, columns: list[str], coef: np.ndarray) -> np.ndarray:
+    """The linear margin (log-odds) of every row."""
+    return design(X, columns) @ np.asarray(coef, dtype=np.float64)
