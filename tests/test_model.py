@@ -510,3 +510,23 @@ def test_a_linear_learner_training_never_writes_is_refused(db: Path, spec: objec
     _recompute_checksums(db)
     with pytest.raises(StoreError, match="its linear learner is not one training writes"):
         M.load(store.connect(db, read_only=True))
+
+
+def test_a_rarely_non_zero_block_cannot_blow_up_its_coefficient() -> None:
+    """An unranked player with odds (9 matches in 185,000 of the real history, all lost):
+    scaled by its own spread that block's coefficient reached 25 and would have decided
+    any such fixture on its own. Scaled like its input, the few matches cannot."""
+    rng = np.random.default_rng(3)
+    ab, ba, columns = _matrix_with_market(rng, 40_000)
+    missing, priced = columns.index("rank_missing_diff"), columns.index("min_log_mkt_n")
+    flags = np.where(rng.random(len(ab)) < 0.3, rng.choice([-1.0, 1.0], len(ab)), 0.0)
+    ab[:, priced] = ba[:, priced] = 0.0
+    rare = np.flatnonzero(flags == -1.0)[:9]  # p2 unranked, priced, and beaten
+    ab[rare, priced] = ba[rare, priced] = 1.0
+    ab[:, missing], ba[:, missing] = flags, -flags
+    won = rng.random(len(ab)) < 0.5
+    won[rare] = True
+    coef = linear.fit(np.where(won[:, None], ab, ba), columns)
+    block = 3 * sum(1 for c in linear.INPUTS if c in columns)  # the odds-experience block
+    assert abs(coef[block + linear.INPUTS.index("rank_missing_diff")]) < 1.0  # 13 if not
+    assert np.abs(coef).max() < linear.MAX_COEF

@@ -29,8 +29,8 @@ INPUTS = (ANTISYMMETRIC + ["mkt_diff", "log_mkt_n_diff"] + SERVE_INPUTS
 MAX_LOG_N = 6.0       # log(1 + matches) at which a player counts as experienced (~400)
 MAX_LOG_MKT_N = 5.0   # the same for matches with odds (~150)
 C = 1.0               # inverse L2 strength on standardised inputs; ~no shrinkage at this size
-# Log-odds per unit of an input that no fit comes near (the largest are ~2, for the
-# 0/1 inputs); a stored coefficient beyond it is refused on load.
+# Log-odds per unit of an input that no fit comes near (the largest on the full history
+# is about 2); a stored coefficient beyond it is refused on load.
 MAX_COEF = 100.0
 
 
@@ -62,17 +62,26 @@ def fit(X_won: np.ndarray, columns: list[str], weights: np.ndarray | None = None
         ) -> np.ndarray:
     """Coefficients (in the inputs' own units) from matches seen from their winners.
 
-    Each match enters in both orientations, labelled 1 and 0; the design of the second is
-    the first negated, so the fit without intercept is the symmetric one."""
+    The symmetric fit takes each match in both orientations, labelled 1 and 0. Without an
+    intercept the loser's view (design negated, label 0) has exactly the winner's loss,
+    so every other match is turned round instead and C doubled: the same optimum from
+    half the rows."""
     from sklearn.linear_model import LogisticRegression  # training only
 
     d = design(X_won, columns)
-    scale = np.sqrt(np.mean(d * d, axis=0))
-    scale[scale == 0] = 1.0
+    # every block is scaled like its input, not by its own spread: a block that is rarely
+    # non-zero (an unranked player with odds: 9 matches in 185,000) would otherwise be
+    # blown up, and its coefficient with it, on a handful of matches
+    k = sum(1 for c in INPUTS if c in columns)
+    base = np.sqrt(np.mean(d[:, :k] * d[:, :k], axis=0))
+    base[base == 0] = 1.0
+    scale = np.tile(base, d.shape[1] // k)
     z = d / scale
-    w = None if weights is None else np.r_[weights, weights]
-    clf = LogisticRegression(fit_intercept=False, C=C, max_iter=3000)
-    clf.fit(np.vstack([z, -z]), np.r_[np.ones(len(z)), np.zeros(len(z))], sample_weight=w)
+    y = np.ones(len(z))
+    z[1::2] *= -1.0
+    y[1::2] = 0.0
+    clf = LogisticRegression(fit_intercept=False, C=2.0 * C, max_iter=3000)
+    clf.fit(z, y, sample_weight=weights)
     return clf.coef_[0] / scale
 
 
