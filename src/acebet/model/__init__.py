@@ -332,6 +332,7 @@ def save(con: duckdb.DuckDBPyConnection, model: TrainedModel, *, activate: bool 
     digest = hashlib.sha256(text.encode()).hexdigest()
     meta = {**model.metadata, "temperature": model.temperature}
     meta_json = json.dumps(meta)
+    check_metadata("(new)", json.loads(meta_json))  # never store what `load` would refuse
     return models_db.insert(
         con, text=text, sha256=digest, metadata_json=meta_json,
         checksum=model_checksum(text, meta_json), train_from=meta.get("train_from"),
@@ -384,7 +385,7 @@ FEATURE_LISTS = [FEATURES + market + serve for market in ([], MARKET_INPUTS)
                  for serve in ([], SERVE_INPUTS)]
 
 
-def check_metadata(version: int, meta: object) -> float:
+def check_metadata(version: int | str, meta: object) -> float:
     """Refuse metadata this AceBet would not have written; returns the temperature.
 
     The checksum proves the row is unchanged since it was stored (or since migration
@@ -436,7 +437,7 @@ def check_metadata(version: int, meta: object) -> float:
 
 
 
-def check_linear(version: int, meta: dict) -> None:
+def check_linear(version: int | str, meta: dict) -> None:
     """Refuse a linear learner training would not have written (models before C25 have
     none and score with the trees alone)."""
     spec = meta.get("linear")
