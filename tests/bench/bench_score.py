@@ -37,13 +37,14 @@ import sys, numpy as np, duckdb, polars as pl, lightgbm as lgb
 from acebet import model as M
 db, ab_path, ba_path = sys.argv[1:4]
 con = duckdb.connect(db)
-text, temp = con.execute("SELECT model_text, (metadata->>'$.temperature')::DOUBLE FROM models "
+text, meta = con.execute("SELECT model_text, metadata::VARCHAR FROM models "
                          "WHERE is_active").fetchall()[0]
 fixtures = pl.DataFrame(con.sql("SELECT fixture_id, p1_id, p2_id FROM fixtures"))
-booster = lgb.Booster(model_str=text)
+import json
+meta = json.loads(meta)
+model = M.TrainedModel(lgb.Booster(model_str=text), meta["temperature"], meta)
 ab, ba = np.load(ab_path), np.load(ba_path)
-p = M.symmetric_probability(booster.predict(ab, raw_score=True),
-                            booster.predict(ba, raw_score=True), temp)
+p = M.symmetric_probability(model.margin(ab), model.margin(ba), model.temperature)
 out = fixtures.with_columns(pl.Series("p1_win_prob", p))
 from acebet.store import register_frame
 register_frame(con, "out", out)
