@@ -136,7 +136,7 @@ class TrainedModel:
         score = self.raw(X)
         if (linear := self.linear) is not None:
             weight, coef = linear
-            score = (1.0 - weight) * score + weight * L.margin(X, self.features, coef)
+            score = L.mixed(score, X, self.features, weight, coef)
         return score
 
     def predict_proba(self, feats: pl.DataFrame) -> np.ndarray:
@@ -237,8 +237,8 @@ def fit(feats: pl.DataFrame, train_to: dt.date, *, params: dict | None = None,
         progress.step("train: linear learner")
         coef = L.fit(x_train[:train.height], columns,
                      _weights(train, train_to, half_life)[:train.height])
-        m_ab = (1.0 - weight) * m_ab + weight * L.margin(v_ab, columns, coef)
-        m_ba = (1.0 - weight) * m_ba + weight * L.margin(v_ba, columns, coef)
+        m_ab = L.mixed(m_ab, v_ab, columns, weight, coef)
+        m_ba = L.mixed(m_ba, v_ba, columns, weight, coef)
     temperature, calibration = _fit_temperature(m_ab, m_ba, half)
     ones = np.ones(val.height)
     val_p = symmetric_probability(m_ab, m_ba, temperature)

@@ -98,3 +98,12 @@ def fit(X_won: np.ndarray, columns: list[str], weights: np.ndarray | None = None
 def margin(X: np.ndarray, columns: list[str], coef: np.ndarray) -> np.ndarray:
     """The linear margin (log-odds) of every row."""
     return design(X, columns) @ np.asarray(coef, dtype=np.float64)
+
+
+def mixed(trees: np.ndarray, X: np.ndarray, columns: list[str], weight: float,
+          coef: np.ndarray) -> np.ndarray:
+    """The model's margin: the trees' raw score with the linear margin's `weight` share.
+
+    One definition for validation, training and scoring, so the temperature is fitted on
+    the very margin that is scored."""
+    return (1.0 - weight) * trees + weight * margin(X, columns, coef)
