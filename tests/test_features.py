@@ -167,6 +167,56 @@ def test_young_k_moves_a_young_winner_further_and_leaves_unknown_ages_alone() ->
     assert gain[2] == 0 and gain[3] == 0 and gain[4] == 0  # a 30-year-old, unknown ages
 
 
+def test_the_five_set_conversions_invert_each_other_and_favour_the_favourite() -> None:
+    from acebet.features.elo import over_five_sets
+
+    p = np.linspace(0.01, 0.99, 99)
+    five = np.array([over_five_sets(v) for v in p])
+    np.testing.assert_allclose(FM.best_of_three(five), p, atol=1e-12)
+    np.testing.assert_allclose(five + five[::-1], 1.0, atol=1e-12)  # p and 1 - p
+    assert over_five_sets(0.5) == pytest.approx(0.5, abs=1e-15)
+    assert (five[p > 0.5] > p[p > 0.5]).all()  # five sets favour the better player
+    assert over_five_sets(0.75) == pytest.approx(0.8004, abs=1e-4)  # set rate 0.657
+
+
+def test_best_of_three_a_grand_slam_price_moves_the_market_rating_by_its_three_set_value(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """C32: with MARKET_BEST_OF_3 a best-of-five match's odds move the ratings toward
+    their best-of-three equivalent; best-of-three odds move them as before."""
+    d1, d2 = dt.date(2019, 1, 14), dt.date(2019, 1, 21)
+    rows = F.timeline(_market_rows([1, 3, 1, 3], [2, 4, 2, 4], [d1, d1, d2, d2]).with_columns(
+        pl.Series("best_of", [5, 3, 5, 3])))
+    market = rows.select("tourney_id", "match_num",
+                         pl.Series("market_prob", [0.8, 0.8, 0.5, 0.5]))
+    k = 0.2
+    off = F.market_ratings(rows, market, k)
+    monkeypatch.setattr(FM, "MARKET_BEST_OF_3", True)
+    on = F.market_ratings(rows, market, k)
+    three = FM.best_of_three(np.array([0.8]))[0]
+    assert on["p1_mkt"][2] == pytest.approx(k * np.log(three / (1 - three)))
+    assert on["p1_mkt"][2] < off["p1_mkt"][2] == pytest.approx(k * np.log(4.0))
+    assert on["p1_mkt"][3] == off["p1_mkt"][3]  # the best-of-three match: as before
+
+
+def test_with_five_sets_the_elo_credits_a_favourite_less_for_a_grand_slam_win() -> None:
+    """C33: the expected score of a best-of-five match is its five-set probability, so the
+    favourite's win there gains less; a best-of-three match is rated as before."""
+    day = dt.date(2020, 1, 6)
+    rows = F.timeline(_market_rows([1, 1, 3, 3], [2, 2, 4, 4],
+                                   [day + dt.timedelta(days=7 * i) for i in range(4)])
+                      .with_columns(pl.Series("best_of", [3, 5, 3, 3])))
+    plain, _ = F.elo_pass(rows, F.EloParams())
+    five, _ = F.elo_pass(rows, F.EloParams(five_sets=True))
+    assert five["p1_elo"][1] == plain["p1_elo"][1]  # after a best-of-three win: the same
+    assert five["p1_elo"][2] == plain["p1_elo"][2]  # another pair of players
+    _, final_plain = F.elo_pass(rows, F.EloParams())
+    _, final_five = F.elo_pass(rows, F.EloParams(five_sets=True))
+    elo_plain = dict(zip(final_plain["player_id"], final_plain["elo"], strict=True))
+    elo_five = dict(zip(final_five["player_id"], final_five["elo"], strict=True))
+    assert elo_five[1] < elo_plain[1] and elo_five[2] > elo_plain[2]
+    assert elo_five[3] == elo_plain[3] and elo_five[4] == elo_plain[4]
+
+
 def _market_rows(p1: list[int], p2: list[int], days: list[dt.date],
                  surfaces: list[str] | None = None) -> pl.DataFrame:
     n = len(p1)

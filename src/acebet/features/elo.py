@@ -7,6 +7,7 @@ move a rating. Ratings are read before each row, so a row never sees its own res
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +32,7 @@ class EloParams:
     decay_per_year: float = 0.25       # ...toward `initial` by this share per idle year
     young_k: float = 0.0               # >0: K grows by up to this share for young players,
     young_until: float = 25.0          # ...fully at 20 and fading to nothing at this age
+    five_sets: bool = False            # C33: a best-of-five match expects its five-set odds
     initial: float = 1500.0
 
 
@@ -40,6 +42,16 @@ def _games(score: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
     first = sets.list.eval(pl.element().str.split("-").list.get(0).cast(pl.Int32)).list.sum()
     second = sets.list.eval(pl.element().str.split("-").list.get(1).cast(pl.Int32)).list.sum()
     return first, second, sets.list.len().cast(pl.Int32)
+
+
+def over_five_sets(p3: float) -> float:
+    """The best-of-five probability of a player whose best-of-three probability is `p3`,
+    sets won independently at one rate s: 3s² − 2s³ = p3 gives s = 1/2 + sin(asin(2p3 − 1)
+    / 3), then s³(10 − 15s + 6s²). A rating gap read from best-of-three matches makes a
+    steeper favourite over five sets; expecting the three-set odds there lets a favourite's
+    Grand Slam wins raise his rating for what was only his due."""
+    s = 0.5 + math.sin(math.asin(2.0 * p3 - 1.0) / 3.0)
+    return s**3 * (10.0 - 15.0 * s + 6.0 * s * s)
 
 
 def young_k_factor(age: np.ndarray, params: EloParams) -> np.ndarray:
@@ -98,6 +110,7 @@ def elo_pass(
     ya = young_k_factor(np.asarray(ages[0], dtype=np.float64), params).tolist()
     yb = young_k_factor(np.asarray(ages[1], dtype=np.float64), params).tolist()
     played = rows["played"].to_list()
+    five = (rows["best_of"] == 5).to_list() if params.five_sets else [False] * rows.height
     won = rows["p1_won"].fill_null(True).to_list()
     days = rows["tourney_date"].cast(pl.Int32).to_list()
     out = np.empty((rows.height, 8), dtype=np.float64)
@@ -123,10 +136,14 @@ def elo_pass(
         result = 1.0 if won[i] else 0.0
         mult = k_mult[i]
         expected = 1.0 / (1.0 + 10.0 ** ((eb - ea) / 400.0))
+        if five[i]:
+            expected = over_five_sets(expected)
         ma, mb = mult * ya[i], mult * yb[i]
         elo[a] = ea + ma * ks / (n[a] + ko) ** kp * (result - expected)
         elo[b] = eb - mb * ks / (n[b] + ko) ** kp * (result - expected)
         expected = 1.0 / (1.0 + 10.0 ** ((sb - sa) / 400.0))
+        if five[i]:
+            expected = over_five_sets(expected)
         se[a] = sa + ma * ks / (sn[a] + ko) ** kp * (result - expected)
         se[b] = sb - mb * ks / (sn[b] + ko) ** kp * (result - expected)
         n[a] += 1

@@ -39,7 +39,27 @@ MARKET_FAST_K = 0.0
 # knockout draw a player plays once per round, so rows of one round never see each
 # other's odds (a round robin's later matches do, as its Elo sees earlier results).
 MARKET_BY_ROUND = False
+# Evaluation switch (C32): a best-of-five match's odds move the ratings by what they imply
+# for best of three. The same gap in strength makes a steeper price over five sets, so a
+# Grand Slam's odds would otherwise stretch the ratings that every best-of-three match
+# then reads.
+MARKET_BEST_OF_3 = False
 EPS = 1e-4
+
+
+def best_of_three(p5: np.ndarray) -> np.ndarray:
+    """The best-of-three probability of the player whose best-of-five probability is
+    `p5`, with sets won independently at one rate: the set rate s solves
+    s³(1 + 3(1 − s) + 6(1 − s)²) = p5 (bisection), then s²(3 − 2s)."""
+    p5 = np.asarray(p5, dtype=np.float64)
+    lo, hi = np.zeros_like(p5), np.ones_like(p5)
+    for _ in range(60):
+        s = (lo + hi) / 2
+        above = s**3 * (1 + 3 * (1 - s) + 6 * (1 - s) ** 2) > p5
+        hi = np.where(above, s, hi)
+        lo = np.where(above, lo, s)
+    s = (lo + hi) / 2
+    return s**2 * (3 - 2 * s)
 
 
 def _probabilities(market: pl.DataFrame) -> pl.DataFrame:
@@ -52,11 +72,15 @@ def _market_pass(rows: pl.DataFrame, market: pl.DataFrame, k: float
     """One pass over the timeline: the pre-row state of both sides of every row (columns
     p1_mkt, p2_mkt, p1_mkt_n, p2_mkt_n, p1_smkt, p2_smkt) and the final ratings and
     counts of every player in `ids` order (all odds-bearing rows applied)."""
-    joined = rows.select("row", "tourney_id", "match_num", "played", "is_fixture").join(
+    joined = rows.select("row", "tourney_id", "match_num", "played", "is_fixture",
+                         "best_of").join(
         _probabilities(market), on=["tourney_id", "match_num"], how="left",
         maintain_order="left")
     usable = joined["played"] & ~joined["is_fixture"] & joined["market_prob"].is_not_null()
-    p = np.clip(joined["market_prob"].fill_null(0.5).to_numpy(), EPS, 1 - EPS)
+    p = joined["market_prob"].fill_null(0.5).to_numpy()
+    if MARKET_BEST_OF_3:
+        p = np.where(joined["best_of"].to_numpy() == 5, best_of_three(p), p)
+    p = np.clip(p, EPS, 1 - EPS)
     target = np.where(usable.to_numpy(), np.log(p) - np.log1p(-p), np.nan).tolist()
 
     ids = pl.concat([rows["p1_id"], rows["p2_id"]]).unique().to_list()
