@@ -430,6 +430,22 @@ def test_the_linear_design_flips_sign_exactly_when_the_players_swap() -> None:
     assert linear.design(ab[:, :len(plain)], plain).shape[1] == linear.width(plain)
 
 
+def test_the_linear_margin_is_the_design_times_the_coefficients_and_flips_exactly() -> None:
+    """The margin is computed a block at a time, never holding the wide design: the same
+    numbers as the design's product, and an exact sign flip with the players."""
+    rng = np.random.default_rng(5)
+    for columns in (matrix.FEATURES + matrix.MARKET_INPUTS, matrix.FEATURES):
+        ab, ba, _ = _matrix_with_market(rng, 2_000)
+        ab, ba = ab[:, :len(columns)], ba[:, :len(columns)]
+        coef = rng.normal(0.0, 1.0, linear.width(columns))
+        m_ab = linear.margin(ab, columns, coef)
+        np.testing.assert_allclose(m_ab, linear.design(ab, columns) @ coef, rtol=1e-12,
+                                   atol=1e-12)
+        assert np.array_equal(linear.margin(ba, columns, coef), -m_ab)
+        with pytest.raises(ValueError):  # a coefficient list of another width
+            linear.margin(ab, columns, coef[:-1])
+
+
 def test_the_linear_learner_recovers_a_known_logistic_rule() -> None:
     rng = np.random.default_rng(2)
 

@@ -50,22 +50,29 @@ def width(columns: list[str]) -> int:
     return inputs * (3 + ("min_log_mkt_n" in columns))
 
 
-def design(X: np.ndarray, columns: list[str]) -> np.ndarray:
-    """The regression's inputs for rows of the model matrix `X` (columns `columns`).
-
-    A missing input counts as 0, no evidence either way; it is missing from both
-    orientations alike, so the design still flips sign with the players."""
+def _inputs_and_weights(X: np.ndarray, columns: list[str]
+                        ) -> tuple[np.ndarray, list[np.ndarray | None]]:
+    """The regression's inputs and the symmetric weight of each block (None: the inputs as
+    they are). A missing input counts as 0, no evidence either way; it is missing from
+    both orientations alike, so the design still flips sign with the players."""
     X = np.asarray(X, dtype=np.float64)
     a = X[:, [columns.index(c) for c in INPUTS if c in columns]]
     a = np.where(np.isnan(a), 0.0, a)
     best_of_5 = (X[:, columns.index("best_of")] == 5).astype(np.float64)
     experience = np.clip(np.nan_to_num(X[:, columns.index("min_log_n")]), 0.0, MAX_LOG_N)
-    parts = [a, a * best_of_5[:, None], a * (experience / MAX_LOG_N)[:, None]]
+    weights: list[np.ndarray | None] = [None, best_of_5, experience / MAX_LOG_N]
     if "min_log_mkt_n" in columns:
         priced = np.clip(np.nan_to_num(X[:, columns.index("min_log_mkt_n")]), 0.0,
                          MAX_LOG_MKT_N)
-        parts.append(a * (priced / MAX_LOG_MKT_N)[:, None])
-    return np.hstack(parts)
+        weights.append(priced / MAX_LOG_MKT_N)
+    return a, weights
+
+
+def design(X: np.ndarray, columns: list[str]) -> np.ndarray:
+    """The regression's inputs for rows of the model matrix `X` (columns `columns`): the
+    antisymmetric inputs, then each block of them times its symmetric weight."""
+    a, weights = _inputs_and_weights(X, columns)
+    return np.hstack([a if w is None else a * w[:, None] for w in weights])
 
 
 def fit(X_won: np.ndarray, columns: list[str], weights: np.ndarray | None = None
@@ -96,8 +103,14 @@ def fit(X_won: np.ndarray, columns: list[str], weights: np.ndarray | None = None
 
 
 def margin(X: np.ndarray, columns: list[str], coef: np.ndarray) -> np.ndarray:
-    """The linear margin (log-odds) of every row."""
-    return design(X, columns) @ np.asarray(coef, dtype=np.float64)
+    """The linear margin (log-odds) of every row: `design(X) @ coef`, a block at a time,
+    so scoring a million fixtures never holds the four-times-wider design."""
+    a, weights = _inputs_and_weights(X, columns)
+    blocks = np.asarray(coef, dtype=np.float64).reshape(len(weights), a.shape[1])
+    out = np.zeros(len(a))
+    for w, c in zip(weights, blocks, strict=True):
+        out += a @ c if w is None else w * (a @ c)
+    return out
 
 
 def mixed(trees: np.ndarray, X: np.ndarray, columns: list[str], weight: float,
