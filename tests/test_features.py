@@ -177,6 +177,7 @@ def test_the_five_set_conversions_invert_each_other_and_favour_the_favourite() -
     assert over_five_sets(0.5) == pytest.approx(0.5, abs=1e-15)
     assert (five[p > 0.5] > p[p > 0.5]).all()  # five sets favour the better player
     assert over_five_sets(0.75) == pytest.approx(0.8004, abs=1e-4)  # set rate 0.657
+    assert np.isnan(FM.best_of_three(np.array([np.nan, 0.8]))).tolist() == [True, False]
 
 
 def test_best_of_three_a_grand_slam_price_moves_the_market_rating_by_its_three_set_value(
@@ -198,23 +199,35 @@ def test_best_of_three_a_grand_slam_price_moves_the_market_rating_by_its_three_s
     assert on["p1_mkt"][3] == off["p1_mkt"][3]  # the best-of-three match: as before
 
 
-def test_with_five_sets_the_elo_credits_a_favourite_less_for_a_grand_slam_win() -> None:
-    """C33: the expected score of a best-of-five match is its five-set probability, so the
-    favourite's win there gains less; a best-of-three match is rated as before."""
+def test_with_five_sets_the_elo_credits_a_favourite_less_for_a_grand_slam_win(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """C33: with FIVE_SETS the expected score of a best-of-five match is its five-set
+    probability, in the overall and the surface Elo, so the favourite's win there gains
+    exactly K · (1 − that probability); a best-of-three match is rated as before."""
+    from acebet.domain import SURFACES
+    from acebet.features import elo as FE
+
     day = dt.date(2020, 1, 6)
-    rows = F.timeline(_market_rows([1, 1, 3, 3], [2, 2, 4, 4],
-                                   [day + dt.timedelta(days=7 * i) for i in range(4)])
-                      .with_columns(pl.Series("best_of", [3, 5, 3, 3])))
-    plain, _ = F.elo_pass(rows, F.EloParams())
-    five, _ = F.elo_pass(rows, F.EloParams(five_sets=True))
-    assert five["p1_elo"][1] == plain["p1_elo"][1]  # after a best-of-three win: the same
-    assert five["p1_elo"][2] == plain["p1_elo"][2]  # another pair of players
-    _, final_plain = F.elo_pass(rows, F.EloParams())
-    _, final_five = F.elo_pass(rows, F.EloParams(five_sets=True))
-    elo_plain = dict(zip(final_plain["player_id"], final_plain["elo"], strict=True))
-    elo_five = dict(zip(final_five["player_id"], final_five["elo"], strict=True))
-    assert elo_five[1] < elo_plain[1] and elo_five[2] > elo_plain[2]
-    assert elo_five[3] == elo_plain[3] and elo_five[4] == elo_plain[4]
+    rows = F.timeline(_market_rows([1, 1], [2, 2], [day, day + dt.timedelta(days=7)])
+                      .with_columns(pl.Series("best_of", [3, 5]),
+                                    pl.Series("score", ["6-4 6-4", "6-4 6-4 6-4"])))
+    plain_pre, plain = F.elo_pass(rows)
+    monkeypatch.setattr(FE, "FIVE_SETS", True)
+    five_pre, five = F.elo_pass(rows)
+    assert five_pre.equals(plain_pre)  # the best-of-three match before: rated alike
+    p = FE.EloParams()
+    # player 1's second match; K grows by the games margin, (18 − 12) / 30
+    k = p.k_scale / (1 + p.k_offset) ** p.k_shape * (1.0 + 0.2)
+    hard = SURFACES.index("Hard")
+    for final, pre in (("elo", "elo"), (f"selo{hard}", "selo")):
+        lead = five_pre[f"p1_{pre}"][1] - five_pre[f"p2_{pre}"][1]
+        assert lead > 0  # player 1 won the first match: the favourite
+        expected = 1.0 / (1.0 + 10.0 ** (-lead / 400.0))
+        gain_five = five[final][five["player_id"].index_of(1)] - five_pre[f"p1_{pre}"][1]
+        gain_plain = plain[final][plain["player_id"].index_of(1)] - plain_pre[f"p1_{pre}"][1]
+        assert gain_five == pytest.approx(k * (1.0 - FE.over_five_sets(expected)), rel=1e-9)
+        assert gain_plain == pytest.approx(k * (1.0 - expected), rel=1e-9)
+        assert gain_five < gain_plain
 
 
 def _market_rows(p1: list[int], p2: list[int], days: list[dt.date],

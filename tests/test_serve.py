@@ -149,6 +149,7 @@ def test_the_history_fingerprint_covers_the_serve_step(
     ("acebet.features.serve", "SERVE_SURFACE_K", 0.02),
     ("acebet.model.matrix", "LAYOFF_INPUT", True),
     ("acebet.features.market", "MARKET_BEST_OF_3", True),
+    ("acebet.features.elo", "FIVE_SETS", True),
 ])
 def test_a_stored_model_or_snapshot_is_never_built_with_an_evaluation_switch_on(
         trained_synthetic_db, monkeypatch: pytest.MonkeyPatch, module: str, name: str,

@@ -15,6 +15,11 @@ import polars as pl
 
 from acebet.domain import SURFACES
 
+# Evaluation switch (C33): a best-of-five match's expected score is its five-set
+# probability (`over_five_sets`). Off; `train` and the snapshot refuse it, so neither the
+# model metadata nor the snapshot key has to carry it.
+FIVE_SETS = False
+
 
 @dataclass(frozen=True)
 class EloParams:
@@ -32,7 +37,6 @@ class EloParams:
     decay_per_year: float = 0.25       # ...toward `initial` by this share per idle year
     young_k: float = 0.0               # >0: K grows by up to this share for young players,
     young_until: float = 25.0          # ...fully at 20 and fading to nothing at this age
-    five_sets: bool = False            # C33: a best-of-five match expects its five-set odds
     initial: float = 1500.0
 
 
@@ -110,7 +114,7 @@ def elo_pass(
     ya = young_k_factor(np.asarray(ages[0], dtype=np.float64), params).tolist()
     yb = young_k_factor(np.asarray(ages[1], dtype=np.float64), params).tolist()
     played = rows["played"].to_list()
-    five = (rows["best_of"] == 5).to_list() if params.five_sets else [False] * rows.height
+    five = (rows["best_of"] == 5).to_list() if FIVE_SETS else [False] * rows.height
     won = rows["p1_won"].fill_null(True).to_list()
     days = rows["tourney_date"].cast(pl.Int32).to_list()
     out = np.empty((rows.height, 8), dtype=np.float64)

@@ -59,7 +59,7 @@ def best_of_three(p5: np.ndarray) -> np.ndarray:
         hi = np.where(above, s, hi)
         lo = np.where(above, lo, s)
     s = (lo + hi) / 2
-    return s**2 * (3 - 2 * s)
+    return np.where(np.isnan(p5), np.nan, s**2 * (3 - 2 * s))  # unknown stays unknown
 
 
 def _probabilities(market: pl.DataFrame) -> pl.DataFrame:
