@@ -7,13 +7,13 @@ move a rating. Ratings are read before each row, so a row never sees its own res
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 
 from acebet.domain import SURFACES
+from acebet.features.sets import five_set_match, set_rate_from_three
 
 # Evaluation switch (C33): a best-of-five match's expected score is its five-set
 # probability (`over_five_sets`). Off; `train` and the snapshot refuse it, so neither the
@@ -50,12 +50,10 @@ def _games(score: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
 
 def over_five_sets(p3: float) -> float:
     """The best-of-five probability of a player whose best-of-three probability is `p3`,
-    sets won independently at one rate s: 3s² − 2s³ = p3 gives s = 1/2 + sin(asin(2p3 − 1)
-    / 3), then s³(10 − 15s + 6s²). A rating gap read from best-of-three matches makes a
-    steeper favourite over five sets; expecting the three-set odds there lets a favourite's
-    Grand Slam wins raise his rating for what was only his due."""
-    s = 0.5 + math.sin(math.asin(2.0 * p3 - 1.0) / 3.0)
-    return s**3 * (10.0 - 15.0 * s + 6.0 * s * s)
+    at the same set rate (`features.sets`). A rating gap read from best-of-three matches
+    makes a steeper favourite over five sets; expecting the three-set odds there lets a
+    favourite's Grand Slam wins raise his rating for what was only his due."""
+    return five_set_match(set_rate_from_three(p3))
 
 
 def young_k_factor(age: np.ndarray, params: EloParams) -> np.ndarray:

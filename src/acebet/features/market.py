@@ -20,6 +20,7 @@ import numpy as np
 import polars as pl
 
 from acebet.domain import SURFACES
+from acebet.features.sets import set_rate_from_five, three_set_match
 
 # The rating's step size (EVALUATION.md, C9: chosen once from 0.1/0.2/0.3 on the tuning
 # periods). A model trained on a history with odds takes the rating as inputs
@@ -49,17 +50,8 @@ EPS = 1e-4
 
 def best_of_three(p5: np.ndarray) -> np.ndarray:
     """The best-of-three probability of the player whose best-of-five probability is
-    `p5`, with sets won independently at one rate: the set rate s solves
-    s³(1 + 3(1 − s) + 6(1 − s)²) = p5 (bisection), then s²(3 − 2s)."""
-    p5 = np.asarray(p5, dtype=np.float64)
-    lo, hi = np.zeros_like(p5), np.ones_like(p5)
-    for _ in range(60):
-        s = (lo + hi) / 2
-        above = s**3 * (1 + 3 * (1 - s) + 6 * (1 - s) ** 2) > p5
-        hi = np.where(above, s, hi)
-        lo = np.where(above, lo, s)
-    s = (lo + hi) / 2
-    return np.where(np.isnan(p5), np.nan, s**2 * (3 - 2 * s))  # unknown stays unknown
+    `p5`, at the same set rate (`features.sets`); an unknown price stays unknown."""
+    return three_set_match(set_rate_from_five(p5))
 
 
 def _probabilities(market: pl.DataFrame) -> pl.DataFrame:

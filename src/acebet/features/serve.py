@@ -24,6 +24,7 @@ import numpy as np
 import polars as pl
 
 from acebet.domain import SURFACES
+from acebet.features.sets import five_set_match, three_set_match
 
 # Step of the serve and return ratings per match; 0 (the default) leaves them out of the
 # model. C15 measured 0.05, chosen by the log loss of the point-based probability alone
@@ -120,9 +121,7 @@ def set_probability(pa: np.ndarray, pb: np.ndarray) -> np.ndarray:
 def match_probability(pa: np.ndarray, pb: np.ndarray, best_of: np.ndarray) -> np.ndarray:
     """P(A wins the match): sets as independent, each the mean of A and B serving first."""
     s = 0.5 * (set_probability(pa, pb) + 1.0 - set_probability(pb, pa))
-    three = s * s * (3 - 2 * s)
-    five = s**3 * (10 - 15 * s + 6 * s * s)
-    return np.where(np.asarray(best_of) == 5, five, three)
+    return np.where(np.asarray(best_of) == 5, five_set_match(s), three_set_match(s))
 
 
 def _surface_codes(rows: pl.DataFrame) -> list[int]:
