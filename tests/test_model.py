@@ -419,6 +419,21 @@ def _matrix_with_market(rng: np.random.Generator, n: int) -> tuple[np.ndarray, n
     return ab, ba, columns
 
 
+def test_the_season_switch_adds_the_week_of_the_year_seen_alike_from_both_sides(
+        db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    con = store.connect(db, read_only=True)
+    feats = _feats(con)
+    con.close()
+    assert "week_of_year" not in matrix.matrix_columns(feats)
+    monkeypatch.setattr(matrix, "SEASON_INPUT", True)
+    assert matrix.matrix_columns(feats)[-1] == "week_of_year"
+    ab = matrix.model_matrix(feats)["week_of_year"].to_numpy()
+    ba = matrix.model_matrix(feats, swap=True)["week_of_year"].to_numpy()
+    assert np.array_equal(ab, ba)
+    iso = np.array([d.isocalendar()[1] for d in feats["tourney_date"].to_list()], float)
+    assert np.array_equal(ab, iso) and len(set(iso)) > 10
+
+
 def test_the_linear_design_flips_sign_exactly_when_the_players_swap() -> None:
     ab, ba, columns = _matrix_with_market(np.random.default_rng(1), 500)
     d_ab, d_ba = linear.design(ab, columns), linear.design(ba, columns)

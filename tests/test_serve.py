@@ -148,6 +148,7 @@ def test_the_history_fingerprint_covers_the_serve_step(
 @pytest.mark.parametrize(("module", "name", "value"), [
     ("acebet.features.serve", "SERVE_SURFACE_K", 0.02),
     ("acebet.model.matrix", "LAYOFF_INPUT", True),
+    ("acebet.model.matrix", "SEASON_INPUT", True),
     ("acebet.features.market", "MARKET_BEST_OF_3", True),
     ("acebet.features.elo", "FIVE_SETS", True),
 ])

@@ -25,6 +25,7 @@ def switches_on() -> list[str]:
         "features.serve.SERVE_SURFACE_K": FS.SERVE_SURFACE_K,
         "features.serve.SERVE_SKIP_RETIRED": FS.SERVE_SKIP_RETIRED,
         "model.matrix.LAYOFF_INPUT": MX.LAYOFF_INPUT,
+        "model.matrix.SEASON_INPUT": MX.SEASON_INPUT,
     }
     return [name for name, value in values.items() if value]
 

@@ -47,6 +47,11 @@ SERVE_INPUTS = ["ptm_diff", "srv_diff", "ret_diff"]
 # lets the trees pull a match toward even odds when either side is rusty.
 LAYOFF_INPUT = False
 LAYOFF_INPUTS = ["max_log_days_since"]
+# C39 (an evaluation switch, off): the week of the year, symmetric. Both the model and the
+# closing line are overconfident in July-December and under in January-June (C21b); this
+# lets the trees shrink or stretch a difference by the season.
+SEASON_INPUT = False
+SEASON_INPUTS = ["week_of_year"]
 
 # Per-side features whose plain difference is an input named after them ("elo": elo_diff).
 _PLAIN_DIFFS = ["elo", "selo", "age", "height", "left", "form10", "form25", "sform10", "m7",
@@ -86,6 +91,7 @@ def model_matrix(feats: pl.DataFrame, params: EloParams = EloParams(), *, swap: 
         "min_log_n": _log1p(pl.min_horizontal(pl.col(f"{a}_n"), pl.col(f"{b}_n"))),
         "max_log_days_since": _log1p(pl.max_horizontal(pl.col(f"{a}_days_since"),
                                                        pl.col(f"{b}_days_since"))),
+        "week_of_year": pl.col("tourney_date").dt.week().cast(pl.Float64),
     }
     if "p1_mkt" in feats.columns:
         inputs |= {
@@ -117,6 +123,8 @@ def matrix_columns(feats: pl.DataFrame) -> list[str]:
         columns += FAST_MARKET_INPUTS
     if LAYOFF_INPUT:
         columns += LAYOFF_INPUTS
+    if SEASON_INPUT:
+        columns += SEASON_INPUTS
     return columns
 
 
