@@ -300,12 +300,12 @@ def test_the_market_inputs_keep_the_matrix_antisymmetric(history) -> None:
     assert feats.drop("p1_mkt", "p2_mkt", "p1_mkt_n", "p2_mkt_n").equals(plain)
     ab = matrix.model_matrix(feats)
     ba = matrix.model_matrix(matrix.swap_sides(feats))
-    assert ab.columns == matrix.FEATURES + matrix.MARKET_INPUTS
+    assert ab.columns == matrix.FEATURES + matrix.MARKET_INPUTS + matrix.SERVE_INPUTS
     assert ab["mkt_diff"].abs().max() > 0
     for name in ("mkt_diff", "log_mkt_n_diff"):
         assert (ab[name] + ba[name]).abs().max() == 0, name
     assert ab["min_log_mkt_n"].equals(ba["min_log_mkt_n"])
-    assert matrix.model_matrix(plain).columns == matrix.FEATURES
+    assert matrix.model_matrix(plain).columns == matrix.FEATURES + matrix.SERVE_INPUTS
     by_surface = F.build(rows, players, market=market, market_k=0.2, market_surface=True)
     s_ab = matrix.model_matrix(by_surface)
     s_ba = matrix.model_matrix(matrix.swap_sides(by_surface))

@@ -19,6 +19,7 @@ from acebet import metrics, store
 from acebet import model as M
 from acebet.cli import main
 from acebet.errors import NoModelError, StoreError
+from acebet.features import serve as FS
 from acebet.model import linear, matrix
 from tests.conftest import copy_db
 
@@ -57,7 +58,8 @@ def test_model_is_stored_as_text_and_json_never_pickle(db: Path) -> None:
     text, meta = con.execute("SELECT model_text, metadata FROM models").fetchall()[0]
     assert text.startswith("tree\nversion=")
     meta = json.loads(meta)
-    assert meta["features"] == matrix.FEATURES
+    assert meta["features"] == matrix.FEATURES + matrix.SERVE_INPUTS
+    assert (meta["serve_k"], meta["serve_surface_k"]) == (FS.SERVE_K, FS.SERVE_SURFACE_K)
     for key in ("params", "train_to", "validation", "data_fingerprint", "versions",
                 "calibration"):
         assert key in meta
@@ -365,8 +367,6 @@ def test_a_model_without_the_serve_inputs_scores_the_same_with_the_ratings_on(
         db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A model trained without the serve inputs (the default) still loads and gives the
     same probabilities when SERVE_K is turned on: it reads only its own columns."""
-    from acebet.features import serve as FS
-
     con = store.connect(db)
     try:
         monkeypatch.setattr(FS, "SERVE_K", 0.0)
@@ -384,8 +384,6 @@ def test_a_model_without_the_serve_inputs_scores_the_same_with_the_ratings_on(
 
 def test_a_model_trained_with_another_serve_step_is_refused(
         db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from acebet.features import serve as FS
-
     con = store.connect(db)
     try:
         monkeypatch.setattr(FS, "SERVE_K", 0.05)
@@ -396,6 +394,29 @@ def test_a_model_trained_with_another_serve_step_is_refused(
             monkeypatch.setattr(FS, "SERVE_K", other)
             with pytest.raises(StoreError, match="serve rating step 0.05"):
                 M.load(con, version)
+    finally:
+        con.close()
+
+
+def test_a_model_trained_with_another_serve_surface_step_is_refused(
+        db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The offsets change every serve input, so a model is bound to its surface step; a
+    model from before the offsets (no `serve_surface_k`) was trained without them."""
+    con = store.connect(db)
+    try:
+        version, fitted = M.train(con)  # the adopted steps
+        assert fitted.metadata["serve_surface_k"] == FS.SERVE_SURFACE_K > 0
+        adopted = FS.SERVE_SURFACE_K
+        monkeypatch.setattr(FS, "SERVE_SURFACE_K", 0.05)
+        with pytest.raises(StoreError, match=f"serve surface step {adopted}"):
+            M.load(con, version)
+        meta = json.loads(json.dumps(  # as stored
+            {k: v for k, v in fitted.metadata.items() if k != "serve_surface_k"}))
+        monkeypatch.setattr(FS, "SERVE_SURFACE_K", adopted)
+        with pytest.raises(StoreError, match="serve surface step 0.0"):
+            M.check_metadata(version, meta)
+        monkeypatch.setattr(FS, "SERVE_SURFACE_K", 0.0)
+        assert M.check_metadata(version, meta) == fitted.temperature
     finally:
         con.close()
 

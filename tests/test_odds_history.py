@@ -16,7 +16,7 @@ from acebet import scoring, store
 from acebet.cli import main
 from acebet.errors import StoreError
 from acebet.features import market as FM
-from acebet.model.matrix import FEATURES, MARKET_INPUTS
+from acebet.model.matrix import FEATURES, MARKET_INPUTS, SERVE_INPUTS
 from tests.conftest import copy_db
 from tests.jobdb import fixtures_file, player_ids, query
 from tests.synthetic import write_odds_folder
@@ -91,14 +91,14 @@ def test_a_model_trained_after_odds_load_takes_the_market_rating_and_the_blend(
     finally:
         con.close()
     assert version == 2 and fitted.uses_market
-    assert fitted.features == FEATURES + MARKET_INPUTS
+    assert fitted.features == FEATURES + MARKET_INPUTS + SERVE_INPUTS
     assert fitted.metadata["market_k"] == FM.MARKET_K
     assert fitted.metadata["blend"] is not None  # fitted from the stored odds, no --odds
     status = cli(market_db, "db", "status")
     last = query(market_db, "SELECT max(tourney_date) FROM matches m JOIN match_odds o "
                             "USING (tourney_id, match_num)")[0][0]
     assert f"odds through: {last}" in status.output
-    assert not earlier.uses_market and earlier.features == FEATURES
+    assert not earlier.uses_market and earlier.features == FEATURES + SERVE_INPUTS
 
 
 def test_a_market_model_is_exactly_symmetric(market_db: Path) -> None:

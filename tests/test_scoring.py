@@ -349,9 +349,11 @@ def test_latest_lists_the_active_models_predictions(db: Path, tmp_path: Path) ->
     assert runs_db.latest_predictions(con).height == 1
 
 
-@pytest.mark.parametrize("serve_k", [0.0, 0.05])  # off by default; on, its state too
+# the serve ratings as adopted (with per-surface offsets), without the offsets, and off
+@pytest.mark.parametrize(("serve_k", "surface_k"), [(0.03, 0.02), (0.05, 0.0), (0.0, 0.0)])
 def test_snapshot_features_equal_the_full_pass_bit_for_bit(
-        db: Path, tmp_path: Path, serve_k: float, monkeypatch: pytest.MonkeyPatch) -> None:
+        db: Path, tmp_path: Path, serve_k: float, surface_k: float,
+        monkeypatch: pytest.MonkeyPatch) -> None:
     import datetime as dt
 
     import numpy as np
@@ -363,7 +365,9 @@ def test_snapshot_features_equal_the_full_pass_bit_for_bit(
     from acebet.features import market as FM
     from acebet.features import serve as FS
 
+    adopted = (FS.SERVE_K, FS.SERVE_SURFACE_K) == (serve_k, surface_k)
     monkeypatch.setattr(FS, "SERVE_K", serve_k)
+    monkeypatch.setattr(FS, "SERVE_SURFACE_K", surface_k)
     ids = [p[0] for p in players(db, 12)]
     con = store.connect(db, read_only=True)
     end = con.execute("SELECT max(tourney_date) FROM matches").fetchall()[0][0]
@@ -402,8 +406,11 @@ def test_snapshot_features_equal_the_full_pass_bit_for_bit(
     else:
         assert not set(serve) & set(full.columns)
     assert_frame_equal(fast, full, check_exact=True)
-    _, fitted = M.load(con)
-    assert (fitted.predict_proba(fast) == fitted.predict_proba(full)).all()
+    offsets = stored.serve.select(pl.col("^(srv|ret)_surface_.*$")).to_numpy()
+    assert (np.abs(offsets).sum() > 0) == bool(serve_k and surface_k)
+    if adopted:  # the stored model was trained with these settings
+        _, fitted = M.load(con)
+        assert (fitted.predict_proba(fast) == fitted.predict_proba(full)).all()
     con.close()
 
 

@@ -132,21 +132,44 @@ def test_a_fixture_reads_the_ratings_before_the_matches_of_its_own_date() -> Non
     assert seen["p1_srv"] == same_day["p1_srv"] > 0  # after the first date, before the second
 
 
-def test_the_history_fingerprint_covers_the_serve_step(
+def test_the_history_fingerprint_covers_both_serve_steps(
         trained_synthetic_db, monkeypatch: pytest.MonkeyPatch) -> None:
     from acebet import store
 
     con = store.connect(trained_synthetic_db, read_only=True)
     try:
         before = F.history_fingerprint(con)
+        monkeypatch.setattr(S, "SERVE_SURFACE_K", 0.05)
+        surface = F.history_fingerprint(con)
         monkeypatch.setattr(S, "SERVE_K", 0.1)
-        assert F.history_fingerprint(con) != before
+        assert len({before, surface, F.history_fingerprint(con)}) == 3
     finally:
         con.close()
 
 
+def test_a_surface_offset_hears_only_its_surface_and_moves_only_its_matches(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A player who serves well on grass: his grass offset rises and his hard one stays
+    at 0; part of the excess goes to the offset instead of his overall rating."""
+    monkeypatch.setattr(S, "SERVE_SURFACE_K", 0.05)
+    rows = _rows([1, 1, 1, 1], [2, 3, 2, 3], [(70, 40), (70, 40), (50, 50), (50, 50)])
+    rows = rows.with_columns(pl.Series("surface", ["Grass", "Grass", "Grass", "Hard"]))
+    players, _ = S.final_serve_state(rows.head(3), 0.1)  # the grass matches
+    one = players.filter(pl.col("player_id") == 1).row(0, named=True)
+    grass, hard = S.SURFACES.index("Grass"), S.SURFACES.index("Hard")
+    assert one[f"srv_surface_{grass}"] > 0 and one[f"srv_surface_{hard}"] == 0
+    with_offsets = S.serve_ratings(rows, 0.1)
+    monkeypatch.setattr(S, "SERVE_SURFACE_K", 0.0)
+    without = S.serve_ratings(rows, 0.1)
+    assert with_offsets.row(0) == without.row(0)  # nothing learnt yet
+    # on grass he is expected to serve better than his overall rating alone says ...
+    assert with_offsets["p1_ptm"][2] > without["p1_ptm"][2]
+    # ... and off grass his overall rating has risen less
+    assert 0 < with_offsets["p1_srv"][3] < without["p1_srv"][3]
+
+
 @pytest.mark.parametrize(("module", "name", "value"), [
-    ("acebet.features.serve", "SERVE_SURFACE_K", 0.02),
+    ("acebet.features.serve", "SERVE_NEWCOMER", True),
     ("acebet.model.matrix", "LAYOFF_INPUT", True),
     ("acebet.model.matrix", "SEASON_INPUT", True),
     ("acebet.features.market", "MARKET_BEST_OF_3", True),

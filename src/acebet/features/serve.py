@@ -9,11 +9,13 @@ instead of the result.
 
 The two serve-point probabilities then give a match probability through the scoring
 system (games, tie-breaks, sets; best of 3 or 5), the classic point-based model: the
-same point edge is worth more over five sets (EVALUATION.md, C15: measured, not
-adopted). With SERVE_K > 0 it is a complete product setting, not only an evaluation
-switch: `features.build` adds the columns, the end-of-history snapshot carries every
-player's final ratings and the surfaces' means (`final_serve_state`), the history
-fingerprint covers the step and a model records it.
+same point edge is worth more over five sets. Each player also has a serve and a return
+offset per surface, for what his overall ratings leave unexplained there (a big server
+on grass). Adopted with the offsets (EVALUATION.md, C40); without them (C15) the
+ratings had not carried over. Both steps are product settings: `features.build` adds
+the columns, the end-of-history snapshot carries every player's final ratings, offsets
+and the surfaces' means (`final_serve_state`), the history fingerprint covers both steps
+and a model records them.
 """
 
 from __future__ import annotations
@@ -26,10 +28,12 @@ import polars as pl
 from acebet.domain import SURFACES
 from acebet.features.sets import five_set_match, three_set_match
 
-# Step of the serve and return ratings per match; 0 (the default) leaves them out of the
-# model. C15 measured 0.05, chosen by the log loss of the point-based probability alone
-# on the tuning periods, and did not adopt it (EVALUATION.md).
-SERVE_K = 0.0
+# Step of the serve and return ratings per match, and of the per-surface offsets (C18's
+# pair, chosen together by the log loss of the point-based probability alone on the
+# tuning periods; adopted as C40, EVALUATION.md). SERVE_K = 0 leaves the ratings out of
+# the model; SERVE_SURFACE_K = 0 leaves the offsets at 0.
+SERVE_K = 0.03
+SERVE_SURFACE_K = 0.02
 # These constants shape every feature: changing one needs a FEATURE_CODE_VERSION bump
 # (features.snapshot), so stored snapshots are rebuilt.
 MU_STEP = 0.002  # how fast a surface's mean serve logit follows the tour
@@ -42,9 +46,6 @@ EPS = 1e-3
 # matches instead of twenty; two steps adding up to more than 1 are scaled to sum 1.
 SERVE_NEWCOMER = False
 PRIOR_VAR, MATCH_VAR = 0.09, 0.05
-# Evaluation switch (C18): >0 adds per-surface offsets to both ratings, moved by this step
-# toward what the overall ratings leave unexplained on that surface.
-SERVE_SURFACE_K = 0.0
 # Evaluation switch (C19): retired matches' serve statistics (often an injured player's
 # last games) do not move the ratings.
 SERVE_SKIP_RETIRED = False
@@ -147,6 +148,8 @@ class _State:
     srv: list[float]
     ret: list[float]
     mu: list[float]
+    surface_srv: list[list[float]]  # per surface code, then per player
+    surface_ret: list[list[float]]
 
 
 def _serve_pass(rows: pl.DataFrame, k: float) -> tuple[np.ndarray, _State]:
@@ -211,7 +214,7 @@ def _serve_pass(rows: pl.DataFrame, k: float) -> tuple[np.ndarray, _State]:
                 ss[b] += ks * e2
                 sr[a] -= ks * e2
             mu[s] += MU_STEP * (e1 + e2)
-    return out, _State(ids, srv, ret, mu)
+    return out, _State(ids, srv, ret, mu, s_srv, s_ret)
 
 
 def _columns(out: np.ndarray, best_of: np.ndarray) -> pl.DataFrame:
@@ -240,17 +243,24 @@ def serve_ratings(rows: pl.DataFrame, k: float) -> pl.DataFrame:
     return _columns(out, _best_of(rows))
 
 
+def _surface_columns(code: int) -> tuple[str, str]:
+    return f"srv_surface_{code}", f"ret_surface_{code}"
+
+
 def final_serve_state(rows: pl.DataFrame, k: float) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """After the whole timeline: every player's ratings (`player_id`, `srv`, `ret`) and
-    each surface's mean serve logit (`surface_code`: SURFACES order, then any other
-    surface; `mu`), what a fixture dated after the history sees (`Snapshot`; the
-    evaluation switch SERVE_SURFACE_K is not carried)."""
+    """After the whole timeline: every player's ratings (`player_id`, `srv`, `ret`, and
+    the offsets per surface code: `srv_surface_0`, `ret_surface_0`, ...) and each
+    surface's mean serve logit (`surface_code`: SURFACES order, then any other surface;
+    `mu`), what a fixture dated after the history sees (`Snapshot`)."""
     if k <= 0:  # off: nothing to carry
         rows = rows.head(0)
     _, st = _serve_pass(rows, k)
-    players = pl.DataFrame({"player_id": st.ids, "srv": st.srv, "ret": st.ret},
-                           schema={"player_id": pl.Int64, "srv": pl.Float64,
-                                   "ret": pl.Float64})
+    columns: dict[str, list] = {"player_id": st.ids, "srv": st.srv, "ret": st.ret}
+    for code in range(len(st.mu)):
+        srv_col, ret_col = _surface_columns(code)
+        columns[srv_col], columns[ret_col] = st.surface_srv[code], st.surface_ret[code]
+    players = pl.DataFrame(columns, schema={
+        name: pl.Int64 if name == "player_id" else pl.Float64 for name in columns})
     means = pl.DataFrame({"surface_code": list(range(len(st.mu))), "mu": st.mu},
                          schema={"surface_code": pl.Int64, "mu": pl.Float64})
     return players, means
@@ -259,19 +269,28 @@ def final_serve_state(rows: pl.DataFrame, k: float) -> tuple[pl.DataFrame, pl.Da
 def lookup_serve_ratings(rows: pl.DataFrame, players: pl.DataFrame, means: pl.DataFrame
                          ) -> pl.DataFrame:
     """`serve_ratings` for rows dated after the history, from `final_serve_state`: a
-    player without serve statistics is at 0."""
+    player without serve statistics is at 0. The sums are taken in the full pass's
+    order, so the two agree bit for bit."""
     mu = means.sort("surface_code")["mu"].to_list()
+    surfaces = np.asarray(_surface_codes(rows), dtype=np.intp)
+    rated = ["srv", "ret", *(c for code in range(len(mu)) for c in _surface_columns(code))]
     found = {}
     for side in ("p1", "p2"):
         joined = rows.select(pl.col(f"{side}_id").cast(pl.Int64).alias("player_id")).join(
             players, on="player_id", how="left", maintain_order="left")
-        found[side] = (joined["srv"].fill_null(0.0).to_list(),
-                       joined["ret"].fill_null(0.0).to_list())
-    surfaces = _surface_codes(rows)
-    out = np.empty((rows.height, 6), dtype=np.float64)
-    (srv_a, ret_a), (srv_b, ret_b) = found["p1"], found["p2"]
-    for i in range(rows.height):
-        m = mu[surfaces[i]]
-        out[i] = (srv_a[i], ret_a[i], srv_b[i], ret_b[i], m + srv_a[i] - ret_b[i],
-                  m + srv_b[i] - ret_a[i])
+        found[side] = {c: joined[c].fill_null(0.0).to_numpy() for c in rated}
+
+    def on_surface(side: str, what: str) -> np.ndarray:
+        """Each row's offset of `side` on the row's own surface."""
+        table = np.column_stack([found[side][f"{what}_surface_{code}"]
+                                 for code in range(len(mu))])
+        return table[np.arange(rows.height), surfaces]
+
+    a, b = found["p1"], found["p2"]
+    m = np.asarray(mu)[surfaces]
+    out = np.column_stack([a["srv"], a["ret"], b["srv"], b["ret"],
+                           m + a["srv"] - b["ret"], m + b["srv"] - a["ret"]])
+    if SERVE_SURFACE_K:
+        out[:, 4] += on_surface("p1", "srv") - on_surface("p2", "ret")
+        out[:, 5] += on_surface("p2", "srv") - on_surface("p1", "ret")
     return _columns(out, _best_of(rows))

@@ -27,7 +27,7 @@ from acebet.features.history import (
 from acebet.features.switches import require_default_features
 from acebet.features.timeline import timeline
 
-FEATURE_CODE_VERSION = 5  # bump when features change, so stored snapshots are rebuilt
+FEATURE_CODE_VERSION = 6  # bump when features change, so stored snapshots are rebuilt
 
 
 @dataclass
@@ -46,7 +46,7 @@ class Snapshot:
     ratings: pl.DataFrame
     tables: dict[str, pl.DataFrame]
     market: pl.DataFrame  # final market-implied ratings (features.market)
-    serve: pl.DataFrame  # final serve and return ratings (features.serve)
+    serve: pl.DataFrame  # final serve and return ratings and offsets (features.serve)
     serve_means: pl.DataFrame  # and the surfaces' mean serve logits
 
     WINDOW_DAYS = 40  # longest fatigue window (30 days) plus margin
@@ -139,5 +139,5 @@ def history_fingerprint(con: duckdb.DuckDBPyConnection, params: EloParams = EloP
     count, end, digest = matches_digest(con)
     odds_count, odds_digest = match_odds.digest(con)
     key = (f"{count}|{end}|{digest}|{odds_count}|{odds_digest}|{FM.MARKET_K}|{FS.SERVE_K}|"
-           f"{FEATURE_CODE_VERSION}|{params}")
+           f"{FS.SERVE_SURFACE_K}|{FEATURE_CODE_VERSION}|{params}")
     return hashlib.sha256(key.encode()).hexdigest()[:24]

@@ -22,7 +22,6 @@ def switches_on() -> list[str]:
         "features.market.MARKET_BEST_OF_3": FM.MARKET_BEST_OF_3,
         "features.elo.FIVE_SETS": FE.FIVE_SETS,
         "features.serve.SERVE_NEWCOMER": FS.SERVE_NEWCOMER,
-        "features.serve.SERVE_SURFACE_K": FS.SERVE_SURFACE_K,
         "features.serve.SERVE_SKIP_RETIRED": FS.SERVE_SKIP_RETIRED,
         "model.matrix.LAYOFF_INPUT": MX.LAYOFF_INPUT,
         "model.matrix.SEASON_INPUT": MX.SEASON_INPUT,

@@ -274,7 +274,8 @@ def fit(feats: pl.DataFrame, train_to: dt.date, *, params: dict | None = None,
         },
         "elo": {k: v for k, v in F.EloParams().__dict__.items()},
         **({"market_k": FM.MARKET_K} if MARKET_INPUTS[0] in matrix_columns(rows) else {}),
-        **({"serve_k": FS.SERVE_K} if SERVE_INPUTS[0] in matrix_columns(rows) else {}),
+        **({"serve_k": FS.SERVE_K, "serve_surface_k": FS.SERVE_SURFACE_K}
+           if SERVE_INPUTS[0] in matrix_columns(rows) else {}),
         "data_fingerprint": fingerprint(rows),
         "versions": {
             "acebet": _version(), "lightgbm": lgb.__version__, "polars": pl.__version__,
@@ -409,6 +410,14 @@ def check_metadata(version: int | str, meta: object) -> float:
             f"model version {version} was trained with serve rating step "
             f"{meta.get('serve_k')!r}, this AceBet computes {FS.SERVE_K!r}; retrain it "
             "(`acebet train`)"
+        )
+    # models from before the surface offsets lack the key: they were trained without them
+    if (SERVE_INPUTS[0] in meta["features"]
+            and meta.get("serve_surface_k", 0.0) != FS.SERVE_SURFACE_K):
+        raise StoreError(
+            f"model version {version} was trained with serve surface step "
+            f"{meta.get('serve_surface_k', 0.0)!r}, this AceBet computes "
+            f"{FS.SERVE_SURFACE_K!r}; retrain it (`acebet train`)"
         )
     expected = json.loads(json.dumps(F.EloParams().__dict__))
     elo = meta.get("elo", {})  # models from before decay_days lack it: they had no decay
