@@ -118,7 +118,23 @@ def _row(rng, tid, surface, draw, level, date, num, win, lose, best_of, rnd):  #
         "winner_rank_points": int(4000 / w_rank) if rng.random() > 0.05 else "",
         "loser_rank": l_rank, "loser_rank_points": int(4000 / l_rank),
     })
+    row.update(_serve_stats(random.Random(f"{tid}:{num}"), win["skill"] - lose["skill"]))
     return row
+
+
+def _serve_stats(rng: random.Random, edge: float) -> dict[str, int]:
+    """Serve points and points won for both sides, the better player serving better, so
+    the serve ratings move. Drawn from their own generator: the results stay the same."""
+    stats = {}
+    for side, sign in (("w", 1.0), ("l", -1.0)):
+        points = rng.randint(45, 90)
+        share = min(max(0.62 + sign * 0.05 * edge + rng.gauss(0.0, 0.05), 0.3), 0.9)
+        won = round(share * points)
+        first_in = round(0.6 * points)
+        first_won = min(first_in, round(0.7 * won))
+        stats.update({f"{side}_svpt": points, f"{side}_1stIn": first_in,
+                      f"{side}_1stWon": first_won, f"{side}_2ndWon": won - first_won})
+    return stats
 
 
 def write_csv(path: Path, header: list[str], rows: list[dict[str, object]]) -> None:

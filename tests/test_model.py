@@ -37,6 +37,10 @@ def test_swapping_players_gives_exactly_one_minus_p(db: Path) -> None:
     con = store.connect(db, read_only=True)
     _, fitted = M.load(con)
     feats = _feats(con)
+    # the synthetic history has serve statistics: the serve inputs move and are read
+    assert fitted.features[-len(matrix.SERVE_INPUTS):] == matrix.SERVE_INPUTS
+    assert (matrix.model_matrix(feats).select(matrix.SERVE_INPUTS).std() > 0.01).row(0) == (
+        True, True, True)
     p_ab = fitted.predict_proba(feats)
     p_ba = fitted.predict_proba(matrix.swap_sides(feats))
     assert np.array_equal(p_ab, 1.0 - p_ba)
@@ -365,15 +369,16 @@ def test_recency_weights_halve_every_half_life_and_reach_the_updates(
 
 def test_a_model_without_the_serve_inputs_scores_the_same_with_the_ratings_on(
         db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A model trained without the serve inputs (the default) still loads and gives the
-    same probabilities when SERVE_K is turned on: it reads only its own columns."""
+    """A model trained without the serve inputs (every model before C40) still loads and
+    gives the same probabilities with the ratings on: it reads only its own columns."""
     con = store.connect(db)
     try:
+        adopted = FS.SERVE_K
         monkeypatch.setattr(FS, "SERVE_K", 0.0)
         version, old = M.train(con)
         assert old.features == matrix.FEATURES and "serve_k" not in old.metadata
         then = old.predict_proba(_feats(con))
-        monkeypatch.setattr(FS, "SERVE_K", 0.05)
+        monkeypatch.setattr(FS, "SERVE_K", adopted)
         feats = _feats(con)
         assert "p1_ptm" in feats.columns
         _, loaded = M.load(con, version)

@@ -350,7 +350,16 @@ def test_latest_lists_the_active_models_predictions(db: Path, tmp_path: Path) ->
 
 
 # the serve ratings as adopted (with per-surface offsets), without the offsets, and off
-@pytest.mark.parametrize(("serve_k", "surface_k"), [(0.03, 0.02), (0.05, 0.0), (0.0, 0.0)])
+SERVE_STEPS = [(0.03, 0.02), (0.05, 0.0), (0.0, 0.0)]
+
+
+def test_the_snapshot_test_covers_the_adopted_serve_steps() -> None:
+    from acebet.features import serve as FS
+
+    assert SERVE_STEPS[0] == (FS.SERVE_K, FS.SERVE_SURFACE_K)
+
+
+@pytest.mark.parametrize(("serve_k", "surface_k"), SERVE_STEPS)
 def test_snapshot_features_equal_the_full_pass_bit_for_bit(
         db: Path, tmp_path: Path, serve_k: float, surface_k: float,
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -377,7 +386,8 @@ def test_snapshot_features_equal_the_full_pass_bit_for_bit(
         "tourney_id": None, "tourney_name": "Snap Open",
         "surface": ["Hard", "Clay", "Grass", "Hard", "Carpet", "Clay"],
         "tourney_level": ["A", "G", "M", "A", "A", "C"], "round": "R32",
-        "best_of": [3, 5, 3, 3, 3, 3], "p1_id": ids[:6], "p2_id": ids[6:12],
+        # the last fixture's second player has never played: every rating at its start
+        "best_of": [3, 5, 3, 3, 3, 3], "p1_id": ids[:6], "p2_id": ids[6:11] + [9_999_999],
     }, schema_overrides={"tourney_id": pl.String})
     matches, people = F.load_matches(con), F.load_players(con)
     # closing odds for most matches, so the market-implied rating moves too, and serve
@@ -406,6 +416,8 @@ def test_snapshot_features_equal_the_full_pass_bit_for_bit(
     else:
         assert not set(serve) & set(full.columns)
     assert_frame_equal(fast, full, check_exact=True)
+    empty = stored.build(scoring.fixture_rows(fixtures.head(0)), people)
+    assert empty.height == 0 and empty.columns == fast.columns
     offsets = stored.serve.select(pl.col("^(srv|ret)_surface_.*$")).to_numpy()
     assert (np.abs(offsets).sum() > 0) == bool(serve_k and surface_k)
     if adopted:  # the stored model was trained with these settings
