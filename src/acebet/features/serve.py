@@ -243,8 +243,13 @@ def serve_ratings(rows: pl.DataFrame, k: float) -> pl.DataFrame:
     return _columns(out, _best_of(rows))
 
 
+def _surface_column(what: str, code: int) -> str:
+    """The snapshot's column of a player's `what` ("srv" or "ret") offset on a surface."""
+    return f"{what}_surface_{code}"
+
+
 def _surface_columns(code: int) -> tuple[str, str]:
-    return f"srv_surface_{code}", f"ret_surface_{code}"
+    return _surface_column("srv", code), _surface_column("ret", code)
 
 
 def final_serve_state(rows: pl.DataFrame, k: float) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -282,7 +287,7 @@ def lookup_serve_ratings(rows: pl.DataFrame, players: pl.DataFrame, means: pl.Da
 
     def on_surface(side: str, what: str) -> np.ndarray:
         """Each row's offset of `side` on the row's own surface."""
-        table = np.column_stack([found[side][f"{what}_surface_{code}"]
+        table = np.column_stack([found[side][_surface_column(what, code)]
                                  for code in range(len(mu))])
         return table[np.arange(rows.height), surfaces]
 
