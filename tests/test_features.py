@@ -167,6 +167,61 @@ def test_young_k_moves_a_young_winner_further_and_leaves_unknown_ages_alone() ->
     assert gain[2] == 0 and gain[3] == 0 and gain[4] == 0  # a 30-year-old, unknown ages
 
 
+def _weekly_rows(days: list[int], winners: list[int], losers: list[int]) -> pl.DataFrame:
+    """Played Hard-court matches on the given days after 2019-01-07."""
+    start = dt.date(2019, 1, 7)
+    n = len(days)
+    return pl.DataFrame({
+        "row_key": [f"r{i}" for i in range(n)],
+        "tourney_date": [start + dt.timedelta(days=d) for d in days],
+        "tourney_id": [f"t{i}" for i in range(n)], "match_num": [1] * n,
+        "tourney_level": ["A"] * n, "surface": ["Hard"] * n, "round": ["R32"] * n,
+        "best_of": [3] * n, "p1_id": winners, "p2_id": losers, "p1_won": [True] * n,
+        "score": ["6-4 6-4"] * n, "p1_rank": [None] * n, "p2_rank": [None] * n,
+        "p1_points": [None] * n, "p2_points": [None] * n, "is_fixture": [False] * n,
+    })
+
+
+def test_a_long_layoff_fades_the_experience_that_sizes_k_and_nothing_else() -> None:
+    # players 1 and 2 play ten weeks in a row; player 1 returns after 100 or 240 days
+    # and beats player 3, who has played every week meanwhile
+    def history(gap: int) -> pl.DataFrame:
+        days = [7 * w for w in range(10)] + [63 + 7 * w for w in range(1, 40)]
+        winners = [1, 2] * 5 + [3] * 39
+        losers = [2, 1] * 5 + [4] * 39
+        return _weekly_rows(days + [63 + gap], winners + [1], losers + [3])
+
+    fade = F.EloParams()
+    assert (fade.rest_days, fade.rest_half_life) == (120.0, 30.0)  # adopted (C52)
+    off = F.EloParams(rest_days=0.0)
+    for gap, kept in ((100, 1.0), (240, 0.5 ** (120 / 30))):
+        _, final = F.elo_pass(F.timeline(history(gap)), fade)
+        _, plain = F.elo_pass(F.timeline(history(gap)), off)
+        one, three = (final.filter(pl.col("player_id") == p).row(0, named=True)
+                      for p in (1, 3))
+        plain_one = plain.filter(pl.col("player_id") == 1).row(0, named=True)
+        # the match count (a model input) is untouched; only K's experience fades
+        assert one["n"] == plain_one["n"] == 11
+        assert one["kn"] == pytest.approx(10 * kept + 1)
+        assert three["kn"] == three["n"] == 40  # never idle that long
+        moved_more = one["elo"] > plain_one["elo"]
+        assert moved_more == (gap > 120)
+        assert (one["elo"] == plain_one["elo"]) == (gap <= 120)
+
+
+def test_the_faded_experience_carries_over_a_snapshot_bit_for_bit() -> None:
+    # a layoff on each side of the split: the continuation must fade from the stored state
+    days = [0, 7, 14, 200, 207, 214, 500, 507]
+    rows = F.timeline(_weekly_rows(days, [1, 2, 1, 1, 3, 2, 1, 2], [2, 3, 3, 2, 1, 1, 3, 3]))
+    whole_pre, whole_final = F.elo_pass(rows)
+    head, tail = rows.head(4), rows.tail(4)
+    _, head_final = F.elo_pass(head)
+    tail_pre, tail_final = F.elo_pass(tail, start=head_final)
+    assert_frame_equal(tail_pre, whole_pre.tail(4))
+    assert_frame_equal(tail_final.sort("player_id"), whole_final.sort("player_id"))
+    assert whole_final["kn"].to_list() != whole_final["n"].cast(pl.Float64).to_list()
+
+
 def test_the_five_set_conversions_invert_each_other_and_favour_the_favourite() -> None:
     from acebet.features.elo import over_five_sets
 

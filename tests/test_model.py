@@ -148,14 +148,18 @@ def _recompute_checksums(db: Path) -> None:
     con.close()
 
 
+ABSENT = "<absent>"  # an `_edit_metadata` value: remove the key, as a model from before it
+
+
 def _edit_metadata(db: Path, **changes: object) -> None:
     con = duckdb.connect(str(db))
     meta = json.loads(con.execute("SELECT metadata FROM models").fetchall()[0][0])
     for key, value in changes.items():
-        if key.startswith("elo_"):
-            meta["elo"][key[4:]] = value
+        where, name = (meta["elo"], key[4:]) if key.startswith("elo_") else (meta, key)
+        if value == ABSENT:
+            del where[name]
         else:
-            meta[key] = value
+            where[name] = value
     con.execute("UPDATE models SET metadata = ?", [json.dumps(meta)])
     con.close()
 
@@ -186,6 +190,7 @@ def test_any_metadata_edit_fails_the_checksum(db: Path, changes: dict) -> None:
     ({"temperature": "1"}, "temperature '1' is outside"),
     ({"elo_k_scale": 300.0}, "other Elo parameters"),
     ({"elo_new_knob": 1}, "other Elo parameters"),
+    ({"elo_rest_days": ABSENT}, "other Elo parameters"),  # trained before the fade (C52)
 ], ids=str)
 def test_values_training_never_produces_are_refused_even_with_a_matching_checksum(
     db: Path, changes: dict, message: str

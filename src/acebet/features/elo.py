@@ -2,7 +2,9 @@
 
 K shrinks with experience, scales with the games margin of victory and the tournament
 level, and is halved for retirements; walkovers, defaults and abandoned matches never
-move a rating. Ratings are read before each row, so a row never sees its own result.
+move a rating. The experience that sizes K fades after a long idle spell (EVALUATION.md,
+C52), so a player back from injury is rated like a newer one until he has played again.
+Ratings are read before each row, so a row never sees its own result.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ class EloParams:
     decay_per_year: float = 0.25       # ...toward `initial` by this share per idle year
     young_k: float = 0.0               # >0: K grows by up to this share for young players,
     young_until: float = 25.0          # ...fully at 20 and fading to nothing at this age
+    rest_days: float = 120.0           # >0: after this many idle days the experience K
+    rest_half_life: float = 30.0       # ...counts halves every this many more idle days
     initial: float = 1500.0
 
 
@@ -86,15 +90,18 @@ def elo_pass(
     n_surfaces = len(SURFACES) + 1
     elo = [params.initial] * n_players
     n = [0] * n_players
+    kn = [0.0] * n_players  # experience that sizes K: n, faded by long idle spells
     last = [None] * n_players  # day of the last played match, for inactivity decay
     s_elo = [[params.initial] * n_players for _ in range(n_surfaces)]
     s_n = [[0] * n_players for _ in range(n_surfaces)]
+    s_kn = [[0.0] * n_players for _ in range(n_surfaces)]
     if start is not None:
         for row in start.iter_rows(named=True):
             i = index[row["player_id"]]
-            elo[i], n[i], last[i] = row["elo"], row["n"], row["last"]
+            elo[i], n[i], last[i], kn[i] = row["elo"], row["n"], row["last"], row["kn"]
             for s in range(n_surfaces):
                 s_elo[s][i], s_n[s][i] = row[f"selo{s}"], row[f"sn{s}"]
+                s_kn[s][i] = row[f"skn{s}"]
     p1 = [index[x] for x in rows["p1_id"].to_list()]
     p2 = [index[x] for x in rows["p2_id"].to_list()]
     codes = {s: i for i, s in enumerate(SURFACES)}
@@ -118,15 +125,27 @@ def elo_pass(
     out = np.empty((rows.height, 8), dtype=np.float64)
     ks, ko, kp = params.k_scale, params.k_offset, params.k_shape
     decay, per_day, mean = params.decay_days, params.decay_per_year / 365.0, params.initial
+    rest, rest_half_life = params.rest_days, params.rest_half_life
 
     def kept(p: int, day: int) -> float:
         """Share of a player's distance from the mean kept after an idle spell."""
         idle = day - last[p] - decay if last[p] is not None else 0
         return 1.0 - min(0.9, idle * per_day) if idle > 0 else 1.0
 
+    def rested(p: int, day: int) -> None:
+        """Fade the experience that sizes K after a long idle spell: a player back from
+        injury may not be the player he was, so his rating should move like a newer
+        player's until he has played again (a Glicko deviation, grown by idle time)."""
+        idle = day - last[p] - rest if last[p] is not None else 0
+        if idle > 0:
+            fade = 0.5 ** (idle / rest_half_life)
+            kn[p] *= fade
+            for s in range(n_surfaces):
+                s_kn[s][p] *= fade
+
     for i in range(rows.height):
         a, b = p1[i], p2[i]
-        se, sn = s_elo[surface[i]], s_n[surface[i]]
+        se, sn, skn = s_elo[surface[i]], s_n[surface[i]], s_kn[surface[i]]
         ea, eb, sa, sb = elo[a], elo[b], se[a], se[b]
         if decay:  # read-time regression: nothing is stored until a match is played
             ka, kb = kept(a, days[i]), kept(b, days[i])
@@ -135,31 +154,39 @@ def elo_pass(
         out[i] = (ea, eb, sa, sb, n[a], n[b], sn[a], sn[b])
         if not played[i]:
             continue
+        if rest:
+            rested(a, days[i])
+            rested(b, days[i])
         result = 1.0 if won[i] else 0.0
         mult = k_mult[i]
         expected = 1.0 / (1.0 + 10.0 ** ((eb - ea) / 400.0))
         if five[i]:
             expected = over_five_sets(expected)
         ma, mb = mult * ya[i], mult * yb[i]
-        elo[a] = ea + ma * ks / (n[a] + ko) ** kp * (result - expected)
-        elo[b] = eb - mb * ks / (n[b] + ko) ** kp * (result - expected)
+        elo[a] = ea + ma * ks / (kn[a] + ko) ** kp * (result - expected)
+        elo[b] = eb - mb * ks / (kn[b] + ko) ** kp * (result - expected)
         expected = 1.0 / (1.0 + 10.0 ** ((sb - sa) / 400.0))
         if five[i]:
             expected = over_five_sets(expected)
-        se[a] = sa + ma * ks / (sn[a] + ko) ** kp * (result - expected)
-        se[b] = sb - mb * ks / (sn[b] + ko) ** kp * (result - expected)
+        se[a] = sa + ma * ks / (skn[a] + ko) ** kp * (result - expected)
+        se[b] = sb - mb * ks / (skn[b] + ko) ** kp * (result - expected)
         n[a] += 1
         n[b] += 1
         sn[a] += 1
         sn[b] += 1
+        kn[a] += 1.0
+        kn[b] += 1.0
+        skn[a] += 1.0
+        skn[b] += 1.0
         last[a] = last[b] = days[i]
     names = ["p1_elo", "p2_elo", "p1_selo", "p2_selo", "p1_n", "p2_n", "p1_sn", "p2_sn"]
     pre = pl.DataFrame({name: out[:, j] for j, name in enumerate(names)})
     final = pl.DataFrame({
         "player_id": pl.Series(ids, dtype=pl.Int64), "elo": elo, "n": n,
-        "last": pl.Series(last, dtype=pl.Int32),
+        "last": pl.Series(last, dtype=pl.Int32), "kn": pl.Series(kn, dtype=pl.Float64),
         **{f"selo{s}": s_elo[s] for s in range(n_surfaces)},
         **{f"sn{s}": s_n[s] for s in range(n_surfaces)},
+        **{f"skn{s}": pl.Series(s_kn[s], dtype=pl.Float64) for s in range(n_surfaces)},
     }, schema_overrides={"n": pl.Int64, **{f"sn{s}": pl.Int64 for s in range(n_surfaces)}})
     return pre, final
 

@@ -27,7 +27,7 @@ from acebet.features.history import (
 from acebet.features.switches import require_default_features
 from acebet.features.timeline import timeline
 
-FEATURE_CODE_VERSION = 6  # bump when features change, so stored snapshots are rebuilt
+FEATURE_CODE_VERSION = 7  # bump when features change, so stored snapshots are rebuilt
 
 
 @dataclass

@@ -420,8 +420,10 @@ def check_metadata(version: int | str, meta: object) -> float:
             f"{FS.SERVE_SURFACE_K!r}; retrain it (`acebet train`)"
         )
     expected = json.loads(json.dumps(F.EloParams().__dict__))
-    elo = meta.get("elo", {})  # models from before decay_days lack it: they had no decay
-    if not isinstance(elo, dict) or {**expected, **elo} != expected:
+    # a key a model lacks was added after it was trained, with the parameter off then:
+    # decay_days (0 now too), rest_days (C52: 0 before, the fade now)
+    elo = meta.get("elo", {})
+    if not isinstance(elo, dict) or {**expected, "rest_days": 0.0, **elo} != expected:
         raise StoreError(
             f"model version {version} was trained with other Elo parameters than this "
             "AceBet computes; retrain it (`acebet train`)"
