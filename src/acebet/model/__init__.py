@@ -423,10 +423,15 @@ def check_metadata(version: int | str, meta: object) -> float:
     # a key a model lacks was added after it was trained, with the parameter off then:
     # decay_days (0 now too), rest_days (C52: 0 before, the fade now)
     elo = meta.get("elo", {})
-    if not isinstance(elo, dict) or {**expected, "rest_days": 0.0, **elo} != expected:
+    trained = {**expected, "rest_days": 0.0, **elo} if isinstance(elo, dict) else {}
+    if trained != expected:
+        keys = list(expected) + [key for key in trained if key not in expected]
+        differ = ", ".join(f"{key} {trained.get(key, 'absent')!r}, now "
+                           f"{expected.get(key, 'absent')!r}"
+                           for key in keys if trained.get(key) != expected.get(key))
         raise StoreError(
             f"model version {version} was trained with other Elo parameters than this "
-            "AceBet computes; retrain it (`acebet train`)"
+            f"AceBet computes ({differ}); retrain it (`acebet train`)"
         )
     temperature = meta.get("temperature", 1.0)
     low, high = TEMPERATURE_BOUNDS
