@@ -254,6 +254,26 @@ def test_best_of_three_a_grand_slam_price_moves_the_market_rating_by_its_three_s
     assert on["p1_mkt"][3] == off["p1_mkt"][3]  # the best-of-three match: as before
 
 
+def test_weighted_by_information_a_heavy_favourites_price_moves_the_market_rating_less(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """C55: with MARKET_INFO a match's step is k · (4p(1 − p))^power: an even price moves
+    the ratings as before, a 0.9 price by 0.36^power of its former step, a 0.7 one by
+    0.84^power."""
+    d1, d2 = dt.date(2019, 1, 14), dt.date(2019, 1, 21)
+    rows = F.timeline(_market_rows([1, 3, 1, 3], [2, 4, 2, 4], [d1, d1, d2, d2]))
+    market = rows.select("tourney_id", "match_num",
+                         pl.Series("market_prob", [0.9, 0.7, 0.5, 0.5]))
+    k = 0.2
+    off = F.market_ratings(rows, market, k)
+    monkeypatch.setattr(FM, "MARKET_INFO", 0.75)
+    on = F.market_ratings(rows, market, k)
+    assert off["p1_mkt"][2] == pytest.approx(k * np.log(9.0))
+    assert on["p1_mkt"][2] == pytest.approx(k * 0.36 ** 0.75 * np.log(9.0))
+    assert on["p1_mkt"][3] == pytest.approx(k * 0.84 ** 0.75 * np.log(7 / 3))
+    assert on["p1_mkt"][2] == -on["p2_mkt"][2]
+    assert on["p1_mkt"][2] / off["p1_mkt"][2] < on["p1_mkt"][3] / off["p1_mkt"][3] < 1
+
+
 def test_with_five_sets_the_elo_credits_a_favourite_less_for_a_grand_slam_win(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """C33: with FIVE_SETS the expected score of a best-of-five match is its five-set

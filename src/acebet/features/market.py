@@ -45,6 +45,11 @@ MARKET_BY_ROUND = False
 # Grand Slam's odds would otherwise stretch the ratings that every best-of-three match
 # then reads.
 MARKET_BEST_OF_3 = False
+# Evaluation switch (C55): >0 scales each match's step by (4·p·(1 − p)) to this power, p
+# the market's probability: a heavy favourite's price says less about the gap in logits
+# (the margin and the longshot bias weigh most there), as a Bernoulli's information
+# shrinks toward the extremes.
+MARKET_INFO = 0.0
 EPS = 1e-4
 
 
@@ -74,6 +79,7 @@ def _market_pass(rows: pl.DataFrame, market: pl.DataFrame, k: float
         p = np.where(joined["best_of"].to_numpy() == 5, best_of_three(p), p)
     p = np.clip(p, EPS, 1 - EPS)
     target = np.where(usable.to_numpy(), np.log(p) - np.log1p(-p), np.nan).tolist()
+    step = (k * (4.0 * p * (1.0 - p)) ** MARKET_INFO).tolist() if MARKET_INFO else None
 
     ids = pl.concat([rows["p1_id"], rows["p2_id"]]).unique().to_list()
     index = {pid: i for i, pid in enumerate(ids)}
@@ -103,10 +109,11 @@ def _market_pass(rows: pl.DataFrame, market: pl.DataFrame, k: float
                 rating[a] += ka * error
                 rating[b] -= kb * error
             else:
-                rating[a] += k * error
-                rating[b] -= k * error
+                kj = step[j] if step else k
+                rating[a] += kj * error
+                rating[b] -= kj * error
             sr = s_rating[surfaces[j]]
-            s_step = k * (target[j] - (sr[a] - sr[b]))
+            s_step = (step[j] if step else k) * (target[j] - (sr[a] - sr[b]))
             sr[a] += s_step
             sr[b] -= s_step
             count[a] += 1
