@@ -274,6 +274,28 @@ def test_weighted_by_information_a_heavy_favourites_price_moves_the_market_ratin
     assert on["p1_mkt"][2] / off["p1_mkt"][2] < on["p1_mkt"][3] / off["p1_mkt"][3] < 1
 
 
+def test_with_result_steps_a_match_without_odds_moves_the_market_rating_by_its_result(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """C56: with MARKET_RESULT_K a played match without odds moves the winner up and the
+    loser down by k_res · (1 − P(winner)) at the ratings' odds, after its date, and
+    counts nothing; an odds-bearing match moves them as before."""
+    d1, d2, d3 = dt.date(2019, 1, 7), dt.date(2019, 1, 14), dt.date(2019, 1, 21)
+    rows = F.timeline(_market_rows([1, 1, 2], [2, 2, 1], [d1, d2, d3]))
+    market = rows.select("tourney_id", "match_num",
+                         pl.Series("market_prob", [0.8, None, None]))
+    k = 0.2
+    off = F.market_ratings(rows, market, k).to_dicts()
+    monkeypatch.setattr(FM, "MARKET_RESULT_K", 0.15)
+    on = F.market_ratings(rows, market, k).to_dicts()
+    lead = k * np.log(4.0)  # the priced first match, as without the switch
+    assert on[1]["p1_mkt"] == off[1]["p1_mkt"] == pytest.approx(lead)
+    assert off[2]["p2_mkt"] == off[1]["p1_mkt"]  # without it the result changes nothing
+    moved = 0.15 / (1.0 + np.exp(2 * lead))  # player 1 won again, as the favourite
+    assert on[2]["p2_mkt"] == pytest.approx(lead + moved)
+    assert on[2]["p1_mkt"] == pytest.approx(-lead - moved)
+    assert (on[2]["p1_mkt_n"], on[2]["p2_mkt_n"]) == (1.0, 1.0)  # only the priced match
+
+
 def test_with_five_sets_the_elo_credits_a_favourite_less_for_a_grand_slam_win(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """C33: with FIVE_SETS the expected score of a best-of-five match is its five-set

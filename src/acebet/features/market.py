@@ -16,6 +16,8 @@ end-of-history snapshot carries every player's final rating (`final_market_ratin
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import polars as pl
 
@@ -50,6 +52,11 @@ MARKET_BEST_OF_3 = False
 # (the margin and the longshot bias weigh most there), as a Bernoulli's information
 # shrinks toward the extremes.
 MARKET_INFO = 0.0
+# Evaluation switch (C56): >0 lets a played match without odds (a challenger, a
+# qualifier, a tour match before the odds files) move the ratings by its result, like
+# an Elo on the same logit scale with this step, so a rating does not go stale while its
+# player wins or loses away from the priced tour. Such a match does not count in mkt_n.
+MARKET_RESULT_K = 0.0
 EPS = 1e-4
 
 
@@ -80,6 +87,9 @@ def _market_pass(rows: pl.DataFrame, market: pl.DataFrame, k: float
     p = np.clip(p, EPS, 1 - EPS)
     target = np.where(usable.to_numpy(), np.log(p) - np.log1p(-p), np.nan).tolist()
     step = (k * (4.0 * p * (1.0 - p)) ** MARKET_INFO).tolist() if MARKET_INFO else None
+    result_k = MARKET_RESULT_K
+    by_result = (joined["played"] & ~joined["is_fixture"] & ~usable).to_list() if result_k \
+        else None
 
     ids = pl.concat([rows["p1_id"], rows["p2_id"]]).unique().to_list()
     index = {pid: i for i, pid in enumerate(ids)}
@@ -101,6 +111,11 @@ def _market_pass(rows: pl.DataFrame, market: pl.DataFrame, k: float
     def apply(waiting: list[int]) -> None:
         for j in waiting:
             a, b = p1[j], p2[j]
+            if by_result and by_result[j]:  # p1 won: move by the result's surprise
+                surprise = result_k / (1.0 + math.exp(rating[a] - rating[b]))
+                rating[a] += surprise
+                rating[b] -= surprise
+                continue
             error = target[j] - (rating[a] - rating[b])
             if newcomer:
                 ka, kb = max(k, 1.0 / (count[a] + 1)), max(k, 1.0 / (count[b] + 1))
@@ -126,7 +141,7 @@ def _market_pass(rows: pl.DataFrame, market: pl.DataFrame, k: float
         a, b = p1[i], p2[i]
         sr = s_rating[surfaces[i]]
         out[i] = (rating[a], rating[b], count[a], count[b], sr[a], sr[b])
-        if target[i] == target[i]:  # not NaN: this match has odds
+        if target[i] == target[i] or (by_result and by_result[i]):  # odds, or a result
             pending.append(i)
             if by_round:
                 apply(pending)

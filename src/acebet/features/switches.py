@@ -21,6 +21,7 @@ def switches_on() -> list[str]:
         "features.market.MARKET_BY_ROUND": FM.MARKET_BY_ROUND,
         "features.market.MARKET_BEST_OF_3": FM.MARKET_BEST_OF_3,
         "features.market.MARKET_INFO": FM.MARKET_INFO,
+        "features.market.MARKET_RESULT_K": FM.MARKET_RESULT_K,
         "features.elo.FIVE_SETS": FE.FIVE_SETS,
         "features.serve.SERVE_NEWCOMER": FS.SERVE_NEWCOMER,
         "features.serve.SERVE_SKIP_RETIRED": FS.SERVE_SKIP_RETIRED,
