@@ -91,6 +91,19 @@ def test_model_matrix_is_antisymmetric(history) -> None:
     assert matrix.model_matrix(feats, swap=True).equals(ba)
 
 
+def test_the_faded_experience_input_is_symmetric(history, monkeypatch) -> None:
+    from acebet.features import elo as FE
+
+    matches, players = history
+    monkeypatch.setattr(FE, "FADED_EXPERIENCE", True)
+    feats = F.build(F.timeline(matches.tail(2000)), players)
+    ab = matrix.model_matrix(feats)
+    ba = matrix.model_matrix(matrix.swap_sides(feats))
+    assert ab.columns[-1] == "min_log_kn" and ab["min_log_kn"].equals(ba["min_log_kn"])
+    assert (ab["min_log_kn"] <= matrix.model_matrix(feats)["min_log_n"] + 1e-12).all()
+    assert ab["min_log_kn"].n_unique() > 1
+
+
 def test_a_fixture_does_not_see_results_dated_the_same_day() -> None:
     """Sackmann dates every round with the event's Monday: a fixture on that date must not
     see the event's results, its own match included."""
@@ -207,6 +220,21 @@ def test_a_long_layoff_fades_the_experience_that_sizes_k_and_nothing_else() -> N
         moved_more = one["elo"] > plain_one["elo"]
         assert moved_more == (gap > 120)
         assert (one["elo"] == plain_one["elo"]) == (gap <= 120)
+
+
+def test_the_faded_experience_input_reads_the_fade_up_to_the_rows_date(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """C58: with FADED_EXPERIENCE each row reads both players' experience faded by their
+    idle time up to its date, and the model takes the smaller, symmetric."""
+    from acebet.features import elo as FE
+
+    monkeypatch.setattr(FE, "FADED_EXPERIENCE", True)
+    days = [7 * w for w in range(10)] + [63 + 240]
+    rows = F.timeline(_weekly_rows(days, [1, 2] * 5 + [1], [2, 1] * 5 + [3]))
+    pre, _ = F.elo_pass(rows)
+    assert pre["p1_kn"][:10].to_list() == [float(w) for w in range(10)]  # weekly: no fade
+    assert pre["p1_kn"][10] == pytest.approx(10 * 0.5 ** (120 / 30))  # back after 240 days
+    assert pre["p2_kn"][10] == 0.0  # a newcomer
 
 
 def test_the_faded_experience_carries_over_a_snapshot_bit_for_bit() -> None:

@@ -176,6 +176,7 @@ def test_a_surface_offset_hears_only_its_surface_and_moves_only_its_matches(
     ("acebet.features.market", "MARKET_INFO", 0.75),
     ("acebet.features.market", "MARKET_RESULT_K", 0.15),
     ("acebet.features.elo", "FIVE_SETS", True),
+    ("acebet.features.elo", "FADED_EXPERIENCE", True),
 ])
 def test_a_stored_model_or_snapshot_is_never_built_with_an_evaluation_switch_on(
         trained_synthetic_db, monkeypatch: pytest.MonkeyPatch, module: str, name: str,

@@ -21,6 +21,11 @@ from acebet.features.sets import five_set_match, set_rate_from_three
 # probability (`over_five_sets`). Off; `train` and the snapshot refuse it, so neither the
 # model metadata nor the snapshot key has to carry it.
 FIVE_SETS = False
+# Evaluation switch (C58): the pass also returns each side's faded experience as read
+# before the row (`p1_kn`, `p2_kn`: C52's fade applied up to the row's date), and the
+# model takes the smaller as a symmetric input (`model.matrix`), so the trees can pull a
+# match with an uncertain rating toward even odds. Refused by `train` and the snapshot.
+FADED_EXPERIENCE = False
 
 
 @dataclass(frozen=True)
@@ -123,6 +128,7 @@ def elo_pass(
     won = rows["p1_won"].fill_null(True).to_list()
     days = rows["tourney_date"].cast(pl.Int32).to_list()
     out = np.empty((rows.height, 8), dtype=np.float64)
+    faded = np.empty((rows.height, 2), dtype=np.float64) if FADED_EXPERIENCE else None
     ks, ko, kp = params.k_scale, params.k_offset, params.k_shape
     decay, per_day, mean = params.decay_days, params.decay_per_year / 365.0, params.initial
     rest, rest_half_life = params.rest_days, params.rest_half_life
@@ -131,6 +137,10 @@ def elo_pass(
         """Share of a player's distance from the mean kept after an idle spell."""
         idle = day - last[p] - decay if last[p] is not None else 0
         return 1.0 - min(0.9, idle * per_day) if idle > 0 else 1.0
+
+    def fade_by(p: int, day: int) -> float:
+        idle = day - last[p] - rest if last[p] is not None else 0
+        return 0.5 ** (idle / rest_half_life) if rest and idle > 0 else 1.0
 
     def rested(p: int, day: int) -> None:
         """Fade the experience that sizes K after a long idle spell: a player back from
@@ -152,6 +162,8 @@ def elo_pass(
             ea, sa = mean + (ea - mean) * ka, mean + (sa - mean) * ka
             eb, sb = mean + (eb - mean) * kb, mean + (sb - mean) * kb
         out[i] = (ea, eb, sa, sb, n[a], n[b], sn[a], sn[b])
+        if faded is not None:
+            faded[i] = (kn[a] * fade_by(a, days[i]), kn[b] * fade_by(b, days[i]))
         if not played[i]:
             continue
         if rest:
@@ -181,6 +193,8 @@ def elo_pass(
         last[a] = last[b] = days[i]
     names = ["p1_elo", "p2_elo", "p1_selo", "p2_selo", "p1_n", "p2_n", "p1_sn", "p2_sn"]
     pre = pl.DataFrame({name: out[:, j] for j, name in enumerate(names)})
+    if faded is not None:
+        pre = pre.with_columns(pl.Series("p1_kn", faded[:, 0]), pl.Series("p2_kn", faded[:, 1]))
     final = pl.DataFrame({
         "player_id": pl.Series(ids, dtype=pl.Int64), "elo": elo, "n": n,
         "last": pl.Series(last, dtype=pl.Int32), "kn": pl.Series(kn, dtype=pl.Float64),

@@ -23,6 +23,7 @@ def switches_on() -> list[str]:
         "features.market.MARKET_INFO": FM.MARKET_INFO,
         "features.market.MARKET_RESULT_K": FM.MARKET_RESULT_K,
         "features.elo.FIVE_SETS": FE.FIVE_SETS,
+        "features.elo.FADED_EXPERIENCE": FE.FADED_EXPERIENCE,
         "features.serve.SERVE_NEWCOMER": FS.SERVE_NEWCOMER,
         "features.serve.SERVE_SKIP_RETIRED": FS.SERVE_SKIP_RETIRED,
         "model.matrix.LAYOFF_INPUT": MX.LAYOFF_INPUT,

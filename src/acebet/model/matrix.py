@@ -52,6 +52,9 @@ LAYOFF_INPUTS = ["max_log_days_since"]
 # lets the trees shrink or stretch a difference by the season.
 SEASON_INPUT = False
 SEASON_INPUTS = ["week_of_year"]
+# C58 (with `features.elo.FADED_EXPERIENCE`, off): the less certain player's experience,
+# faded by his layoff (C52), symmetric.
+FADED_INPUTS = ["min_log_kn"]
 
 # Per-side features whose plain difference is an input named after them ("elo": elo_diff).
 _PLAIN_DIFFS = ["elo", "selo", "age", "height", "left", "form10", "form25", "sform10", "m7",
@@ -93,6 +96,8 @@ def model_matrix(feats: pl.DataFrame, params: EloParams = EloParams(), *, swap: 
                                                        pl.col(f"{b}_days_since"))),
         "week_of_year": pl.col("tourney_date").dt.week().cast(pl.Float64),
     }
+    if "p1_kn" in feats.columns:
+        inputs["min_log_kn"] = _log1p(pl.min_horizontal(pl.col(f"{a}_kn"), pl.col(f"{b}_kn")))
     if "p1_mkt" in feats.columns:
         inputs |= {
             "mkt_diff": diff("mkt"),
@@ -125,6 +130,8 @@ def matrix_columns(feats: pl.DataFrame) -> list[str]:
         columns += LAYOFF_INPUTS
     if SEASON_INPUT:
         columns += SEASON_INPUTS
+    if "p1_kn" in feats.columns:
+        columns += FADED_INPUTS
     return columns
 
 
