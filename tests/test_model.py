@@ -193,6 +193,7 @@ def test_any_metadata_edit_fails_the_checksum(db: Path, changes: dict) -> None:
     ({"elo_k_scale": 300.0}, r"\(k_scale 300.0, now 250.0\)"),
     ({"elo_new_knob": 1}, r"\(new_knob 1, now 'absent'\)"),
     ({"elo_rest_days": ABSENT}, r"\(rest_days 0.0, now 120.0\)"),  # trained before C52
+    ({"elo": None}, "its Elo parameters are not a JSON object"),
 ], ids=str)
 def test_values_training_never_produces_are_refused_even_with_a_matching_checksum(
     db: Path, changes: dict, message: str

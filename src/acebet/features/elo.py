@@ -48,6 +48,10 @@ class EloParams:
     rest_half_life: float = 30.0       # ...counts halves every this many more idle days
     initial: float = 1500.0
 
+    def __post_init__(self) -> None:
+        if self.rest_days < 0 or self.rest_half_life <= 0:
+            raise ValueError("rest_days must be >= 0 and rest_half_life > 0")
+
 
 def _games(score: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
     """(games won by p1, games won by p2, sets) from a Sackmann score like `7-6(5) 6-3`."""

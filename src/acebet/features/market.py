@@ -157,7 +157,8 @@ def market_ratings(rows: pl.DataFrame, market: pl.DataFrame, k: float, *,
 
     `rows` is the timeline; `market` holds `tourney_id`, `match_num` and `market_prob`,
     the vig-free probability that the row's p1 wins (p1 is the winner of a played match).
-    Only played matches (not fixtures) with a market probability move the ratings.
+    Only played matches (not fixtures) with a market probability move the ratings (and,
+    with the evaluation switch MARKET_RESULT_K, played matches without one).
     """
     out, *_ = _market_pass(rows, market, k)
     names = ["p1_mkt", "p2_mkt", "p1_mkt_n", "p2_mkt_n", "p1_smkt", "p2_smkt"]

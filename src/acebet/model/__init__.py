@@ -423,7 +423,10 @@ def check_metadata(version: int | str, meta: object) -> float:
     # a key a model lacks was added after it was trained, with the parameter off then:
     # decay_days (0 now too), rest_days (C52: 0 before, the fade now)
     elo = meta.get("elo", {})
-    trained = {**expected, "rest_days": 0.0, **elo} if isinstance(elo, dict) else {}
+    if not isinstance(elo, dict):
+        raise StoreError(f"model version {version}: its Elo parameters are not a JSON "
+                         "object; retrain it (`acebet train`)")
+    trained = {**expected, "rest_days": 0.0, **elo}
     if trained != expected:
         keys = list(expected) + [key for key in trained if key not in expected]
         differ = ", ".join(f"{key} {trained.get(key, 'absent')!r}, now "
