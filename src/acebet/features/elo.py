@@ -143,6 +143,7 @@ def elo_pass(
         return 1.0 - min(0.9, idle * per_day) if idle > 0 else 1.0
 
     def fade_by(p: int, day: int) -> float:
+        """Share of a player's experience that still sizes K after his idle spell."""
         idle = day - last[p] - rest if last[p] is not None else 0
         return 0.5 ** (idle / rest_half_life) if rest and idle > 0 else 1.0
 
@@ -150,9 +151,8 @@ def elo_pass(
         """Fade the experience that sizes K after a long idle spell: a player back from
         injury may not be the player he was, so his rating should move like a newer
         player's until he has played again (a Glicko deviation, grown by idle time)."""
-        idle = day - last[p] - rest if last[p] is not None else 0
-        if idle > 0:
-            fade = 0.5 ** (idle / rest_half_life)
+        fade = fade_by(p, day)
+        if fade < 1.0:
             kn[p] *= fade
             for s in range(n_surfaces):
                 s_kn[s][p] *= fade
