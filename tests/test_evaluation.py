@@ -198,3 +198,60 @@ def test_evaluate_runs_every_period_once_per_seed(synthetic_source, tmp_path) ->
         assert stored.execute("SELECT count(*) FROM backtests").fetchall()[0][0] == 2
     finally:
         stored.close()
+
+
+def _two_seeds(preds: pl.DataFrame, shake_by: float) -> pl.DataFrame:
+    """Two seeds' fits of `preds`, the second one `shake_by` noisier in logit space."""
+    rng = np.random.default_rng(8)
+    p = preds["p1_win_prob"].to_numpy()
+    logit = np.log(p / (1 - p))
+    return preds.with_columns(
+        pl.Series("match_num", np.arange(preds.height)),
+        pl.Series("p1_win_prob_seed_7", p),
+        pl.Series("p1_win_prob_seed_1",
+                  1 / (1 + np.exp(-logit - rng.normal(0, shake_by, len(p))))))
+
+
+def test_against_gives_a_candidate_minus_its_reference_per_seed_on_shared_matches() -> None:
+    from acebet import metrics
+
+    periods = ev.parse_periods(["2015-16"])
+    reference = _two_seeds(_predictions(), 0.0)
+    worse = _two_seeds(_predictions(), 0.5)  # seed 7 as the reference, seed 1 noisier
+    row = ev.against(worse, reference, periods, samples=300).row(0, named=True)
+    assert row["seed 7"] == 0.0 and row["seed 1"] > 0.005
+    assert row["mean difference"] == pytest.approx(row["seed 1"] / 2)
+    assert row["low"] <= row["mean fits' difference"] <= row["high"]
+    on = ev.label_periods(reference.filter(pl.col("evaluated")), periods).filter(
+        pl.col("market_avg_prob").is_not_null())
+    y = (on["winner_id"] == on["p1_id"]).cast(pl.Float64).to_numpy()
+    assert row["n"] == on.height
+    assert row["reference"] == pytest.approx(metrics.log_loss(on["p1_win_prob"].to_numpy(), y))
+
+    same = ev.against(reference, reference, periods, samples=50).row(0, named=True)
+    assert (same["mean difference"], same["low"], same["high"]) == (0.0, 0.0, 0.0)
+    # only the matches both runs forecast count; without shared seeds, p1_win_prob
+    fewer = reference.gather_every(2).drop("p1_win_prob_seed_7", "p1_win_prob_seed_1")
+    half = ev.against(worse, fewer, periods, samples=50).row(0, named=True)
+    assert half["n"] < row["n"] and "seed 7" not in half
+
+
+def test_evaluate_against_prints_the_paired_table_or_says_what_is_wrong(tmp_path) -> None:  # noqa: ANN001
+    cand, ref = tmp_path / "c.parquet", tmp_path / "r.parquet"
+    _two_seeds(_predictions(), 0.5).write_parquet(cand)
+    _two_seeds(_predictions(), 0.0).write_parquet(ref)
+    base = ["--db", str(tmp_path / "x.duckdb"), "evaluate", "--periods", "2015-16",
+            "--predictions", str(cand)]
+    result = CliRunner().invoke(main, [*base, "--against", str(ref)])
+    assert result.exit_code == 0, result.output
+    assert f"minus {ref}'s" in result.output and "mean fits' difference" in result.output
+
+    missing = CliRunner().invoke(main, [*base, "--against", str(tmp_path / "none.parquet")])
+    assert missing.exit_code == 2 and "--against" in missing.output
+    assert "Traceback" not in missing.output
+    pl.DataFrame({"a": [1]}).write_parquet(tmp_path / "other.parquet")
+    other = CliRunner().invoke(main, [*base, "--against", str(tmp_path / "other.parquet")])
+    assert other.exit_code == 2 and "lack column 'tourney_id'" in other.output
+    (tmp_path / "text.parquet").write_text("not parquet")
+    text = CliRunner().invoke(main, [*base, "--against", str(tmp_path / "text.parquet")])
+    assert text.exit_code == 2 and "not a Parquet file" in text.output

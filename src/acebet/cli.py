@@ -433,6 +433,9 @@ def backtest(settings: Settings, date_from: str, date_to: str, retrain: str,
                    "--out) instead of running the backtests.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the per-match predictions of every period to this Parquet file.")
+@click.option("--against", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="A reference run's --out: also print this run minus it, per seed and "
+                   "period, with an interval from the paired matches.")
 @click.option("--seed", "seeds", type=click.IntRange(0, 2**31 - 1), metavar="N",
               multiple=True,
               help="LightGBM's random seed (default: the model's own). Fits differing only "
@@ -440,7 +443,7 @@ def backtest(settings: Settings, date_from: str, date_to: str, retrain: str,
                    "to run every period per seed and print each seed's log loss and mean.")
 @click.pass_obj
 def evaluate(settings: Settings, period_texts: tuple[str, ...], odds: Path | None,
-             retrain: str, saved: Path | None, out: Path | None,
+             retrain: str, saved: Path | None, out: Path | None, against: Path | None,
              seeds: tuple[int, ...]) -> None:
     """Walk-forward backtests over several separate periods, each compared with Pinnacle,
     the market average, Elo and the ranking on the same matches, with a 95 % bootstrap
@@ -449,16 +452,17 @@ def evaluate(settings: Settings, period_texts: tuple[str, ...], odds: Path | Non
     \b
     Example:
       acebet evaluate --odds ../shared/data/tennis_data_odds --out evaluation.parquet
+      acebet evaluate --predictions candidate.parquet --against evaluation.parquet
     """
     from acebet import evaluation as ev
 
     periods = ev.parse_periods(period_texts or ev.DEFAULT_PERIODS)
     if out is not None and not out.parent.is_dir():
         raise InputError(f"--out {out}: folder {out.parent} does not exist")
+    if against is not None and not against.is_file():  # before a long run, not after
+        raise InputError(f"--against {against}: no such file")
     if saved is not None:
-        if not saved.is_file():
-            raise InputError(f"--predictions {saved}: no such file")
-        predictions = pl.read_parquet(saved)
+        predictions = _read_predictions(saved, "--predictions")
         if out is not None:
             predictions.write_parquet(out)
     else:
@@ -482,6 +486,20 @@ def evaluate(settings: Settings, period_texts: tuple[str, ...], odds: Path | Non
     if by_seed is not None:
         click.echo("\nAceBet log loss per seed (the table above is the first seed's):")
         click.echo(output.table(by_seed))
+    if against is not None:
+        paired = ev.against(predictions, _read_predictions(against, "--against"), periods)
+        click.echo(f"\nAceBet log loss minus {against}'s, on the matches both forecast:")
+        click.echo(output.table(paired))
+
+
+def _read_predictions(path: Path, option: str) -> pl.DataFrame:
+    """An earlier `evaluate --out` file, or a one-line error naming it."""
+    if not path.is_file():
+        raise InputError(f"{option} {path}: no such file")
+    try:
+        return pl.read_parquet(path)
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise InputError(f"{option} {path}: not a Parquet file ({first_line(exc)})") from None
 
 
 @main.group()
