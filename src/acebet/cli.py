@@ -436,6 +436,10 @@ def backtest(settings: Settings, date_from: str, date_to: str, retrain: str,
 @click.option("--against", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
               help="A reference run's --out: also print this run minus it, per seed and "
                    "period, with an interval from the paired matches.")
+@click.option("--switch", "switch_texts", multiple=True, metavar="NAME=VALUE",
+              help="Run a candidate: set an evaluation switch or setting named in "
+                   "EVALUATION.md (e.g. features.market.MARKET_RESULT_K=0.15; repeatable). "
+                   "Needs --out; the run is not stored as the database's backtests.")
 @click.option("--seed", "seeds", type=click.IntRange(0, 2**31 - 1), metavar="N",
               multiple=True,
               help="LightGBM's random seed (default: the model's own). Fits differing only "
@@ -444,7 +448,7 @@ def backtest(settings: Settings, date_from: str, date_to: str, retrain: str,
 @click.pass_obj
 def evaluate(settings: Settings, period_texts: tuple[str, ...], odds: Path | None,
              retrain: str, saved: Path | None, out: Path | None, against: Path | None,
-             seeds: tuple[int, ...]) -> None:
+             switch_texts: tuple[str, ...], seeds: tuple[int, ...]) -> None:
     """Walk-forward backtests over several separate periods, each compared with Pinnacle,
     the market average, Elo and the ranking on the same matches, with a 95 % bootstrap
     interval (resampling tournaments) on the log-loss gap to Pinnacle.
@@ -452,15 +456,20 @@ def evaluate(settings: Settings, period_texts: tuple[str, ...], odds: Path | Non
     \b
     Example:
       acebet evaluate --odds ../shared/data/tennis_data_odds --out evaluation.parquet
-      acebet evaluate --predictions candidate.parquet --against evaluation.parquet
+      acebet evaluate --odds ../shared/data/tennis_data_odds --out candidate.parquet \
+          --switch features.market.MARKET_RESULT_K=0.15 --against evaluation.parquet
     """
     from acebet import evaluation as ev
+    from acebet.features import switches
 
     periods = ev.parse_periods(period_texts or ev.DEFAULT_PERIODS)
     if out is not None and not out.parent.is_dir():
         raise InputError(f"--out {out}: folder {out.parent} does not exist")
     if against is not None and not against.is_file():  # before a long run, not after
         raise InputError(f"--against {against}: no such file")
+    if switch_texts and (saved is not None or out is None):
+        raise InputError("--switch runs a candidate: give --out for its predictions "
+                         "(and not --predictions)")
     if saved is not None:
         predictions = _read_predictions(saved, "--predictions")
         if out is not None:
@@ -473,14 +482,19 @@ def evaluate(settings: Settings, period_texts: tuple[str, ...], odds: Path | Non
         from acebet import backtest as bt
 
         store.ensure_migrated(settings.db, settings.lock_timeout)
-        with store.history_copy(settings.db, settings.lock_timeout) as con:  # writers go on
+        with (switches.switched(switch_texts) as switched_on,  # a bad one: before the copy
+              store.history_copy(settings.db, settings.lock_timeout) as con):  # writers go on
+            if switched_on:
+                click.echo("candidate: " + ", ".join(f"{k} = {v}"
+                                                     for k, v in switched_on.items()), err=True)
             predictions, results = ev.run(con, periods, odds, retrain=retrain, seeds=seeds)
         if out is not None:  # first: the file is the result even if storing fails
             predictions.write_parquet(out)
-        with settings.connect_to_store_result() as con:
-            for result in results:
-                bt.store_result(con, result)
-        _publish(settings)
+        if not switched_on:  # a candidate's run is its --out file, not the product's
+            with settings.connect_to_store_result() as con:
+                for result in results:
+                    bt.store_result(con, result)
+            _publish(settings)
     click.echo(output.table(ev.compare(predictions, periods)))
     by_seed = ev.seed_table(predictions, periods)
     if by_seed is not None:
