@@ -221,7 +221,15 @@ def test_against_gives_a_candidate_minus_its_reference_per_seed_on_shared_matche
     row = ev.against(worse, reference, periods, samples=300).row(0, named=True)
     assert row["seed 7"] == 0.0 and row["seed 1"] > 0.005
     assert row["mean difference"] == pytest.approx(row["seed 1"] / 2)
-    assert row["low"] <= row["mean fits' difference"] <= row["high"]
+    on_both = ev.label_periods(worse.filter(pl.col("evaluated")), periods).filter(
+        pl.col("market_avg_prob").is_not_null())
+    seeds = ["p1_win_prob_seed_7", "p1_win_prob_seed_1"]
+    won = (on_both["winner_id"] == on_both["p1_id"]).cast(pl.Float64).to_numpy()
+    paired = ev.bootstrap_log_loss_gap(
+        ev.mean_fit(on_both, seeds), ev.mean_fit(on_both.with_columns(
+            pl.col("p1_win_prob").alias("p1_win_prob_seed_1")), seeds),
+        won, on_both["tourney_id"].to_numpy(), samples=300)
+    assert (row["mean fits' difference"], row["low"], row["high"]) == pytest.approx(paired)
     on = ev.label_periods(reference.filter(pl.col("evaluated")), periods).filter(
         pl.col("market_avg_prob").is_not_null())
     y = (on["winner_id"] == on["p1_id"]).cast(pl.Float64).to_numpy()
@@ -234,6 +242,14 @@ def test_against_gives_a_candidate_minus_its_reference_per_seed_on_shared_matche
     fewer = reference.gather_every(2).drop("p1_win_prob_seed_7", "p1_win_prob_seed_1")
     half = ev.against(worse, fewer, periods, samples=50).row(0, named=True)
     assert half["n"] < row["n"] and "seed 7" not in half
+    # keys typed otherwise by another writer still pair; a file that is not one run does not
+    retyped = reference.with_columns(pl.col("match_num").cast(pl.Float64))
+    assert ev.against(worse, retyped, periods, samples=50).row(0, named=True) == row | {
+        "low": pytest.approx(row["low"], abs=0.01), "high": pytest.approx(row["high"], abs=0.01)}
+    with pytest.raises(InputError, match="twice"):
+        ev.against(worse, pl.concat([reference, reference.head(3)]), periods)
+    with pytest.raises(InputError, match="none of these periods"):
+        ev.against(worse, reference, ev.parse_periods(["2030"]))
 
 
 def test_evaluate_against_prints_the_paired_table_or_says_what_is_wrong(tmp_path) -> None:  # noqa: ANN001
@@ -252,6 +268,8 @@ def test_evaluate_against_prints_the_paired_table_or_says_what_is_wrong(tmp_path
     pl.DataFrame({"a": [1]}).write_parquet(tmp_path / "other.parquet")
     other = CliRunner().invoke(main, [*base, "--against", str(tmp_path / "other.parquet")])
     assert other.exit_code == 2 and "lack column 'tourney_id'" in other.output
+    itself = CliRunner().invoke(main, [*base, "--against", str(cand), "--out", str(cand)])
+    assert itself.exit_code == 2 and "is the --out file" in itself.output
     (tmp_path / "text.parquet").write_text("not parquet")
     text = CliRunner().invoke(main, [*base, "--against", str(tmp_path / "text.parquet")])
     assert text.exit_code == 2 and "not a Parquet file" in text.output

@@ -78,6 +78,12 @@ def test_evaluate_runs_a_candidate_by_its_switch_and_stores_only_the_product_run
     assert L.WEIGHT == 0.5
     ref, cand = (pl.read_parquet(tmp_path / f) for f in ("ref.parquet", "c.parquet"))
     assert ref["p1_win_prob"].to_list() != cand["p1_win_prob"].to_list()
+    # read when the monthly updates grow, not when the package was imported
+    fewer_trees = CliRunner().invoke(main, [*run, "--out", str(tmp_path / "u.parquet"),
+                                            "--switch", "model.UPDATE_TREES=1"])
+    assert fewer_trees.exit_code == 0, fewer_trees.output
+    updated = pl.read_parquet(tmp_path / "u.parquet")["p1_win_prob"].to_list()
+    assert updated != ref["p1_win_prob"].to_list()
     stored = duckdb.connect(str(db), read_only=True)
     try:  # one period of the product's run; the candidate's is its --out file only
         assert stored.execute("SELECT count(*) FROM backtests").fetchall()[0][0] == 1

@@ -438,8 +438,9 @@ def backtest(settings: Settings, date_from: str, date_to: str, retrain: str,
                    "period, with an interval from the paired matches.")
 @click.option("--switch", "switch_texts", multiple=True, metavar="NAME=VALUE",
               help="Run a candidate: set an evaluation switch or setting named in "
-                   "EVALUATION.md (e.g. features.market.MARKET_RESULT_K=0.15; repeatable). "
-                   "Needs --out; the run is not stored as the database's backtests.")
+                   "EVALUATION.md (e.g. features.market.MARKET_RESULT_K=0.15; repeatable; "
+                   "an unknown NAME lists them all). Needs --out; the run is not stored "
+                   "as the database's backtests.")
 @click.option("--seed", "seeds", type=click.IntRange(0, 2**31 - 1), metavar="N",
               multiple=True,
               help="LightGBM's random seed (default: the model's own). Fits differing only "
@@ -465,8 +466,13 @@ def evaluate(settings: Settings, period_texts: tuple[str, ...], odds: Path | Non
     periods = ev.parse_periods(period_texts or ev.DEFAULT_PERIODS)
     if out is not None and not out.parent.is_dir():
         raise InputError(f"--out {out}: folder {out.parent} does not exist")
-    if against is not None and not against.is_file():  # before a long run, not after
-        raise InputError(f"--against {against}: no such file")
+    reference = None
+    if against is not None:  # before a long run, not after it
+        if out is not None and out.resolve() == against.resolve():
+            raise InputError(f"--against {against} is the --out file: give the reference "
+                             "run's file")
+        reference = _read_predictions(against, "--against")
+        ev.check_reference(reference)
     if switch_texts and (saved is not None or out is None):
         raise InputError("--switch runs a candidate: give --out for its predictions "
                          "(and not --predictions)")
@@ -500,8 +506,8 @@ def evaluate(settings: Settings, period_texts: tuple[str, ...], odds: Path | Non
     if by_seed is not None:
         click.echo("\nAceBet log loss per seed (the table above is the first seed's):")
         click.echo(output.table(by_seed))
-    if against is not None:
-        paired = ev.against(predictions, _read_predictions(against, "--against"), periods)
+    if reference is not None:
+        paired = ev.against(predictions, reference, periods)
         click.echo(f"\nAceBet log loss minus {against}'s, on the matches both forecast:")
         click.echo(output.table(paired))
 

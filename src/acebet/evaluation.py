@@ -220,16 +220,13 @@ def against(predictions: pl.DataFrame, reference: pl.DataFrame, periods: list[Pe
     The two runs forecast the same matches, so the pairing cancels most of the matches'
     own noise: a difference of 0.0005 that a gap to Pinnacle cannot resolve often has an
     interval clear of zero here. That makes the choice between candidates a command."""
-    missing = [c for c in [*KEYS, "p1_win_prob"] if c not in reference.columns]
-    if missing:
-        raise InputError(f"the reference predictions lack column {missing[0]!r}; "
-                         "give an earlier `evaluate --out` file")
+    check_reference(reference)
     shared = [c for c in predictions.columns
               if c.startswith(SEED_COLUMN) and c in reference.columns] or ["p1_win_prob"]
     theirs = [f"reference_{c}" for c in shared]
-    joined = predictions.join(
-        reference.select(*KEYS, *[pl.col(c).alias(t) for c, t in zip(shared, theirs,
-                                                                       strict=True)]),
+    joined = predictions.with_columns(_keys()).join(
+        reference.select(*_keys(), *[pl.col(c).alias(t) for c, t in zip(shared, theirs,
+                                                                        strict=True)]),
         on=KEYS, how="inner")
     rows = []
     for period, part, y in same_matches(joined, periods, shared + theirs):
@@ -249,4 +246,29 @@ def against(predictions: pl.DataFrame, reference: pl.DataFrame, periods: list[Pe
                      **per_seed,
                      "mean difference": float(np.mean(list(diffs.values()))),
                      "mean fits' difference": gap, "low": low, "high": high})
+    if not rows:
+        raise InputError("the reference run forecast none of these periods' evaluated "
+                         "matches; give a run of the same periods")
     return pl.DataFrame(rows)
+
+
+def _keys() -> list[pl.Expr]:
+    """The match keys in one type, whichever Parquet writer typed them."""
+    return [pl.col("tourney_id").cast(pl.String), pl.col("match_num").cast(pl.Int64)]
+
+
+def check_reference(reference: pl.DataFrame) -> None:
+    """Refuse a reference file that is not one run's `evaluate --out` (checked before a
+    long run, not after it)."""
+    missing = [c for c in [*KEYS, "p1_win_prob"] if c not in reference.columns]
+    if missing:
+        raise InputError(f"the reference predictions lack column {missing[0]!r}; "
+                         "give an earlier `evaluate --out` file")
+    try:
+        keys = reference.select(_keys())
+    except pl.exceptions.PolarsError:
+        raise InputError("the reference predictions' tourney_id and match_num are not "
+                         "match keys; give an earlier `evaluate --out` file") from None
+    if keys.is_duplicated().any():
+        raise InputError("the reference predictions hold a match twice; give one run's "
+                         "`evaluate --out` file")

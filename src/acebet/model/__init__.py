@@ -681,7 +681,7 @@ def _dataset_params() -> dict[str, object]:
 
 
 def update_on(data: TrainingSet, train_to: dt.date, previous: TrainedModel,
-              trees: int = UPDATE_TREES) -> TrainedModel:
+              trees: int | None = None) -> TrainedModel:
     """`previous` plus `trees` trees grown on the residuals of every match before
     `train_to` (continued training).
 
@@ -694,6 +694,7 @@ def update_on(data: TrainingSet, train_to: dt.date, previous: TrainedModel,
     own cut-off, so nothing from `train_to` on is used; the temperature is the first
     fit's.
     """
+    trees = UPDATE_TREES if trees is None else trees  # read now: `evaluate --switch`
     params = {k: v for k, v in previous.metadata["params"].items() if k != "n_estimators"}
     start = data.scores(previous)
     half_life = float(previous.metadata.get("recency_half_life_years", 0.0))
