@@ -457,7 +457,7 @@ def evaluate(settings: Settings, period_texts: tuple[str, ...], odds: Path | Non
     \b
     Example:
       acebet evaluate --odds ../shared/data/tennis_data_odds --out evaluation.parquet
-      acebet evaluate --odds ../shared/data/tennis_data_odds --out candidate.parquet \
+      acebet evaluate --odds ../shared/data/tennis_data_odds --out candidate.parquet \\
           --switch features.market.MARKET_RESULT_K=0.15 --against evaluation.parquet
     """
     from acebet import evaluation as ev
