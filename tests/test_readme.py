@@ -77,8 +77,9 @@ def readme_runs() -> list[tuple[dict[str, str], list[str], bool]]:
 @pytest.mark.slow
 def test_the_readme_commands_run_as_written(real_data: Path, tmp_path: Path) -> None:
     """Every README command, in README order, on the real history. Only paths change
-    (/tmp and ../shared/data point into this test's folders); the one long-running
-    measurement (a two-year monthly backtest) is parsed above but not run here."""
+    (/tmp and ../shared/data point into this test's folders); the long-running lines
+    (a two-year monthly backtest, and a comparison that reads its output) are parsed
+    above but not run here."""
     import os
     import subprocess
     import sys
