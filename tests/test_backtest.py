@@ -42,6 +42,10 @@ def test_backtest_cli_writes_predictions_and_stores_metrics(
     assert preds["tourney_date"].max() <= dt.date(2022, 6, 30)
     assert (preds["p1_id"] < preds["p2_id"]).all()
     assert ((preds["winner_id"] == preds["p1_id"]) | (preds["winner_id"] == preds["p2_id"])).all()
+    # every tour-level main-draw round is scored, quarterfinals too
+    tour = preds.filter(pl.col("tourney_level").is_in(["G", "M", "A", "F"]))
+    assert "QF" in tour["round"].to_list() and tour["evaluated"].all()
+    assert not preds.filter(pl.col("tourney_level") == "C")["evaluated"].any()
     con = duckdb.connect(str(db), read_only=True)
     assert con.execute("SELECT count(*) FROM backtests").fetchall()[0][0] == 1
     # the synthetic players have a real skill gap: the model must find it

@@ -93,6 +93,21 @@ def test_replayed_weeks_are_the_last_tour_level_event_weeks(demo_db: Path) -> No
     assert len(weeks) == demo.REPLAY_WEEKS and weeks == loaded and weeks[-1] == last_tour
 
 
+def test_replayed_weeks_hold_every_main_draw_match_quarterfinals_too(demo_db: Path) -> None:
+    con = duckdb.connect(str(demo_db), read_only=True)
+    try:
+        replayed = con.execute(
+            "SELECT round, count(*) FROM fixtures WHERE source_file LIKE 'demo-replay-%' "
+            "GROUP BY round").fetchall()
+        played = con.execute(
+            "SELECT round, count(*) FROM matches WHERE tourney_level IN ('G', 'M', 'A', 'F') "
+            "AND tourney_date IN (SELECT DISTINCT tourney_date FROM fixtures "
+            "WHERE source_file LIKE 'demo-replay-%') GROUP BY round").fetchall()
+    finally:
+        con.close()
+    assert dict(replayed) == dict(played) and "QF" in dict(replayed)
+
+
 def test_a_second_demo_adds_no_prediction(demo_db: Path, synthetic_source: Path) -> None:
     def count() -> int:
         con = duckdb.connect(str(demo_db), read_only=True)

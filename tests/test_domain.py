@@ -50,3 +50,14 @@ def test_the_history_uses_only_known_codes(ingested_db: Path) -> None:
 
 def test_level_groups_nest() -> None:
     assert set(domain.TOUR_LEVELS) <= set(domain.FIXTURE_LEVELS) <= set(domain.LEVELS)
+
+
+def test_quarterfinals_are_main_draw_matches_and_only_q1_to_q4_are_qualifying() -> None:
+    rows = pl.DataFrame({
+        "tourney_level": ["G", "A", "M", "A", "A", "F", "C", "D", "G"],
+        "round": ["QF", "Q1", "R16", "Q4", "SF", "RR", "QF", "R32", None],
+    })
+    flags = rows.select(domain.tour_main_draw()).to_series().to_list()
+    assert flags == [True, False, True, False, True, True, False, False, True]
+    assert "QF" in domain.MAIN_DRAW_ROUNDS
+    assert set(domain.QUALIFYING_ROUNDS) | set(domain.MAIN_DRAW_ROUNDS) == set(domain.ROUND_ORDER)

@@ -211,9 +211,7 @@ def _canonical(raw: pl.DataFrame) -> pl.DataFrame:
     ).rename({"model_prob": "p1_win_prob"})
     if "blend_prob" in out.columns:
         out = out.rename({"blend_prob": "p1_blend_prob"})
-    evaluated = (pl.col("tourney_level").is_in(domain.TOUR_LEVELS)
-                 & ~pl.col("round").fill_null("").str.starts_with("Q"))
-    return out.with_columns(evaluated.alias("evaluated")).select(
+    return out.with_columns(domain.tour_main_draw().alias("evaluated")).select(
         *OUT_COLUMNS, *(c for c in out.columns if c not in OUT_COLUMNS), "evaluated"
     ).sort("tourney_date", "tourney_id", "match_num")
 

@@ -53,7 +53,7 @@ def replay_fixtures(con: duckdb.DuckDBPyConnection, days: list[dt.date],
     their closing odds when an odds folder is given."""
     played = history_db.matches_as_fixtures(
         con, days, list(domain.TOUR_LEVELS),
-        [r for r in domain.ROUND_ORDER if not r.startswith("Q")], list(domain.SURFACES))
+        list(domain.MAIN_DRAW_ROUNDS), list(domain.SURFACES))
     columns = [c for c in played.columns if c not in ("match_num", "winner_id", "loser_id")]
     if odds_dir is None:
         return played.select(columns)
