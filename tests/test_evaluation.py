@@ -273,3 +273,71 @@ def test_evaluate_against_prints_the_paired_table_or_says_what_is_wrong(tmp_path
     (tmp_path / "text.parquet").write_text("not parquet")
     text = CliRunner().invoke(main, [*base, "--against", str(tmp_path / "text.parquet")])
     assert text.exit_code == 2 and "not a Parquet file" in text.output
+
+
+def _with_draws(preds: pl.DataFrame) -> pl.DataFrame:
+    """`_predictions` with a level and round per match, and a blend nearer the market."""
+    n = preds.height
+    return preds.with_columns(
+        pl.Series("tourney_level", ["G", "A", "M", "A", "C", "A", "G"] * (n // 7) +
+                  ["A"] * (n % 7)),
+        pl.Series("round", ["R128", "QF", "R16", "Q2", "QF", "SF", "QF"] * (n // 7) +
+                  ["R32"] * (n % 7)),
+        pl.Series("surface", (["Hard", "Clay"] * n)[:n]),
+        ((pl.col("p1_win_prob") + 3 * pl.col("pinnacle_prob")) / 4).alias("p1_blend_prob"),
+        pl.lit(False).alias("evaluated"),  # as a file written before quarterfinals counted
+    )
+
+
+def test_saved_runs_are_scored_on_every_main_draw_round_whatever_flag_they_carry() -> None:
+    preds = _with_draws(_predictions())
+    periods = ev.parse_periods(["2015-16"])
+    table = ev.compare(preds, periods, samples=50)
+    expected = ev.label_periods(preds, periods).filter(
+        pl.col("tourney_level").is_in(["G", "M", "A", "F"]) & (pl.col("round") != "Q2")
+        & pl.col("market_avg_prob").is_not_null())
+    assert table["n"][0] == expected.height
+    assert "QF" in expected["round"].to_list()
+
+
+def test_breakdown_splits_the_gap_by_kind_of_match_and_the_shares_add_up() -> None:
+    preds = _with_draws(_predictions())
+    periods = ev.parse_periods(["2015-16", "2017-18"])
+    whole = ev.compare(preds, periods, samples=50)
+    by_level = ev.breakdown(preds, periods, "level", samples=200)
+    assert by_level["level"].to_list() == ["Grand Slam", "Masters", "ATP 250/500"]
+    assert by_level["n"].sum() == whole.filter(pl.col("model") == "acebet")["n"].sum()
+    # the shares are the groups' parts of the gap over all matches of the periods
+    _, _, pooled_y = zip(*ev.same_matches(preds, periods, []), strict=True)
+    parts = [p for _, p, _ in ev.same_matches(preds, periods, [])]
+    y = np.concatenate(pooled_y)
+    data = pl.concat(parts)
+    overall = (_per_match_loss(data["p1_win_prob"].to_numpy(), y)
+               - _per_match_loss(data["pinnacle_prob"].to_numpy(), y)).mean()
+    blend = (_per_match_loss(data["p1_blend_prob"].to_numpy(), y)
+             - _per_match_loss(data["pinnacle_prob"].to_numpy(), y)).mean()
+    assert by_level["acebet share"].sum() == pytest.approx(overall)
+    assert by_level["blend share"].sum() == pytest.approx(blend)
+    for row in by_level.iter_rows(named=True):
+        assert row["acebet low"] <= row["acebet - pinnacle"] <= row["acebet high"]
+        assert row["acebet"] - row["pinnacle"] == pytest.approx(row["acebet - pinnacle"])
+    by_round = ev.breakdown(preds, periods, "round", samples=50)
+    assert by_round["round"].to_list() == ["R128", "R16", "QF", "SF"]
+    by_price = ev.breakdown(preds, periods, "price", samples=50)
+    assert by_price["price"].to_list() == sorted(by_price["price"].to_list())
+    assert set(by_price["price"]) <= set(ev.PRICE_BANDS)
+    with pytest.raises(InputError, match="--by"):
+        ev.breakdown(preds, periods, "weather")
+
+
+def test_evaluate_by_prints_the_breakdown_of_a_saved_run(tmp_path) -> None:  # noqa: ANN001
+    path = tmp_path / "preds.parquet"
+    _with_draws(_predictions()).write_parquet(path)
+    args = ["--db", str(tmp_path / "x.duckdb"), "evaluate", "--periods", "2015-16",
+            "--predictions", str(path), "--by", "surface"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "By surface" in result.output and "blend - pinnacle" in result.output
+    assert "Clay" in result.output and "Hard" in result.output
+    bad = CliRunner().invoke(main, args[:-1] + ["wind"])
+    assert bad.exit_code == 2 and "--by" in bad.output

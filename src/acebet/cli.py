@@ -446,10 +446,15 @@ def backtest(settings: Settings, date_from: str, date_to: str, retrain: str,
               help="LightGBM's random seed (default: the model's own). Fits differing only "
                    "in it differ by ~0.001 a period: repeat (--seed 7 --seed 1 --seed 2) "
                    "to run every period per seed and print each seed's log loss and mean.")
+@click.option("--by", "by_kind", type=click.Choice(["level", "surface", "round", "price"]),
+              help="Also print the pure model's and the blend's gap to Pinnacle per kind "
+                   "of match, over all the periods (price: Pinnacle's favourite's "
+                   "probability): where the gap is made and where the blend wins.")
 @click.pass_obj
 def evaluate(settings: Settings, period_texts: tuple[str, ...], odds: Path | None,
              retrain: str, saved: Path | None, out: Path | None, against: Path | None,
-             switch_texts: tuple[str, ...], seeds: tuple[int, ...]) -> None:
+             switch_texts: tuple[str, ...], seeds: tuple[int, ...],
+             by_kind: str | None) -> None:
     """Walk-forward backtests over several separate periods, each compared with Pinnacle,
     the market average, Elo and the ranking on the same matches, with a 95 % bootstrap
     interval (resampling tournaments) on the log-loss gap to Pinnacle.
@@ -459,6 +464,7 @@ def evaluate(settings: Settings, period_texts: tuple[str, ...], odds: Path | Non
       acebet evaluate --odds ../shared/data/tennis_data_odds --out evaluation.parquet
       acebet evaluate --odds ../shared/data/tennis_data_odds --out candidate.parquet \\
           --switch features.market.MARKET_RESULT_K=0.15 --against evaluation.parquet
+      acebet evaluate --predictions evaluation.parquet --by level
     """
     from acebet import evaluation as ev
     from acebet.features import switches
@@ -502,6 +508,10 @@ def evaluate(settings: Settings, period_texts: tuple[str, ...], odds: Path | Non
                     bt.store_result(con, result)
             _publish(settings)
     click.echo(output.table(ev.compare(predictions, periods)))
+    if by_kind is not None:
+        click.echo(f"\nBy {by_kind}, the periods together (share: the part of the whole "
+                   "gap made there):")
+        click.echo(output.table(ev.breakdown(predictions, periods, by_kind)))
     by_seed = ev.seed_table(predictions, periods)
     if by_seed is not None:
         click.echo("\nAceBet log loss per seed (the table above is the first seed's):")

@@ -22,7 +22,8 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from acebet import metrics
+from acebet import domain, metrics
+from acebet.domain import ROUND_ORDER, SURFACES
 from acebet.errors import InputError
 
 if TYPE_CHECKING:
@@ -113,6 +114,10 @@ def same_matches(predictions: pl.DataFrame, periods: list[Period], columns: list
     """(period, its rows, 1.0 where p1 won) for every period with matches: the evaluated
     matches that have every compared forecaster's probability and every `columns` one."""
     present = [c for c in FORECASTERS.values() if c in predictions.columns]
+    if {"tourney_level", "round"} <= set(predictions.columns):
+        # the flag as this version defines it: files written before quarterfinals
+        # counted as main-draw matches are scored as a new run would be
+        predictions = predictions.with_columns(domain.tour_main_draw().alias("evaluated"))
     data = label_periods(predictions.filter(pl.col("evaluated")), periods).filter(
         pl.all_horizontal(pl.col(c).is_not_null() for c in present + columns))
     for period in periods:
@@ -141,6 +146,68 @@ def compare(predictions: pl.DataFrame, periods: list[Period],
                 "ece": summary["ece"], "ece_if_calibrated": metrics.ece_if_calibrated(p),
                 "gap_to_pinnacle": gap, "gap_low": low, "gap_high": high,
             })
+    return pl.DataFrame(rows)
+
+
+# `breakdown`'s kinds of match: how a match is put in a group, and the groups' order.
+LEVEL_NAMES = {"G": "Grand Slam", "M": "Masters", "A": "ATP 250/500", "F": "Tour Finals"}
+PRICE_BANDS = ("0.5-0.6", "0.6-0.7", "0.7-0.8", "0.8-0.9", "0.9-1.0")
+
+
+def _favourite_band() -> pl.Expr:
+    favourite = pl.max_horizontal(pl.col(REFERENCE), 1 - pl.col(REFERENCE))
+    band = (favourite * 10).floor().clip(5, 9).cast(pl.Int64)
+    return pl.format("0.{}-{}", band, pl.when(band == 9).then(pl.lit("1.0"))
+                     .otherwise(pl.format("0.{}", band + 1)))
+
+
+BREAKDOWNS: dict[str, tuple[pl.Expr, list[str]]] = {
+    "level": (pl.col("tourney_level").replace_strict(LEVEL_NAMES, default=pl.col(
+        "tourney_level")), list(LEVEL_NAMES.values())),
+    "surface": (pl.col("surface"), list(SURFACES)),
+    "round": (pl.col("round"), list(ROUND_ORDER)),
+    "price": (_favourite_band(), list(PRICE_BANDS)),
+}
+
+
+def breakdown(predictions: pl.DataFrame, periods: list[Period], by: str,
+              samples: int = BOOTSTRAP_SAMPLES, seed: int = 0) -> pl.DataFrame:
+    """The pure model's and the blend's log loss minus Pinnacle's per kind of match
+    (`by`: level, surface, round, or price: Pinnacle's favourite's probability), on
+    `compare`'s matches of all `periods` together, with tournament-resampled intervals.
+
+    A period's gap is an average over every kind of match; this says where it is made
+    and where the blend beats the closing line. `share` is the group's part of the
+    whole gap (its gap times its share of the matches), so the shares add up to it."""
+    if by not in BREAKDOWNS:
+        raise InputError(f"--by {by!r}: choose from {', '.join(BREAKDOWNS)}")
+    if REFERENCE not in predictions.columns:
+        raise InputError("the predictions have no Pinnacle odds; run with --odds")
+    group, order = BREAKDOWNS[by]
+    parts = [part.with_columns(won=pl.Series(y)) for _, part, y
+             in same_matches(predictions, periods, [])]
+    if not parts:
+        raise InputError("no evaluated matches with Pinnacle odds in these periods")
+    data = pl.concat(parts, how="diagonal_relaxed").with_columns(group.alias("group"))
+    forecasters = {"acebet": "p1_win_prob", "blend": "p1_blend_prob"}
+    present = {k: c for k, c in forecasters.items() if c in data.columns}
+    rank = {name: i for i, name in enumerate(order)}
+    names = sorted(data["group"].drop_nulls().unique().to_list(),
+                   key=lambda g: (rank.get(g, len(rank)), g))
+    rows = []
+    for name in names:
+        part = data.filter(pl.col("group") == name)
+        y, ref = part["won"].to_numpy(), part[REFERENCE].to_numpy()
+        groups = part["tourney_id"].to_numpy()
+        row: dict[str, object] = {by: name, "n": part.height,
+                                  "pinnacle": metrics.log_loss(ref, y)}
+        for label, col in present.items():
+            gap, low, high = bootstrap_log_loss_gap(part[col].to_numpy(), ref, y, groups,
+                                                    samples, seed)
+            row |= {label: metrics.log_loss(part[col].to_numpy(), y),
+                    f"{label} - pinnacle": gap, f"{label} low": low,
+                    f"{label} high": high, f"{label} share": gap * part.height / data.height}
+        rows.append(row)
     return pl.DataFrame(rows)
 
 
