@@ -330,6 +330,21 @@ def test_breakdown_splits_the_gap_by_kind_of_match_and_the_shares_add_up() -> No
         ev.breakdown(preds, periods, "weather")
 
 
+def test_breakdown_keeps_matches_without_the_grouping_value_and_bands_prices_exactly() -> None:
+    preds = _with_draws(_predictions())
+    preds = preds.with_columns(pl.when(pl.arange(0, preds.height) % 5 == 0).then(None)
+                               .otherwise(pl.col("surface")).alias("surface"))
+    periods = ev.parse_periods(["2015-16"])
+    whole = ev.compare(preds, periods, samples=50)
+    by_surface = ev.breakdown(preds, periods, "surface", samples=50)
+    assert by_surface["surface"].to_list() == ["Hard", "Clay", ev.UNKNOWN_GROUP]
+    assert by_surface["n"].sum() == whole["n"][0]
+    prices = pl.DataFrame({"pinnacle_prob": [0.5, 0.55, 0.6, 0.2, 0.95, 0.05, 0.999]})
+    bands = prices.select(ev._favourite_band()).to_series().to_list()
+    assert bands == ["0.5-0.6", "0.5-0.6", "0.6-0.7", "0.8-0.9", "0.9-1.0", "0.9-1.0",
+                     "0.9-1.0"]
+
+
 def test_evaluate_by_prints_the_breakdown_of_a_saved_run(tmp_path) -> None:  # noqa: ANN001
     path = tmp_path / "preds.parquet"
     _with_draws(_predictions()).write_parquet(path)

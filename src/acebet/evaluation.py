@@ -152,10 +152,12 @@ def compare(predictions: pl.DataFrame, periods: list[Period],
 # `breakdown`'s kinds of match: how a match is put in a group, and the groups' order.
 LEVEL_NAMES = {"G": "Grand Slam", "M": "Masters", "A": "ATP 250/500", "F": "Tour Finals"}
 PRICE_BANDS = ("0.5-0.6", "0.6-0.7", "0.7-0.8", "0.8-0.9", "0.9-1.0")
+UNKNOWN_GROUP = "(none)"  # a match without the grouping value still counts, last
 
 
 def _favourite_band() -> pl.Expr:
-    favourite = pl.max_horizontal(pl.col(REFERENCE), 1 - pl.col(REFERENCE))
+    price = pl.col(REFERENCE).fill_nan(None)
+    favourite = pl.max_horizontal(price, 1 - price)
     band = (favourite * 10).floor().clip(5, 9).cast(pl.Int64)
     return pl.format("0.{}-{}", band, pl.when(band == 9).then(pl.lit("1.0"))
                      .otherwise(pl.format("0.{}", band + 1)))
@@ -188,11 +190,12 @@ def breakdown(predictions: pl.DataFrame, periods: list[Period], by: str,
              in same_matches(predictions, periods, [])]
     if not parts:
         raise InputError("no evaluated matches with Pinnacle odds in these periods")
-    data = pl.concat(parts, how="diagonal_relaxed").with_columns(group.alias("group"))
+    data = pl.concat(parts, how="diagonal_relaxed").with_columns(
+        group.cast(pl.String).fill_null(UNKNOWN_GROUP).alias("group"))
     forecasters = {"acebet": "p1_win_prob", "blend": "p1_blend_prob"}
     present = {k: c for k, c in forecasters.items() if c in data.columns}
     rank = {name: i for i, name in enumerate(order)}
-    names = sorted(data["group"].drop_nulls().unique().to_list(),
+    names = sorted(data["group"].unique().to_list(),
                    key=lambda g: (rank.get(g, len(rank)), g))
     rows = []
     for name in names:
