@@ -190,10 +190,9 @@ def breakdown(predictions: pl.DataFrame, periods: list[Period], by: str,
              in same_matches(predictions, periods, [])]
     if not parts:
         raise InputError("no evaluated matches with Pinnacle odds in these periods")
-    data = pl.concat(parts, how="diagonal_relaxed").with_columns(
+    data = pl.concat(parts).with_columns(
         group.cast(pl.String).fill_null(UNKNOWN_GROUP).alias("group"))
-    forecasters = {"acebet": "p1_win_prob", "blend": "p1_blend_prob"}
-    present = {k: c for k, c in forecasters.items() if c in data.columns}
+    present = {k: FORECASTERS[k] for k in ("acebet", "blend") if FORECASTERS[k] in data.columns}
     rank = {name: i for i, name in enumerate(order)}
     names = sorted(data["group"].unique().to_list(),
                    key=lambda g: (rank.get(g, len(rank)), g))
