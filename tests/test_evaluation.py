@@ -356,3 +356,10 @@ def test_evaluate_by_prints_the_breakdown_of_a_saved_run(tmp_path) -> None:  # n
     assert "Clay" in result.output and "Hard" in result.output
     bad = CliRunner().invoke(main, args[:-1] + ["wind"])
     assert bad.exit_code == 2 and "--by" in bad.output
+
+
+def test_evaluate_by_offers_exactly_the_breakdowns_evaluation_knows() -> None:
+    """The CLI lists the choices itself (so `--help` needs no import of polars); a
+    breakdown added to one side only would be unreachable or fail at run time."""
+    option = next(p for p in main.commands["evaluate"].params if p.name == "by_kind")
+    assert list(option.type.choices) == list(ev.BREAKDOWNS)
