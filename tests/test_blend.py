@@ -17,6 +17,7 @@ from acebet import blend as B
 from acebet import metrics, scoring
 from acebet import model as M
 from acebet.cli import main
+from acebet.features.switches import switched
 from acebet.model import symmetric_probability
 from tests.test_scoring import fixture, players, write
 
@@ -40,6 +41,23 @@ def test_pool_leans_on_the_sharper_source_and_beats_both_out_of_sample() -> None
     pooled = B.blend_probability(weights, model2, market2)
     assert metrics.log_loss(pooled, won2) < metrics.log_loss(market2, won2)
     assert metrics.log_loss(pooled, won2) < metrics.log_loss(model2, won2)
+
+
+def test_a_short_record_leans_on_the_long_run_pool_and_a_long_one_on_itself() -> None:
+    """The record's weights count as its matches, the prior's as `PRIOR_MATCHES`; with
+    the prior switched off (`--switch blend.PRIOR_MATCHES=0`) the record stands alone."""
+    for n, seed in ((400, 5), (40000, 6)):
+        model, market, won = _synthetic(n, seed)
+        with switched(["blend.PRIOR_MATCHES=0"]):
+            own = B.fit_weights(model, market, won)
+        pooled = B.fit_weights(model, market, won)
+        assert own is not None and pooled is not None
+        assert (own["matches"], pooled["matches"]) == (n, n)
+        share = n / (n + B.PRIOR_MATCHES)
+        for k in ("model", "market"):
+            assert pooled[k] == pytest.approx(share * own[k] + (1 - share) * B.PRIOR[k])
+        far = abs(pooled["model"] - own["model"]) / abs(B.PRIOR["model"] - own["model"])
+        assert far > 0.9 if n == 400 else far < 0.15
 
 
 def test_too_few_matches_give_no_weights_and_no_blend() -> None:

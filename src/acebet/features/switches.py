@@ -45,6 +45,7 @@ def settable() -> dict[str, tuple[object, str]]:
     candidate from before one of them can be run again) and the training settings
     candidates changed. The Elo's parameters are not here: they are defaults of
     `EloParams`, fixed when the package is imported."""
+    from acebet import blend as B
     from acebet import model as M
     from acebet.model import linear as L
     from acebet.model import matrix as MX
@@ -57,9 +58,10 @@ def settable() -> dict[str, tuple[object, str]]:
         MX: ["LAYOFF_INPUT", "SEASON_INPUT"],
         M: ["RECENCY_HALF_LIFE_YEARS", "UPDATE_TREES", "BASE_MARGIN"],
         L: ["WEIGHT"],
+        B: ["PRIOR_MATCHES"],
     }
     prefix = {FM: "features.market", FE: "features.elo", FS: "features.serve",
-              MX: "model.matrix", M: "model", L: "model.linear"}
+              MX: "model.matrix", M: "model", L: "model.linear", B: "blend"}
     return {f"{prefix[module]}.{attr}": (module, attr)
             for module, attrs in names.items() for attr in attrs}
 
