@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     import duckdb
 
 MIN_MATCHES = 200  # fewer matches with odds than this: no weights, no blend
-# The pool fitted on every out-of-sample forecast of the tuning periods (2015-2020, the
-# default command, seed 7): 2021-22 and later never informed it.
+# The pool fitted on the protocol's matches of the tuning periods (2015-2020: the default
+# command's out-of-sample forecasts, seed 7, and Pinnacle): 2021-22 never informed it.
 PRIOR = {"model": 0.14, "market": 0.89}
 PRIOR_MATCHES = 5000  # the prior's weight, in matches of record (0: the record alone)
 EPS = 1e-6
