@@ -49,6 +49,8 @@ def test_every_evaluation_switch_can_be_set_and_is_then_refused_by_train() -> No
     ("features.market.MARKET_SURFACE=maybe", "expected true or false"),
     ("features.market.MARKET_K=nan", "finite"),
     ("model.UPDATE_TREES=2.5", "invalid literal"),
+    ("blend.PRIOR_MATCHES=-5000", "expected a number of 0 or more"),
+    ("features.market.MARKET_K=-0.2", "expected a number of 0 or more"),
 ])
 def test_a_bad_switch_is_refused_before_anything_is_set(text: str, message: str) -> None:
     with pytest.raises(InputError, match=message), switches.switched(

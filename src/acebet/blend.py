@@ -7,8 +7,9 @@ for (the validation window of a fit, earlier backtest periods), and stored with 
 version, so a score never uses weights that saw its own matches.
 
 A fit's record is short (about 1,300 priced matches in a six-month validation window), so
-its weights move by 0.1 or more from one fit to the next. They are shrunk toward a long-run pool
-(`PRIOR`) as if that pool were `PRIOR_MATCHES` matches of record (EVALUATION.md, C67).
+its weights drift by 0.1-0.2 within a two-season backtest as the record grows. They are
+shrunk toward a long-run pool (`PRIOR`) as if that pool were `PRIOR_MATCHES` matches of
+record (EVALUATION.md, C67).
 """
 
 from __future__ import annotations

@@ -73,11 +73,11 @@ def _parse(text: str, current: object) -> object:
         if text.lower() not in words:
             raise ValueError("expected true or false")
         return words[text.lower()]
-    if isinstance(current, int):
-        return int(text)
-    value = float(text)
+    value: float = int(text) if isinstance(current, int) else float(text)
     if value != value or value in (float("inf"), float("-inf")):
         raise ValueError("expected a finite number")
+    if value < 0:  # every setting is a step, weight, count or length
+        raise ValueError("expected a number of 0 or more")
     return value
 
 
