@@ -53,6 +53,7 @@ def test_a_short_record_leans_on_the_long_run_pool_and_a_long_one_on_itself() ->
         pooled = B.fit_weights(model, market, won)
         assert own is not None and pooled is not None
         assert (own["matches"], pooled["matches"]) == (n, n)
+        assert (pooled["prior"], pooled["prior_matches"]) == (B.PRIOR, B.PRIOR_MATCHES)
         share = n / (n + B.PRIOR_MATCHES)
         for k in ("model", "market"):
             assert pooled[k] == pytest.approx(share * own[k] + (1 - share) * B.PRIOR[k])

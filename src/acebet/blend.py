@@ -57,7 +57,7 @@ def fit_weights(model_p: np.ndarray, market_p: np.ndarray, won: np.ndarray
     w_model, w_market = (share * float(v) + (1 - share) * PRIOR[k]
                          for v, k in zip(clf.coef_[0], ("model", "market"), strict=True))
     return {"model": w_model, "market": w_market, "matches": n,
-            "prior_matches": PRIOR_MATCHES}
+            "prior": dict(PRIOR), "prior_matches": PRIOR_MATCHES}
 
 
 def blend_probability(weights: dict[str, float] | None, model_p: np.ndarray,
