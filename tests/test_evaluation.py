@@ -246,10 +246,40 @@ def test_against_gives_a_candidate_minus_its_reference_per_seed_on_shared_matche
     retyped = reference.with_columns(pl.col("match_num").cast(pl.Float64))
     assert ev.against(worse, retyped, periods, samples=50).row(0, named=True) == row | {
         "low": pytest.approx(row["low"], abs=0.01), "high": pytest.approx(row["high"], abs=0.01)}
+    assert "blend difference" not in row  # neither run has a blend
     with pytest.raises(InputError, match="twice"):
         ev.against(worse, pl.concat([reference, reference.head(3)]), periods)
     with pytest.raises(InputError, match="none of these periods"):
         ev.against(worse, reference, ev.parse_periods(["2030"]))
+
+
+def test_against_pairs_the_two_runs_blends_where_both_have_one() -> None:
+    """A pool candidate leaves the pure model alone; the paired blend column is what
+    shows it, on the matches where both runs have a blend."""
+    from acebet import domain, metrics
+
+    periods = ev.parse_periods(["2015-16"])
+    reference = _with_draws(_two_seeds(_predictions(), 0.0))
+    rng = np.random.default_rng(3)
+    b = reference["p1_blend_prob"].to_numpy()
+    noisier = 1 / (1 + np.exp(-np.log(b / (1 - b)) - rng.normal(0, 0.4, len(b))))
+    holes = np.arange(len(b)) % 5 == 0  # no blend where the candidate had no weights
+    candidate = reference.with_columns(
+        pl.Series("p1_blend_prob", np.where(holes, np.nan, noisier)).fill_nan(None))
+    row = ev.against(candidate, reference, periods, samples=200).row(0, named=True)
+    assert row["mean difference"] == 0.0 and row["blend difference"] > 0
+    on = ev.label_periods(candidate, periods).filter(
+        domain.tour_main_draw() & pl.col("market_avg_prob").is_not_null()
+        & pl.col("p1_blend_prob").is_not_null())
+    y = (on["winner_id"] == on["p1_id"]).cast(pl.Float64).to_numpy()
+    theirs = on.select("match_num").join(reference.select("match_num", "p1_blend_prob"),
+                                         on="match_num", how="left")["p1_blend_prob"]
+    assert row["blend difference"] == pytest.approx(
+        metrics.log_loss(on["p1_blend_prob"].to_numpy(), y)
+        - metrics.log_loss(theirs.to_numpy(), y))
+    assert row["blend low"] < row["blend difference"] < row["blend high"]
+    same = ev.against(reference, reference, periods, samples=50).row(0, named=True)
+    assert (same["blend difference"], same["blend low"], same["blend high"]) == (0, 0, 0)
 
 
 def test_evaluate_against_prints_the_paired_table_or_says_what_is_wrong(tmp_path) -> None:  # noqa: ANN001

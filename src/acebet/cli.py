@@ -518,7 +518,8 @@ def evaluate(settings: Settings, period_texts: tuple[str, ...], odds: Path | Non
         click.echo(output.table(by_seed))
     if reference is not None:
         paired = ev.against(predictions, reference, periods)
-        click.echo(f"\nAceBet log loss minus {against}'s, on the matches both forecast:")
+        click.echo(f"\nAceBet log loss minus {against}'s, on the matches both forecast"
+                   " (and the blend's, where both runs have one):")
         click.echo(output.table(paired))
 
 

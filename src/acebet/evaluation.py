@@ -284,7 +284,8 @@ def against(predictions: pl.DataFrame, reference: pl.DataFrame, periods: list[Pe
     """A candidate run (`predictions`) minus a reference run, per period, on the matches
     both forecast: the pure model's log loss difference per seed the two runs share (or
     of `p1_win_prob` when they share none), its mean, and the difference of the seeds'
-    mean fits with a 95 % interval that resamples tournaments.
+    mean fits with a 95 % interval that resamples tournaments; when both runs have the
+    blend, its difference too (`_paired_blend`).
 
     The two runs forecast the same matches, so the pairing cancels most of the matches'
     own noise: a difference of 0.0005 that a gap to Pinnacle cannot resolve often has an
@@ -293,9 +294,11 @@ def against(predictions: pl.DataFrame, reference: pl.DataFrame, periods: list[Pe
     shared = [c for c in predictions.columns
               if c.startswith(SEED_COLUMN) and c in reference.columns] or ["p1_win_prob"]
     theirs = [f"reference_{c}" for c in shared]
+    blend = FORECASTERS["blend"]
+    blends = [blend] if blend in predictions.columns and blend in reference.columns else []
     joined = predictions.with_columns(_keys()).join(
-        reference.select(*_keys(), *[pl.col(c).alias(t) for c, t in zip(shared, theirs,
-                                                                        strict=True)]),
+        reference.select(*_keys(), *[pl.col(c).alias(f"reference_{c}")
+                                     for c in shared + blends]),
         on=KEYS, how="inner")
     rows = []
     for period, part, y in same_matches(joined, periods, shared + theirs):
@@ -314,11 +317,27 @@ def against(predictions: pl.DataFrame, reference: pl.DataFrame, periods: list[Pe
                                                  for t in theirs])),
                      **per_seed,
                      "mean difference": float(np.mean(list(diffs.values()))),
-                     "mean fits' difference": gap, "low": low, "high": high})
+                     "mean fits' difference": gap, "low": low, "high": high,
+                     **(_paired_blend(part, y, samples, seed) if blends else {})})
     if not rows:
         raise InputError("the reference run forecast none of these periods' evaluated "
                          "matches; give a run of the same periods")
     return pl.DataFrame(rows)
+
+
+def _paired_blend(part: pl.DataFrame, y: np.ndarray, samples: int, seed: int
+                  ) -> dict[str, float]:
+    """The blend's log loss minus the reference run's blend (each run's first seed), with
+    the same tournament-resampled interval, on the matches where both runs have one: a
+    candidate for the pool changes only this column."""
+    mine, theirs = part[FORECASTERS["blend"]], part[f"reference_{FORECASTERS['blend']}"]
+    both = (mine.is_not_null() & theirs.is_not_null()).to_numpy()
+    if not both.any():
+        return {}
+    gap, low, high = bootstrap_log_loss_gap(
+        mine.to_numpy()[both], theirs.to_numpy()[both], y[both],
+        part["tourney_id"].to_numpy()[both], samples, seed)
+    return {"blend difference": gap, "blend low": low, "blend high": high}
 
 
 def _keys() -> list[pl.Expr]:
