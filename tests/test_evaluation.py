@@ -193,11 +193,44 @@ def test_evaluate_runs_every_period_once_per_seed(synthetic_source, tmp_path) ->
     saved = pl.read_parquet(out)
     assert saved["p1_win_prob"].to_list() == saved["p1_win_prob_seed_3"].to_list()
     assert saved["p1_win_prob_seed_3"].to_list() != saved["p1_win_prob_seed_4"].to_list()
+    # each seed's own blend: the first seed's is the file's, the second differs with its fit
+    assert saved["p1_blend_prob_seed_3"].drop_nulls().len() > 0
+    assert saved["p1_blend_prob"].to_list() == saved["p1_blend_prob_seed_3"].to_list()
+    assert saved["p1_blend_prob_seed_3"].to_list() != saved["p1_blend_prob_seed_4"].to_list()
+    assert "The blend's log loss minus Pinnacle's per seed" in result.output
     stored = duckdb.connect(str(db), read_only=True)
     try:
         assert stored.execute("SELECT count(*) FROM backtests").fetchall()[0][0] == 2
     finally:
         stored.close()
+
+
+def test_blend_seed_table_gives_each_seeds_blend_minus_pinnacle_on_shared_matches() -> None:
+    from acebet import metrics
+
+    preds = _with_draws(_predictions())
+    rng = np.random.default_rng(5)
+    b = preds["p1_blend_prob"].to_numpy()
+    shaken = 1 / (1 + np.exp(-np.log(b / (1 - b)) - rng.normal(0, 0.3, len(b))))
+    preds = preds.with_columns(
+        pl.Series("p1_blend_prob_seed_7", b),
+        pl.Series("p1_blend_prob_seed_1", np.where(np.arange(len(b)) % 4 == 0, np.nan,
+                                                   shaken)).fill_nan(None))
+    periods = ev.parse_periods(["2015-16"])
+    assert ev.blend_seed_table(preds.drop("p1_blend_prob_seed_1"), periods) is None
+    row = ev.blend_seed_table(preds, periods).row(0, named=True)
+    on = ev.label_periods(preds, periods).filter(
+        pl.col("tourney_level").is_in(["G", "M", "A", "F"]) & (pl.col("round") != "Q2")
+        & pl.col("market_avg_prob").is_not_null() & pl.col("p1_blend_prob_seed_1").is_not_null())
+    y = (on["winner_id"] == on["p1_id"]).cast(pl.Float64).to_numpy()
+    market = metrics.log_loss(on["pinnacle_prob"].to_numpy(), y)
+    assert row["n"] == on.height
+    assert row["seed 7 - pinnacle"] == pytest.approx(
+        metrics.log_loss(on["p1_blend_prob"].to_numpy(), y) - market)
+    assert row["seed 1 - pinnacle"] == pytest.approx(
+        metrics.log_loss(on["p1_blend_prob_seed_1"].to_numpy(), y) - market)
+    assert row["mean - pinnacle"] == pytest.approx(
+        (row["seed 7 - pinnacle"] + row["seed 1 - pinnacle"]) / 2)
 
 
 def _two_seeds(preds: pl.DataFrame, shake_by: float) -> pl.DataFrame:

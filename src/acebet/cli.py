@@ -516,6 +516,10 @@ def evaluate(settings: Settings, period_texts: tuple[str, ...], odds: Path | Non
     if by_seed is not None:
         click.echo("\nAceBet log loss per seed (the table above is the first seed's):")
         click.echo(output.table(by_seed))
+    blend_by_seed = ev.blend_seed_table(predictions, periods)
+    if blend_by_seed is not None:
+        click.echo("\nThe blend's log loss minus Pinnacle's per seed:")
+        click.echo(output.table(blend_by_seed))
     if reference is not None:
         paired = ev.against(predictions, reference, periods)
         click.echo(f"\nAceBet log loss minus {against}'s, on the matches both forecast"

@@ -214,6 +214,7 @@ def breakdown(predictions: pl.DataFrame, periods: list[Period], by: str,
 
 
 SEED_COLUMN = "p1_win_prob_seed_"  # + the seed: one fit's probabilities (`run` with seeds)
+BLEND_SEED_COLUMN = "p1_blend_prob_seed_"  # + the seed: that fit's blend
 KEYS = ["tourney_id", "match_num"]
 
 
@@ -224,17 +225,20 @@ def run(con: duckdb.DuckDBPyConnection, periods: list[Period], odds_dir: Path, *
     predictions together, tagged by period, and the results for the caller to store.
 
     With several `seeds`, every period is run once per seed: the predictions are the
-    first seed's, with every seed's model probability beside them (SEED_COLUMN), which
-    `seed_table` reads."""
+    first seed's, with every seed's model probability and blend beside them
+    (SEED_COLUMN, BLEND_SEED_COLUMN), which `seed_table` and `blend_seed_table` read."""
     from acebet import backtest
 
     if len(seeds) > 1:
         runs = [run(con, periods, odds_dir, retrain=retrain, seed=s) for s in seeds]
         predictions = runs[0][0]
+        blend = FORECASTERS["blend"]
         for s, (frame, _) in zip(seeds, runs, strict=True):
-            predictions = predictions.join(
-                frame.select(*KEYS, pl.col("p1_win_prob").alias(f"{SEED_COLUMN}{s}")),
-                on=KEYS, how="left", maintain_order="left")
+            per_seed = [pl.col("p1_win_prob").alias(f"{SEED_COLUMN}{s}")]
+            if blend in frame.columns:
+                per_seed.append(pl.col(blend).alias(f"{BLEND_SEED_COLUMN}{s}"))
+            predictions = predictions.join(frame.select(*KEYS, *per_seed),
+                                           on=KEYS, how="left", maintain_order="left")
         return predictions, [r for _, results in runs for r in results]
     if seeds:
         seed = seeds[0]
@@ -267,6 +271,26 @@ def seed_table(predictions: pl.DataFrame, periods: list[Period]) -> pl.DataFrame
                      **{f"seed {k}": v for k, v in losses.items()},
                      "mean": float(np.mean(values)), "range": max(values) - min(values),
                      "mean of the seeds' fits": metrics.log_loss(mean_fit(part, columns), y)})
+    return pl.DataFrame(rows)
+
+
+def blend_seed_table(predictions: pl.DataFrame, periods: list[Period]) -> pl.DataFrame | None:
+    """The blend's log loss minus Pinnacle's per seed and their mean, per period, on the
+    matches where every seed's fit has a blend; None without several seeds' blends.
+
+    A candidate for the pool is judged by this, as a model candidate by `seed_table`:
+    the blend moves with the fit under it."""
+    columns = [c for c in predictions.columns if c.startswith(BLEND_SEED_COLUMN)]
+    if len(columns) < 2 or REFERENCE not in predictions.columns:
+        return None
+    rows = []
+    for period, part, y in same_matches(predictions, periods, columns):
+        market = metrics.log_loss(part[REFERENCE].to_numpy(), y)
+        gaps = {c.removeprefix(BLEND_SEED_COLUMN): metrics.log_loss(part[c].to_numpy(), y)
+                - market for c in columns}
+        rows.append({"period": period.label, "n": part.height,
+                     **{f"seed {k} - pinnacle": v for k, v in gaps.items()},
+                     "mean - pinnacle": float(np.mean(list(gaps.values())))})
     return pl.DataFrame(rows)
 
 
