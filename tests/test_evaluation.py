@@ -315,6 +315,41 @@ def test_against_pairs_the_two_runs_blends_where_both_have_one() -> None:
     assert (same["blend difference"], same["blend low"], same["blend high"]) == (0, 0, 0)
 
 
+def test_against_pairs_each_seeds_blend_when_both_runs_have_several() -> None:
+    """Multi-seed runs: each seed's blend against the same seed's, and the seeds' mean
+    blends with the interval, so a pool candidate is judged over seeds as a model is."""
+    from acebet import domain, metrics
+
+    periods = ev.parse_periods(["2015-16"])
+    reference = _with_draws(_two_seeds(_predictions(), 0.0))
+    b = reference["p1_blend_prob"].to_numpy()
+    reference = reference.with_columns(pl.Series("p1_blend_prob_seed_7", b),
+                                       pl.Series("p1_blend_prob_seed_1", b))
+    flatter = 1 / (1 + np.exp(-0.3 * np.log(b / (1 - b))))  # a pool that trusts too little
+    holes = np.arange(len(b)) % 6 == 0  # seed 1's candidate fit had no weights there
+    candidate = reference.with_columns(
+        pl.Series("p1_blend_prob_seed_1", np.where(holes, np.nan, flatter)).fill_nan(None))
+    row = ev.against(candidate, reference, periods, samples=200).row(0, named=True)
+    on = ev.label_periods(candidate, periods).filter(
+        domain.tour_main_draw() & pl.col("market_avg_prob").is_not_null()
+        & pl.col("p1_blend_prob_seed_1").is_not_null())
+    y = (on["winner_id"] == on["p1_id"]).cast(pl.Float64).to_numpy()
+    assert row["blend seed 7"] == 0.0
+    assert row["blend seed 1"] == pytest.approx(
+        metrics.log_loss(on["p1_blend_prob_seed_1"].to_numpy(), y)
+        - metrics.log_loss(on["p1_blend_prob"].to_numpy(), y))
+    assert row["blend seed 1"] > 0.005
+    seeds = ["p1_blend_prob_seed_7", "p1_blend_prob_seed_1"]
+    assert (row["blend difference"], row["blend low"], row["blend high"]) == pytest.approx(
+        ev.bootstrap_log_loss_gap(
+            ev.mean_fit(on, seeds), on["p1_blend_prob"].to_numpy(), y,
+            on["tourney_id"].to_numpy(), samples=200))
+    # a reference with one seed's blend only: each run's p1_blend_prob, as before
+    single = ev.against(candidate, reference.drop("p1_blend_prob_seed_1"), periods,
+                        samples=50).row(0, named=True)
+    assert "blend seed 1" not in single and single["blend difference"] == 0.0
+
+
 def test_evaluate_against_prints_the_paired_table_or_says_what_is_wrong(tmp_path) -> None:  # noqa: ANN001
     cand, ref = tmp_path / "c.parquet", tmp_path / "r.parquet"
     _two_seeds(_predictions(), 0.5).write_parquet(cand)

@@ -309,7 +309,8 @@ def against(predictions: pl.DataFrame, reference: pl.DataFrame, periods: list[Pe
     both forecast: the pure model's log loss difference per seed the two runs share (or
     of `p1_win_prob` when they share none), its mean, and the difference of the seeds'
     mean fits with a 95 % interval that resamples tournaments; when both runs have the
-    blend, its difference too (`_paired_blend`).
+    blend, its difference too, per seed they share and for the seeds' mean blends
+    (`_paired_blend`).
 
     The two runs forecast the same matches, so the pairing cancels most of the matches'
     own noise: a difference of 0.0005 that a gap to Pinnacle cannot resolve often has an
@@ -319,7 +320,9 @@ def against(predictions: pl.DataFrame, reference: pl.DataFrame, periods: list[Pe
               if c.startswith(SEED_COLUMN) and c in reference.columns] or ["p1_win_prob"]
     theirs = [f"reference_{c}" for c in shared]
     blend = FORECASTERS["blend"]
-    blends = [blend] if blend in predictions.columns and blend in reference.columns else []
+    blends = [c for c in predictions.columns
+              if c.startswith(BLEND_SEED_COLUMN) and c in reference.columns] or (
+        [blend] if blend in predictions.columns and blend in reference.columns else [])
     joined = predictions.with_columns(_keys()).join(
         reference.select(*_keys(), *[pl.col(c).alias(f"reference_{c}")
                                      for c in shared + blends]),
@@ -342,26 +345,33 @@ def against(predictions: pl.DataFrame, reference: pl.DataFrame, periods: list[Pe
                      **per_seed,
                      "mean difference": float(np.mean(list(diffs.values()))),
                      "mean fits' difference": gap, "low": low, "high": high,
-                     **(_paired_blend(part, y, samples, seed) if blends else {})})
+                     **(_paired_blend(part, y, blends, samples, seed) if blends else {})})
     if not rows:
         raise InputError("the reference run forecast none of these periods' evaluated "
                          "matches; give a run of the same periods")
     return pl.DataFrame(rows)
 
 
-def _paired_blend(part: pl.DataFrame, y: np.ndarray, samples: int, seed: int
-                  ) -> dict[str, float]:
-    """The blend's log loss minus the reference run's blend (each run's first seed), with
-    the same tournament-resampled interval, on the matches where both runs have one: a
-    candidate for the pool changes only this column."""
-    mine, theirs = part[FORECASTERS["blend"]], part[f"reference_{FORECASTERS['blend']}"]
-    both = (mine.is_not_null() & theirs.is_not_null()).to_numpy()
+def _paired_blend(part: pl.DataFrame, y: np.ndarray, blends: list[str], samples: int,
+                  seed: int) -> dict[str, float]:
+    """The blend's log loss minus the reference run's, on the matches where both runs
+    have every one of `blends`: per seed the two runs share (each seed's blend), and for
+    the seeds' mean blends with the same tournament-resampled interval (with no shared
+    seeds, of each run's `p1_blend_prob`). A candidate for the pool changes only these
+    columns, and the blend moves with the fit under it, so it is judged over seeds."""
+    theirs = [f"reference_{c}" for c in blends]
+    both = np.logical_and.reduce([part[c].is_not_null().to_numpy() for c in blends + theirs])
     if not both.any():
         return {}
+    part, y = part.filter(pl.Series(both)), y[both]
+    per_seed = {} if blends == [FORECASTERS["blend"]] else {
+        f"blend seed {c.removeprefix(BLEND_SEED_COLUMN)}":
+            metrics.log_loss(part[c].to_numpy(), y) - metrics.log_loss(part[t].to_numpy(), y)
+        for c, t in zip(blends, theirs, strict=True)}
     gap, low, high = bootstrap_log_loss_gap(
-        mine.to_numpy()[both], theirs.to_numpy()[both], y[both],
-        part["tourney_id"].to_numpy()[both], samples, seed)
-    return {"blend difference": gap, "blend low": low, "blend high": high}
+        mean_fit(part, blends), mean_fit(part, theirs), y, part["tourney_id"].to_numpy(),
+        samples, seed)
+    return {**per_seed, "blend difference": gap, "blend low": low, "blend high": high}
 
 
 def _keys() -> list[pl.Expr]:
