@@ -43,6 +43,23 @@ def test_pool_leans_on_the_sharper_source_and_beats_both_out_of_sample() -> None
     assert metrics.log_loss(pooled, won2) < metrics.log_loss(model2, won2)
 
 
+def test_the_records_own_pool_finds_a_market_that_is_the_truth() -> None:
+    """`pool` is the unshrunk fit `PRIOR` comes from: where the market is the truth and
+    the model the truth plus noise, the model has nothing to add and the market's logit
+    is already right, so the pool is (0, 1)."""
+    rng = np.random.default_rng(9)
+    logit = rng.normal(0, 1.0, 200_000)
+    truth = 1 / (1 + np.exp(-logit))
+    won = (rng.uniform(size=len(logit)) < truth).astype(float)
+    model = 1 / (1 + np.exp(-(logit + rng.normal(0, 0.5, len(logit)))))
+    w_model, w_market = B.pool(model, truth, won)
+    assert w_model == pytest.approx(0, abs=0.03)
+    assert w_market == pytest.approx(1, abs=0.03)
+    with switched(["blend.PRIOR_MATCHES=0"]):
+        alone = B.fit_weights(model, truth, won)
+    assert alone is not None and (alone["model"], alone["market"]) == (w_model, w_market)
+
+
 def test_a_short_record_leans_on_the_long_run_pool_and_a_long_one_on_itself() -> None:
     """The record's weights count as its matches, the prior's as `PRIOR_MATCHES`; with
     the prior switched off (`--switch blend.PRIOR_MATCHES=0`) the record stands alone."""

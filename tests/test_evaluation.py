@@ -350,6 +350,37 @@ def test_against_pairs_each_seeds_blend_when_both_runs_have_several() -> None:
     assert "blend seed 1" not in single and single["blend difference"] == 0.0
 
 
+def test_fit_pool_fits_the_model_and_pinnacle_on_the_periods_matches_together(
+    tmp_path,  # noqa: ANN001
+) -> None:
+    """How `blend.PRIOR` is chosen and chosen again: one pool over the given periods'
+    evaluated matches with Pinnacle odds, from a saved run."""
+    from acebet import blend
+
+    preds = _predictions()
+    periods = ev.parse_periods(["2015-16", "2017-18"])
+    got = ev.fitted_pool(preds, periods)
+    on = ev.label_periods(preds.filter(pl.col("evaluated")), periods).filter(
+        pl.col("market_avg_prob").is_not_null())
+    won = (on["winner_id"] == on["p1_id"]).cast(pl.Float64).to_numpy()
+    assert got["n"] == on.height and got["periods"] == "2015-16, 2017-18"
+    assert (got["model"], got["market"]) == pytest.approx(
+        blend.pool(on["p1_win_prob"].to_numpy(), on["pinnacle_prob"].to_numpy(), won))
+    one = ev.fitted_pool(preds, ev.parse_periods(["2015-16"]))
+    assert one["n"] < got["n"] and one["model"] != got["model"]
+    with pytest.raises(InputError, match="no evaluated match"):
+        ev.fitted_pool(preds, ev.parse_periods(["2030"]))
+
+    saved = tmp_path / "run.parquet"
+    preds.write_parquet(saved)
+    result = CliRunner().invoke(main, ["--db", str(tmp_path / "x.duckdb"), "evaluate",
+                                       "--predictions", str(saved), "--fit-pool",
+                                       "--periods", "2015-16,2017-18"])
+    assert result.exit_code == 0, result.output
+    assert "The pool of the pure model and Pinnacle" in result.output
+    assert f"{got['market']:.4f}" in result.output
+
+
 def test_evaluate_against_prints_the_paired_table_or_says_what_is_wrong(tmp_path) -> None:  # noqa: ANN001
     cand, ref = tmp_path / "c.parquet", tmp_path / "r.parquet"
     _two_seeds(_predictions(), 0.5).write_parquet(cand)

@@ -35,27 +35,35 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(p) - np.log1p(-p)
 
 
+def pool(model_p: np.ndarray, market_p: np.ndarray, won: np.ndarray) -> tuple[float, float]:
+    """The record's own (model, market) weights, not shrunk: the maximum-likelihood pool
+    of matches where both probabilities are known (`won` is 1 when p1 won). `PRIOR` is
+    this pool on the tuning periods' forecasts (`acebet evaluate --fit-pool`)."""
+    from sklearn.linear_model import LogisticRegression  # training only
+
+    x = np.column_stack([_logit(model_p), _logit(market_p)])
+    y = np.asarray(won, float)
+    # both orientations: without an intercept this is the symmetric fit, and both classes
+    # occur even when every row is seen from the winner
+    clf = LogisticRegression(fit_intercept=False, C=1e6)
+    clf.fit(np.vstack([x, -x]), np.r_[y, 1 - y])
+    return float(clf.coef_[0][0]), float(clf.coef_[0][1])
+
+
 def fit_weights(model_p: np.ndarray, market_p: np.ndarray, won: np.ndarray
                 ) -> dict[str, float] | None:
     """Pool weights from matches with a known outcome (`won` is 1 when p1 won), shrunk
     toward `PRIOR`, or None when too few matches have both probabilities."""
-    from sklearn.linear_model import LogisticRegression  # training only
-
     model_p, market_p = np.asarray(model_p, float), np.asarray(market_p, float)
     won = np.asarray(won, float)
     ok = np.isfinite(model_p) & np.isfinite(market_p)
     if ok.sum() < MIN_MATCHES:
         return None
-    x = np.column_stack([_logit(model_p[ok]), _logit(market_p[ok])])
-    y = won[ok]
-    # both orientations: without an intercept this is the symmetric fit, and both classes
-    # occur even when every row is seen from the winner
-    clf = LogisticRegression(fit_intercept=False, C=1e6)
-    clf.fit(np.vstack([x, -x]), np.r_[y, 1 - y])
+    fitted = pool(model_p[ok], market_p[ok], won[ok])
     n = int(ok.sum())
     share = n / (n + PRIOR_MATCHES)
-    w_model, w_market = (share * float(v) + (1 - share) * PRIOR[k]
-                         for v, k in zip(clf.coef_[0], ("model", "market"), strict=True))
+    w_model, w_market = (share * v + (1 - share) * PRIOR[k]
+                         for v, k in zip(fitted, ("model", "market"), strict=True))
     return {"model": w_model, "market": w_market, "matches": n,
             "prior": dict(PRIOR), "prior_matches": PRIOR_MATCHES}
 

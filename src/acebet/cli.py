@@ -450,11 +450,16 @@ def backtest(settings: Settings, date_from: str, date_to: str, retrain: str,
               help="Also print the pure model's and the blend's gap to Pinnacle per kind "
                    "of match, over all the periods (price: Pinnacle's favourite's "
                    "probability): where the gap is made and where the blend wins.")
+@click.option("--fit-pool", is_flag=True,
+              help="Also print the pool of the pure model and Pinnacle fitted on these "
+                   "periods' matches together: the blend's long-run prior "
+                   "(blend.PRIOR) is this on the tuning periods, refitted when the model "
+                   "changes.")
 @click.pass_obj
 def evaluate(settings: Settings, period_texts: tuple[str, ...], odds: Path | None,
              retrain: str, saved: Path | None, out: Path | None, against: Path | None,
              switch_texts: tuple[str, ...], seeds: tuple[int, ...],
-             by_kind: str | None) -> None:
+             by_kind: str | None, fit_pool: bool) -> None:
     """Walk-forward backtests over several separate periods, each compared with Pinnacle,
     the market average, Elo and the ranking on the same matches, with a 95 % bootstrap
     interval (resampling tournaments) on the log-loss gap to Pinnacle.
@@ -465,6 +470,8 @@ def evaluate(settings: Settings, period_texts: tuple[str, ...], odds: Path | Non
       acebet evaluate --odds ../shared/data/tennis_data_odds --out candidate.parquet \\
           --switch features.market.MARKET_RESULT_K=0.15 --against evaluation.parquet
       acebet evaluate --predictions evaluation.parquet --by level
+      acebet evaluate --predictions evaluation.parquet --fit-pool \\
+          --periods 2015-16,2017-18,2019-20
     """
     from acebet import evaluation as ev
     from acebet.features import switches
@@ -520,6 +527,13 @@ def evaluate(settings: Settings, period_texts: tuple[str, ...], odds: Path | Non
     if blend_by_seed is not None:
         click.echo("\nThe blend's log loss minus Pinnacle's per seed:")
         click.echo(output.table(blend_by_seed))
+    if fit_pool:
+        from acebet import blend
+
+        click.echo("\nThe pool of the pure model and Pinnacle fitted on these periods' "
+                   f"matches together (blend.PRIOR: model {blend.PRIOR['model']}, "
+                   f"market {blend.PRIOR['market']}):")
+        click.echo(output.table(pl.DataFrame([ev.fitted_pool(predictions, periods)])))
     if reference is not None:
         paired = ev.against(predictions, reference, periods)
         click.echo(f"\nAceBet log loss minus {against}'s, on the matches both forecast"

@@ -149,6 +149,22 @@ def compare(predictions: pl.DataFrame, periods: list[Period],
     return pl.DataFrame(rows)
 
 
+def fitted_pool(predictions: pl.DataFrame, periods: list[Period]) -> dict[str, float]:
+    """The pool of the pure model and Pinnacle fitted on the periods' matches together
+    (`compare`'s matches): how `blend.PRIOR` is chosen, on the tuning periods' forecasts
+    only, and chosen again after a model change (EVALUATION.md, C67)."""
+    from acebet import blend
+
+    parts = [(part, y) for _, part, y in same_matches(predictions, periods, [])]
+    if not parts:
+        raise InputError("no evaluated match with Pinnacle odds in these periods")
+    part, won = pl.concat([p for p, _ in parts]), np.concatenate([y for _, y in parts])
+    w_model, w_market = blend.pool(part["p1_win_prob"].to_numpy(), part[REFERENCE].to_numpy(),
+                                   won)
+    return {"periods": ", ".join(p["period"][0] for p, _ in parts), "n": part.height,
+            "model": w_model, "market": w_market}
+
+
 # `breakdown`'s kinds of match: how a match is put in a group, and the groups' order.
 LEVEL_NAMES = {"G": "Grand Slam", "M": "Masters", "A": "ATP 250/500", "F": "Tour Finals"}
 PRICE_BANDS = ("0.5-0.6", "0.6-0.7", "0.7-0.8", "0.8-0.9", "0.9-1.0")
