@@ -317,37 +317,56 @@ def test_against_pairs_the_two_runs_blends_where_both_have_one() -> None:
 
 def test_against_pairs_each_seeds_blend_when_both_runs_have_several() -> None:
     """Multi-seed runs: each seed's blend against the same seed's, and the seeds' mean
-    blends with the interval, so a pool candidate is judged over seeds as a model is."""
+    blends with the interval, on the matches where all four blends exist, so a pool
+    candidate is judged over seeds as a model is."""
     from acebet import domain, metrics
 
+    def logit(p: np.ndarray) -> np.ndarray:
+        return np.log(p / (1 - p))
+
     periods = ev.parse_periods(["2015-16"])
-    reference = _with_draws(_two_seeds(_predictions(), 0.0))
-    b = reference["p1_blend_prob"].to_numpy()
-    reference = reference.with_columns(pl.Series("p1_blend_prob_seed_7", b),
-                                       pl.Series("p1_blend_prob_seed_1", b))
-    flatter = 1 / (1 + np.exp(-0.3 * np.log(b / (1 - b))))  # a pool that trusts too little
-    holes = np.arange(len(b)) % 6 == 0  # seed 1's candidate fit had no weights there
-    candidate = reference.with_columns(
-        pl.Series("p1_blend_prob_seed_1", np.where(holes, np.nan, flatter)).fill_nan(None))
+    base = _with_draws(_two_seeds(_predictions(), 0.0))
+    b = base["p1_blend_prob"].to_numpy()
+    b1 = 1 / (1 + np.exp(-1.1 * logit(b)))  # the reference's seed 1: another fit's blend
+    i = np.arange(len(b))
+    reference = base.with_columns(  # seed 1 first, and a hole in seed 7
+        pl.Series("p1_blend_prob_seed_1", b1),
+        pl.Series("p1_blend_prob_seed_7", np.where(i % 9 == 0, np.nan, b)).fill_nan(None))
+    flatter = 1 / (1 + np.exp(-0.3 * logit(b1)))  # a pool that trusts too little
+    candidate = base.with_columns(
+        pl.Series("p1_blend_prob_seed_7", b),
+        pl.Series("p1_blend_prob_seed_1", np.where(i % 6 == 0, np.nan, flatter)).fill_nan(None))
+    assert ev.paired_columns(candidate, reference)[1] == ["p1_blend_prob_seed_7",
+                                                           "p1_blend_prob_seed_1"]
     row = ev.against(candidate, reference, periods, samples=200).row(0, named=True)
-    on = ev.label_periods(candidate, periods).filter(
-        domain.tour_main_draw() & pl.col("market_avg_prob").is_not_null()
-        & pl.col("p1_blend_prob_seed_1").is_not_null())
+
+    kept = (i % 9 != 0) & (i % 6 != 0)
+    on = ev.label_periods(candidate.filter(pl.Series(kept)), periods).filter(
+        domain.tour_main_draw() & pl.col("market_avg_prob").is_not_null())
+    at = on["match_num"].to_numpy()
     y = (on["winner_id"] == on["p1_id"]).cast(pl.Float64).to_numpy()
+    mine = {7: b[at], 1: flatter[at]}
+    theirs = {7: b[at], 1: b1[at]}
+    assert row["blend n"] == on.height < row["n"]
     assert row["blend seed 7"] == 0.0
     assert row["blend seed 1"] == pytest.approx(
-        metrics.log_loss(on["p1_blend_prob_seed_1"].to_numpy(), y)
-        - metrics.log_loss(on["p1_blend_prob"].to_numpy(), y))
+        metrics.log_loss(mine[1], y) - metrics.log_loss(theirs[1], y))
     assert row["blend seed 1"] > 0.005
-    seeds = ["p1_blend_prob_seed_7", "p1_blend_prob_seed_1"]
+    mean = {k: ev.mean_fit(pl.DataFrame({"a": v[7], "b": v[1]}), ["a", "b"])
+            for k, v in (("mine", mine), ("theirs", theirs))}
     assert (row["blend difference"], row["blend low"], row["blend high"]) == pytest.approx(
-        ev.bootstrap_log_loss_gap(
-            ev.mean_fit(on, seeds), on["p1_blend_prob"].to_numpy(), y,
-            on["tourney_id"].to_numpy(), samples=200))
-    # a reference with one seed's blend only: each run's p1_blend_prob, as before
-    single = ev.against(candidate, reference.drop("p1_blend_prob_seed_1"), periods,
-                        samples=50).row(0, named=True)
-    assert "blend seed 1" not in single and single["blend difference"] == 0.0
+        ev.bootstrap_log_loss_gap(mean["mine"], mean["theirs"], y,
+                                  on["tourney_id"].to_numpy(), samples=200))
+
+    # no seed's blend in the reference: each run's p1_blend_prob, its first seed's
+    first = candidate.with_columns(pl.Series("p1_blend_prob", flatter))
+    plain = base.drop("p1_blend_prob_seed_7", "p1_blend_prob_seed_1", strict=False)
+    assert ev.paired_columns(first, plain)[1] == ["p1_blend_prob"]
+    single = ev.against(first, plain, periods, samples=50).row(0, named=True)
+    assert not any(k.startswith("blend seed") for k in single)
+    assert single["blend n"] == single["n"] and single["blend difference"] > 0.005
+    assert ev.describe_pairing(["p1_blend_prob"]) == "each run's first seed"
+    assert ev.describe_pairing(["p1_blend_prob_seed_7"]) == "seed 7"
 
 
 def test_fit_pool_fits_the_model_and_pinnacle_on_the_periods_matches_together(
@@ -390,6 +409,7 @@ def test_evaluate_against_prints_the_paired_table_or_says_what_is_wrong(tmp_path
     result = CliRunner().invoke(main, [*base, "--against", str(ref)])
     assert result.exit_code == 0, result.output
     assert f"minus {ref}'s" in result.output and "mean fits' difference" in result.output
+    assert "forecast, seeds 7, 1:" in result.output  # what was paired
 
     missing = CliRunner().invoke(main, [*base, "--against", str(tmp_path / "none.parquet")])
     assert missing.exit_code == 2 and "--against" in missing.output

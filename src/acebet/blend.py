@@ -37,8 +37,8 @@ def _logit(p: np.ndarray) -> np.ndarray:
 
 def pool(model_p: np.ndarray, market_p: np.ndarray, won: np.ndarray) -> tuple[float, float]:
     """The record's own (model, market) weights, not shrunk: the maximum-likelihood pool
-    of matches where both probabilities are known (`won` is 1 when p1 won). `PRIOR` is
-    this pool on the tuning periods' forecasts (`acebet evaluate --fit-pool`)."""
+    of the given matches, each with both probabilities (`won` is 1 when p1 won).
+    `PRIOR` is this pool on the tuning periods' forecasts (`acebet evaluate --fit-pool`)."""
     from sklearn.linear_model import LogisticRegression  # training only
 
     x = np.column_stack([_logit(model_p), _logit(market_p)])

@@ -451,10 +451,10 @@ def backtest(settings: Settings, date_from: str, date_to: str, retrain: str,
                    "of match, over all the periods (price: Pinnacle's favourite's "
                    "probability): where the gap is made and where the blend wins.")
 @click.option("--fit-pool", is_flag=True,
-              help="Also print the pool of the pure model and Pinnacle fitted on these "
-                   "periods' matches together: the blend's long-run prior "
-                   "(blend.PRIOR) is this on the tuning periods, refitted when the model "
-                   "changes.")
+              help="Also print the pool of the pure model and Pinnacle, their logit "
+                   "weights fitted on these periods' matches together: the blend's "
+                   "long-run pool (blend.PRIOR) is this on the tuning periods, refitted "
+                   "whenever the model changes.")
 @click.pass_obj
 def evaluate(settings: Settings, period_texts: tuple[str, ...], odds: Path | None,
              retrain: str, saved: Path | None, out: Path | None, against: Path | None,
@@ -536,8 +536,11 @@ def evaluate(settings: Settings, period_texts: tuple[str, ...], odds: Path | Non
         click.echo(output.table(pl.DataFrame([ev.fitted_pool(predictions, periods)])))
     if reference is not None:
         paired = ev.against(predictions, reference, periods)
-        click.echo(f"\nAceBet log loss minus {against}'s, on the matches both forecast"
-                   " (and the blend's, where both runs have one):")
+        models, blends = ev.paired_columns(predictions, reference)
+        click.echo(f"\nAceBet log loss minus {against}'s on the matches both forecast, "
+                   + ev.describe_pairing(models)
+                   + (f"; the blend's where both runs have one, {ev.describe_pairing(blends)}"
+                      if blends else "") + ":")
         click.echo(output.table(paired))
 
 

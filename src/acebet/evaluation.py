@@ -150,11 +150,15 @@ def compare(predictions: pl.DataFrame, periods: list[Period],
 
 
 def fitted_pool(predictions: pl.DataFrame, periods: list[Period]) -> dict[str, float]:
-    """The pool of the pure model and Pinnacle fitted on the periods' matches together
-    (`compare`'s matches): how `blend.PRIOR` is chosen, on the tuning periods' forecasts
-    only, and chosen again after a model change (EVALUATION.md, C67)."""
+    """The pool of the pure model and Pinnacle, (model, market) logit weights fitted on
+    the periods' matches together (`compare`'s matches): how `blend.PRIOR` is chosen, on
+    the tuning periods' forecasts only, and chosen again after a model change
+    (EVALUATION.md, C67). The model is `p1_win_prob`, a multi-seed run's first seed, as
+    the product's fit is one seed's."""
     from acebet import blend
 
+    if REFERENCE not in predictions.columns:
+        raise InputError("the predictions have no Pinnacle odds; run with --odds")
     parts = [(part, y) for _, part, y in same_matches(predictions, periods, [])]
     if not parts:
         raise InputError("no evaluated match with Pinnacle odds in these periods")
@@ -332,13 +336,8 @@ def against(predictions: pl.DataFrame, reference: pl.DataFrame, periods: list[Pe
     own noise: a difference of 0.0005 that a gap to Pinnacle cannot resolve often has an
     interval clear of zero here. That makes the choice between candidates a command."""
     check_reference(reference)
-    shared = [c for c in predictions.columns
-              if c.startswith(SEED_COLUMN) and c in reference.columns] or ["p1_win_prob"]
+    shared, blends = paired_columns(predictions, reference)
     theirs = [f"reference_{c}" for c in shared]
-    blend = FORECASTERS["blend"]
-    blends = [c for c in predictions.columns
-              if c.startswith(BLEND_SEED_COLUMN) and c in reference.columns] or (
-        [blend] if blend in predictions.columns and blend in reference.columns else [])
     joined = predictions.with_columns(_keys()).join(
         reference.select(*_keys(), *[pl.col(c).alias(f"reference_{c}")
                                      for c in shared + blends]),
@@ -368,13 +367,37 @@ def against(predictions: pl.DataFrame, reference: pl.DataFrame, periods: list[Pe
     return pl.DataFrame(rows)
 
 
+def paired_columns(predictions: pl.DataFrame, reference: pl.DataFrame
+                   ) -> tuple[list[str], list[str]]:
+    """The pure model's and the blend's columns `against` pairs: every seed's the two runs
+    share, or else each run's `p1_win_prob` and `p1_blend_prob` (its first seed's).
+    Named so the command can say what was compared: a multi-seed run against a
+    single-seed one compares first seeds, which need not be the same seed."""
+    def seeds(prefix: str) -> list[str]:
+        return [c for c in predictions.columns if c.startswith(prefix) and c in reference.columns]
+
+    blend = FORECASTERS["blend"]
+    return (seeds(SEED_COLUMN) or ["p1_win_prob"],
+            seeds(BLEND_SEED_COLUMN) or ([blend] if blend in predictions.columns
+                                         and blend in reference.columns else []))
+
+
+def describe_pairing(columns: list[str]) -> str:
+    """`paired_columns`' choice in words, for the command's output."""
+    if len(columns) == 1 and not columns[0].startswith((SEED_COLUMN, BLEND_SEED_COLUMN)):
+        return "each run's first seed"
+    return ("seed " if len(columns) == 1 else "seeds ") + ", ".join(
+        c.rsplit("_", 1)[1] for c in columns)
+
+
 def _paired_blend(part: pl.DataFrame, y: np.ndarray, blends: list[str], samples: int,
                   seed: int) -> dict[str, float]:
     """The blend's log loss minus the reference run's, on the matches where both runs
     have every one of `blends`: per seed the two runs share (each seed's blend), and for
     the seeds' mean blends with the same tournament-resampled interval (with no shared
-    seeds, of each run's `p1_blend_prob`). A candidate for the pool changes only these
-    columns, and the blend moves with the fit under it, so it is judged over seeds."""
+    seeds, of each run's `p1_blend_prob`), with the number of those matches. A candidate
+    for the pool changes only these columns, and the blend moves with the fit under it, so
+    it is judged over seeds."""
     theirs = [f"reference_{c}" for c in blends]
     both = np.logical_and.reduce([part[c].is_not_null().to_numpy() for c in blends + theirs])
     if not both.any():
@@ -387,7 +410,8 @@ def _paired_blend(part: pl.DataFrame, y: np.ndarray, blends: list[str], samples:
     gap, low, high = bootstrap_log_loss_gap(
         mean_fit(part, blends), mean_fit(part, theirs), y, part["tourney_id"].to_numpy(),
         samples, seed)
-    return {**per_seed, "blend difference": gap, "blend low": low, "blend high": high}
+    return {"blend n": int(both.sum()), **per_seed, "blend difference": gap,
+            "blend low": low, "blend high": high}
 
 
 def _keys() -> list[pl.Expr]:
