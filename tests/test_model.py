@@ -468,6 +468,21 @@ def test_the_season_switch_adds_the_week_of_the_year_seen_alike_from_both_sides(
     assert np.array_equal(ab, iso) and len(set(iso)) > 10
 
 
+def test_the_age_switch_adds_the_players_mean_age_seen_alike_from_both_sides(
+        db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    con = store.connect(db, read_only=True)
+    feats = _feats(con)
+    con.close()
+    assert "mean_age" not in matrix.matrix_columns(feats)
+    monkeypatch.setattr(matrix, "AGE_INPUT", True)
+    assert "mean_age" in matrix.matrix_columns(feats)
+    ab = matrix.model_matrix(feats)["mean_age"].to_numpy()
+    ba = matrix.model_matrix(feats, swap=True)["mean_age"].to_numpy()
+    assert np.array_equal(ab, ba, equal_nan=True)
+    both = ((feats["p1_age"] + feats["p2_age"]) / 2).to_numpy()
+    assert np.allclose(ab, both, equal_nan=True) and np.isfinite(ab).sum() > 10
+
+
 def test_the_linear_design_flips_sign_exactly_when_the_players_swap() -> None:
     ab, ba, columns = _matrix_with_market(np.random.default_rng(1), 500)
     d_ab, d_ba = linear.design(ab, columns), linear.design(ba, columns)

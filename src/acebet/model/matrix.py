@@ -52,6 +52,12 @@ LAYOFF_INPUTS = ["max_log_days_since"]
 # lets the trees shrink or stretch a difference by the season.
 SEASON_INPUT = False
 SEASON_INPUTS = ["week_of_year"]
+# C69 (an evaluation switch, off): the two players' mean age, symmetric. With only the
+# age difference the trees cannot tell 19 against 24 from 30 against 35; with the mean
+# they know both ages, so they can learn that a young player's rating lags his level
+# (a fast riser) and an old one's leads it.
+AGE_INPUT = False
+AGE_INPUTS = ["mean_age"]
 # C58 (with `features.elo.FADED_EXPERIENCE`, off): the less certain player's experience,
 # faded by his layoff (C52), symmetric.
 FADED_INPUTS = ["min_log_kn"]
@@ -95,6 +101,7 @@ def model_matrix(feats: pl.DataFrame, params: EloParams = EloParams(), *, swap: 
         "max_log_days_since": _log1p(pl.max_horizontal(pl.col(f"{a}_days_since"),
                                                        pl.col(f"{b}_days_since"))),
         "week_of_year": pl.col("tourney_date").dt.week().cast(pl.Float64),
+        "mean_age": ((pl.col(f"{a}_age") + pl.col(f"{b}_age")) / 2).cast(pl.Float64),
     }
     if "p1_kn" in feats.columns:
         inputs["min_log_kn"] = _log1p(pl.min_horizontal(pl.col(f"{a}_kn"), pl.col(f"{b}_kn")))
@@ -130,6 +137,8 @@ def matrix_columns(feats: pl.DataFrame) -> list[str]:
         columns += LAYOFF_INPUTS
     if SEASON_INPUT:
         columns += SEASON_INPUTS
+    if AGE_INPUT:
+        columns += AGE_INPUTS
     if "p1_kn" in feats.columns:
         columns += FADED_INPUTS
     return columns
