@@ -25,20 +25,28 @@ def history(ingested_db: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
         con.close()
 
 
-def test_appending_later_matches_never_changes_earlier_features(history) -> None:
+@pytest.fixture(scope="module")
+def history_features(history: tuple[pl.DataFrame, pl.DataFrame]) -> pl.DataFrame:
+    """The whole history's features, built once for the tests that only read them."""
+    matches, players = history
+    return F.build(F.timeline(matches), players)
+
+
+def test_appending_later_matches_never_changes_earlier_features(history, history_features
+                                                                ) -> None:
     matches, players = history
     dates = matches["tourney_date"].unique().sort()
     cut = dates[int(len(dates) * 0.8)]
-    full = F.build(F.timeline(matches), players)
+    full = history_features
     early = F.build(F.timeline(matches.filter(pl.col("tourney_date") < cut)), players)
     before = full.filter(pl.col("tourney_date") < cut)
     assert before.height == early.height > 0
     assert_frame_equal(before.drop("row"), early.drop("row"))
 
 
-def test_a_players_first_match_uses_the_priors(history) -> None:
-    matches, players = history
-    feats = F.build(F.timeline(matches), players)
+def test_a_players_first_match_uses_the_priors(history, history_features) -> None:
+    matches, _ = history
+    feats = history_features
     long = pl.concat([
         feats.select("row", pl.col("p1_id").alias("player"), pl.col("p1_elo").alias("elo"),
                      pl.col("p1_n").alias("n"), pl.col("p1_form10").alias("form"),

@@ -226,6 +226,7 @@ def test_json_logs_carry_the_run_fields(db: Path, tmp_path: Path) -> None:
     assert finished["model_version"] == 1 and "seconds" in finished
 
 
+@pytest.mark.reliability  # fault injection: kills three processes (the long suite)
 @pytest.mark.parametrize("point", ["score:computed", "score:in-transaction",
                                    "score:before-commit"])
 def test_sigkill_in_the_middle_of_score_leaves_nothing_and_the_next_run_completes(
@@ -247,6 +248,7 @@ def test_sigkill_in_the_middle_of_score_leaves_nothing_and_the_next_run_complete
     assert result.exit_code == 0 and "3 predictions written" in result.output
 
 
+@pytest.mark.reliability  # three processes racing for the lock (the long suite)
 def test_two_scores_at_once_one_writes_the_other_exits_75_or_writes_nothing(
     db: Path, tmp_path: Path
 ) -> None:
