@@ -115,12 +115,18 @@ def evaluate(
     elif stored.height:  # the odds loaded with `acebet odds load`
         market = stored
     parts, model, pool = [], None, []
+    youth_record: list[pl.DataFrame] = []  # C71: out-of-sample forecasts, p1 = winner
     with progress_mod.task("backtest: periods", windows, enabled=progress) as bar:
         for lo, hi in bar:
             if model is None:
                 model = M.fit(feats, lo, params=None if seed is None else
                               {"random_state": seed})
                 pool.append(model.validation)
+                if M.YOUTH_AGE:
+                    youth_record.append(model.validation.join(
+                        feats.select("tourney_id", "match_num", "p1_age", "p2_age"),
+                        on=["tourney_id", "match_num"], how="left").select(
+                        "model_prob", "p1_age", "p2_age"))
             else:
                 model = M.update_on(data, lo, model)
             k = data.count_before(lo)
@@ -133,10 +139,13 @@ def evaluate(
                 continue
             rank_p = ranking.predict_proba(
                 M.model_matrix(target).select("log_rank_diff").to_numpy())[:, 1]
+            model_p = model.predict_proba(target)
+            if M.YOUTH_AGE:
+                model_p = _youth_shifted(youth_record, target, model_p)
             scored = target.select(
                 "tourney_date", "tourney_id", "match_num", "tourney_level", "surface", "round",
                 "p1_id", "p2_id", "elo_prob",
-                pl.Series("model_prob", model.predict_proba(target)),
+                pl.Series("model_prob", model_p),
                 pl.Series("rank_prob", rank_p),
             )
             if market is not None:
@@ -158,6 +167,22 @@ def evaluate(
     table = metric_table(predictions)
     backtest_id = f"backtest-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     return BacktestResult(backtest_id, predictions, table, date_from, date_to, retrain)
+
+
+def _youth_shifted(record: list[pl.DataFrame], target: pl.DataFrame, model_p: np.ndarray
+                   ) -> np.ndarray:
+    """C71: the period's forecasts shifted toward the young side by the shift that fits
+    the record so far; the unshifted forecasts then join the record (p1 = winner, so
+    every record row was won by p1)."""
+    from acebet.model import youth
+
+    held = pl.concat(record)
+    shift = youth.fit_shift(held["model_prob"].to_numpy(),
+                            youth.young_side(held, M.YOUTH_AGE), np.ones(held.height))
+    log.info("youth shift", extra={"shift": round(shift, 4), "record": held.height})
+    record.append(target.select("p1_age", "p2_age").with_columns(
+        pl.Series("model_prob", model_p)).select("model_prob", "p1_age", "p2_age"))
+    return youth.shifted(model_p, shift, youth.young_side(target, M.YOUTH_AGE))
 
 
 def _market_rating_inputs(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame,

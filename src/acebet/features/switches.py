@@ -22,7 +22,7 @@ EVALUATION_SWITCHES = [
     "features.market.MARKET_RESULT_K", "features.elo.FIVE_SETS",
     "features.elo.FADED_EXPERIENCE", "features.serve.SERVE_NEWCOMER",
     "features.serve.SERVE_SKIP_RETIRED", "model.matrix.LAYOFF_INPUT",
-    "model.matrix.SEASON_INPUT", "model.matrix.AGE_INPUT",
+    "model.matrix.SEASON_INPUT", "model.matrix.AGE_INPUT", "model.YOUTH_AGE",
 ]
 
 
@@ -56,7 +56,7 @@ def settable() -> dict[str, tuple[object, str]]:
         FE: ["FIVE_SETS", "FADED_EXPERIENCE"],
         FS: ["SERVE_K", "SERVE_SURFACE_K", "SERVE_NEWCOMER", "SERVE_SKIP_RETIRED"],
         MX: ["LAYOFF_INPUT", "SEASON_INPUT", "AGE_INPUT"],
-        M: ["RECENCY_HALF_LIFE_YEARS", "UPDATE_TREES", "BASE_MARGIN"],
+        M: ["RECENCY_HALF_LIFE_YEARS", "UPDATE_TREES", "BASE_MARGIN", "YOUTH_AGE"],
         L: ["WEIGHT"],
         B: ["PRIOR_MATCHES"],
     }

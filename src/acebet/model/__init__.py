@@ -64,6 +64,10 @@ RECENCY_HALF_LIFE_YEARS = 0.0
 # Trees grown at each walk-forward refit after the first (`update_on`); 5 matched full
 # refits on the tuning periods, 20 did worse (EVALUATION.md).
 UPDATE_TREES = 5
+# C71 (an evaluation switch, off): >0 shifts a backtest's forecasts toward players under
+# this age by a logit fitted each month on the run's own out-of-sample record
+# (`model.youth`); 0 leaves them as the model gives them.
+YOUTH_AGE = 0.0
 TEMPERATURE_BOUNDS = (0.3, 3.0)  # what the calibration may choose; 1.0 means none
 # The raw score's starting point before any tree: BASE_MARGIN times the surface-blended
 # Elo difference (ln 10 / 400 turns it into the Elo logit), so the trees learn what the

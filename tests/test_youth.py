@@ -1,0 +1,74 @@
+"""C71's youth shift (`model.YOUTH_AGE`, an evaluation switch): fitted on the record,
+symmetric, and applied by a backtest only where one side is young."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from acebet import backtest as bt
+from acebet import store
+from acebet.features import switches
+from acebet.model import youth
+from tests.conftest import copy_db
+
+
+def _record(shift: float, n: int = 20_000, seed: int = 3
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    z = rng.normal(0.0, 1.0, n)
+    side = rng.choice([-1.0, 0.0, 1.0], n)
+    won = (rng.random(n) < 1 / (1 + np.exp(-(z + shift * side)))).astype(float)
+    return 1 / (1 + np.exp(-z)), side, won
+
+
+def test_the_shift_is_the_one_the_outcomes_carry_and_none_without_an_effect() -> None:
+    assert abs(youth.fit_shift(*_record(0.4)) - 0.4) < 0.08
+    assert abs(youth.fit_shift(*_record(0.0))) < 0.06
+    p, side, won = _record(0.4, n=150)
+    assert youth.fit_shift(p, np.where(np.arange(150) < 60, side, 0.0), won) == 0.0
+
+
+def test_the_shifted_forecast_is_symmetric_and_moves_only_matches_with_one_young_side(
+) -> None:
+    p = np.array([0.3, 0.5, 0.8, 0.6])
+    side = np.array([1.0, -1.0, 0.0, 1.0])
+    out = youth.shifted(p, 0.3, side)
+    assert np.allclose(1 - out, youth.shifted(1 - p, 0.3, -side))
+    assert out[0] > p[0] and out[1] < p[1] and np.isclose(out[2], p[2])
+    frame = pl.DataFrame({"p1_age": [19.0, 30.0, None, 19.5], "p2_age": [25.0, 18.0, 18.0, 19.0]})
+    assert youth.young_side(frame, 21.0).tolist() == [1.0, -1.0, -1.0, 0.0]
+
+
+def test_a_backtest_with_the_switch_moves_the_matches_with_one_young_side_only(
+    trained_synthetic_db: Path, tmp_path: Path
+) -> None:
+    con = store.connect(copy_db(trained_synthetic_db, tmp_path), read_only=True)
+    try:
+        def run() -> pl.DataFrame:
+            return bt.evaluate(con, dt.date(2022, 1, 1), dt.date(2022, 4, 30),
+                               progress=False).predictions
+
+        plain = run()
+        with switches.switched(["model.YOUTH_AGE=25"]):
+            shifted = run()
+        dob = pl.DataFrame(con.execute("SELECT player_id, dob FROM players").fetchall(),
+                           schema=["player_id", "dob"], orient="row")
+    finally:
+        con.close()
+    ages = plain.join(dob.rename({"player_id": "p1_id", "dob": "d1"}), on="p1_id").join(
+        dob.rename({"player_id": "p2_id", "dob": "d2"}), on="p2_id").with_columns(
+        p1_age=(pl.col("tourney_date") - pl.col("d1")).dt.total_days() / 365.25,
+        p2_age=(pl.col("tourney_date") - pl.col("d2")).dt.total_days() / 365.25)
+    side = youth.young_side(ages, 25.0)
+    moved = shifted["p1_win_prob"].to_numpy() != plain["p1_win_prob"].to_numpy()
+    assert ages.height == plain.height and (side == 0).any() and (side != 0).any()
+    assert not moved[side == 0].any()
+    # by the last month the record holds enough matches with a young side to fit a shift
+    last = (ages["tourney_date"] >= dt.date(2022, 4, 1)).to_numpy()
+    assert moved[(side != 0) & last].all() and (side[last] != 0).any()
+    assert plain.drop("p1_win_prob", "p1_blend_prob", strict=False).equals(
+        shifted.drop("p1_win_prob", "p1_blend_prob", strict=False))
