@@ -592,6 +592,17 @@ def test_a_linear_learner_training_never_writes_is_refused(db: Path, spec: objec
         M.load(store.connect(db, read_only=True))
 
 
+@pytest.mark.parametrize("spec", [
+    {"age": 20.0, "shift": 1.5}, {"age": 0.0, "shift": 0.1}, {"age": 20.0, "shift": True},
+    {"age": "20", "shift": 0.1}, {"age": 20.0}, "not a dict",
+], ids=str)
+def test_a_youth_shift_training_never_writes_is_refused(db: Path, spec: object) -> None:
+    _edit_metadata(db, youth=spec)
+    _recompute_checksums(db)
+    with pytest.raises(StoreError, match="its youth shift is not one training writes"):
+        M.load(store.connect(db, read_only=True))
+
+
 def test_a_rarely_non_zero_block_cannot_blow_up_its_coefficient() -> None:
     """An unranked player with odds (9 matches in 185,000 of the real history, all lost):
     scaled by its own spread that block's coefficient reached 25 and would have decided

@@ -1,5 +1,5 @@
-"""C71's youth shift (`model.YOUTH_AGE`, an evaluation switch): fitted on the record,
-symmetric, and applied by a backtest only where one side is young."""
+"""C71's youth shift (`model.YOUTH_AGE`): fitted on the record, stored with the model,
+exactly symmetric, and applied only where one side is young."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ import numpy as np
 import polars as pl
 
 from acebet import backtest as bt
+from acebet import model as M
 from acebet import store
 from acebet.features import switches
 from acebet.model import youth
+from acebet.model.matrix import swap_sides
 from tests.conftest import copy_db
 
 
@@ -52,7 +54,8 @@ def test_a_backtest_with_the_switch_moves_the_matches_with_one_young_side_only(
             return bt.evaluate(con, dt.date(2022, 1, 1), dt.date(2022, 4, 30),
                                progress=False).predictions
 
-        plain = run()
+        with switches.switched(["model.YOUTH_AGE=0"]):
+            plain = run()
         with switches.switched(["model.YOUTH_AGE=25"]):
             shifted = run()
         dob = pl.DataFrame(con.execute("SELECT player_id, dob FROM players").fetchall(),
@@ -72,3 +75,26 @@ def test_a_backtest_with_the_switch_moves_the_matches_with_one_young_side_only(
     assert moved[(side != 0) & last].all() and (side[last] != 0).any()
     assert plain.drop("p1_win_prob", "p1_blend_prob", strict=False).equals(
         shifted.drop("p1_win_prob", "p1_blend_prob", strict=False))
+
+
+def test_a_stored_shift_moves_the_young_sides_forecasts_and_keeps_exact_symmetry(
+    trained_synthetic_db: Path, tmp_path: Path
+) -> None:
+    con = store.connect(copy_db(trained_synthetic_db, tmp_path), read_only=True)
+    try:
+        _, model = M.load(con)
+        from acebet import features as F
+
+        feats = F.build(F.timeline(F.load_matches(con)), F.load_players(con)).tail(400)
+    finally:
+        con.close()
+    assert set(model.metadata["youth"]) == {"age", "shift", "matches"}
+    model.metadata["youth"] = {"age": 25.0, "shift": 0.3, "matches": 5000}
+    side = youth.young_side(feats, 25.0)
+    with_shift = model.predict_proba(feats)
+    without = model.predict_proba(feats, youth_shift=False)
+    assert (side != 0).any() and (side == 0).any()
+    assert np.array_equal(with_shift[side == 0], without[side == 0])
+    assert (with_shift[side > 0] > without[side > 0]).all()
+    assert (with_shift[side < 0] < without[side < 0]).all()
+    assert np.array_equal(with_shift, 1.0 - model.predict_proba(swap_sides(feats)))

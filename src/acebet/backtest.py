@@ -126,7 +126,7 @@ def evaluate(
                     youth_record.append(model.validation.join(
                         feats.select("tourney_id", "match_num", "p1_age", "p2_age"),
                         on=["tourney_id", "match_num"], how="left").select(
-                        "model_prob", "p1_age", "p2_age"))
+                        "p1_age", "p2_age", "model_prob"))
             else:
                 model = M.update_on(data, lo, model)
             k = data.count_before(lo)
@@ -139,9 +139,9 @@ def evaluate(
                 continue
             rank_p = ranking.predict_proba(
                 M.model_matrix(target).select("log_rank_diff").to_numpy())[:, 1]
+            if M.YOUTH_AGE:  # C71: the shift refitted on the record so far
+                _refit_youth_shift(model, youth_record, target)
             model_p = model.predict_proba(target)
-            if M.YOUTH_AGE:
-                model_p = _youth_shifted(youth_record, target, model_p)
             scored = target.select(
                 "tourney_date", "tourney_id", "match_num", "tourney_level", "surface", "round",
                 "p1_id", "p2_id", "elo_prob",
@@ -169,20 +169,19 @@ def evaluate(
     return BacktestResult(backtest_id, predictions, table, date_from, date_to, retrain)
 
 
-def _youth_shifted(record: list[pl.DataFrame], target: pl.DataFrame, model_p: np.ndarray
-                   ) -> np.ndarray:
-    """C71: the period's forecasts shifted toward the young side by the shift that fits
-    the record so far; the unshifted forecasts then join the record (p1 = winner, so
-    every record row was won by p1)."""
+def _refit_youth_shift(model: M.TrainedModel, record: list[pl.DataFrame],
+                       target: pl.DataFrame) -> None:
+    """C71: the youth shift fitted on the out-of-sample record so far (the validation
+    window, then every earlier period of the run), as `train` fits it on the validation
+    window alone; the period's forecasts without the shift then join the record."""
     from acebet.model import youth
 
     held = pl.concat(record)
-    shift = youth.fit_shift(held["model_prob"].to_numpy(),
-                            youth.young_side(held, M.YOUTH_AGE), np.ones(held.height))
-    log.info("youth shift", extra={"shift": round(shift, 4), "record": held.height})
+    model.metadata["youth"] = youth.fit_record(held["model_prob"].to_numpy(), held,
+                                               M.YOUTH_AGE)
+    log.info("youth shift", extra={**model.metadata["youth"], "record": held.height})
     record.append(target.select("p1_age", "p2_age").with_columns(
-        pl.Series("model_prob", model_p)).select("model_prob", "p1_age", "p2_age"))
-    return youth.shifted(model_p, shift, youth.young_side(target, M.YOUTH_AGE))
+        pl.Series("model_prob", model.predict_proba(target, youth_shift=False))))
 
 
 def _market_rating_inputs(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame,

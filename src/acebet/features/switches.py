@@ -22,7 +22,7 @@ EVALUATION_SWITCHES = [
     "features.market.MARKET_RESULT_K", "features.elo.FIVE_SETS",
     "features.elo.FADED_EXPERIENCE", "features.serve.SERVE_NEWCOMER",
     "features.serve.SERVE_SKIP_RETIRED", "model.matrix.LAYOFF_INPUT",
-    "model.matrix.SEASON_INPUT", "model.matrix.AGE_INPUT", "model.YOUTH_AGE",
+    "model.matrix.SEASON_INPUT", "model.matrix.AGE_INPUT",
 ]
 
 

@@ -33,6 +33,7 @@ from acebet.features import market as FM
 from acebet.features import serve as FS
 from acebet.features.switches import require_default_features
 from acebet.model import linear as L
+from acebet.model import youth
 from acebet.model.matrix import (  # noqa: F401
     FEATURES,
     MARKET_INPUTS,
@@ -64,10 +65,9 @@ RECENCY_HALF_LIFE_YEARS = 0.0
 # Trees grown at each walk-forward refit after the first (`update_on`); 5 matched full
 # refits on the tuning periods, 20 did worse (EVALUATION.md).
 UPDATE_TREES = 5
-# C71 (an evaluation switch, off): >0 shifts a backtest's forecasts toward players under
-# this age by a logit fitted each month on the run's own out-of-sample record
-# (`model.youth`); 0 leaves them as the model gives them.
-YOUTH_AGE = 0.0
+# C71 (adopted): forecasts shift toward a player under this age by a logit fitted on the
+# model's own out-of-sample record (`model.youth`); 0 turns the shift off.
+YOUTH_AGE = 20.0
 TEMPERATURE_BOUNDS = (0.3, 3.0)  # what the calibration may choose; 1.0 means none
 # The raw score's starting point before any tree: BASE_MARGIN times the surface-blended
 # Elo difference (ln 10 / 400 turns it into the Elo logit), so the trees learn what the
@@ -78,11 +78,15 @@ BASE_MARGIN = 0.0
 BASE_FEATURE = "blend_diff"
 
 
-def symmetric_probability(m_ab: np.ndarray, m_ba: np.ndarray, temperature: float = 1.0
-                          ) -> np.ndarray:
-    """P(A beats B) from raw scores of both orientations; exactly 1 − P(B beats A)."""
+def symmetric_probability(m_ab: np.ndarray, m_ba: np.ndarray, temperature: float = 1.0,
+                          shift: np.ndarray | None = None) -> np.ndarray:
+    """P(A beats B) from raw scores of both orientations; exactly 1 − P(B beats A).
+    `shift` (logits, antisymmetric: it flips sign when A and B swap) is added after the
+    temperature."""
     s = (np.asarray(m_ab, dtype=np.float64) - np.asarray(m_ba, dtype=np.float64)) / 2.0
     s = s * temperature
+    if shift is not None:
+        s = s + shift
     favourite = 1.0 / (1.0 + np.exp(-np.abs(s)))
     return np.where(s >= 0, favourite, 1.0 - favourite)
 
@@ -143,14 +147,20 @@ class TrainedModel:
             score = L.mixed(score, X, self.features, weight, coef)
         return score
 
-    def predict_proba(self, feats: pl.DataFrame) -> np.ndarray:
-        """P(p1 wins) for every row of a feature frame (`features.build` output)."""
+    def predict_proba(self, feats: pl.DataFrame, *, youth_shift: bool = True) -> np.ndarray:
+        """P(p1 wins) for every row of a feature frame (`features.build` output), with
+        the stored youth shift (C71) unless `youth_shift` is False (the forecast the
+        shift is fitted on)."""
         if feats.height == 0:
             return np.empty(0)
         columns = self.features
         ab = model_matrix(feats).select(columns).to_numpy()
         ba = model_matrix(feats, swap=True).select(columns).to_numpy()
-        return symmetric_probability(self.margin(ab), self.margin(ba), self.temperature)
+        stored = self.metadata.get("youth") if youth_shift else None
+        shift = (stored["shift"] * youth.young_side(feats, stored["age"])
+                 if stored and stored["shift"] else None)
+        return symmetric_probability(self.margin(ab), self.margin(ba), self.temperature,
+                                     shift)
 
     def to_text(self) -> str:
         if self.updates:
@@ -260,6 +270,7 @@ def fit(feats: pl.DataFrame, train_to: dt.date, *, params: dict | None = None,
         linear = {"weight": weight, "coef": L.fit(
             x_all[:rows.height], columns,
             _weights(rows, train_to, half_life)[:rows.height]).tolist()}
+    young = youth.fit_record(val_p, val, YOUTH_AGE) if YOUTH_AGE else None
     metadata = {
         "features": columns,
         "params": {**params, "n_estimators": trees},
@@ -267,6 +278,7 @@ def fit(feats: pl.DataFrame, train_to: dt.date, *, params: dict | None = None,
         "calibration": calibration,
         "base_margin": margin,
         **({"linear": linear} if linear else {}),
+        **({"youth": young} if young else {}),
         "recency_half_life_years": half_life,
         "train_from": str(TRAIN_FROM),
         "train_to": str(train_to),
@@ -449,6 +461,7 @@ def check_metadata(version: int | str, meta: object) -> float:
             f"training chooses (1, or {low} to {high}); retrain or activate another version"
         )
     check_linear(version, meta)
+    check_youth(version, meta)
     margin = meta.get("base_margin", 0.0)  # models from before it had none
     if margin not in (0.0, ELO_LOGIT) or isinstance(margin, bool):
         raise StoreError(
@@ -458,6 +471,27 @@ def check_metadata(version: int | str, meta: object) -> float:
     return float(temperature)
 
 
+
+
+def check_youth(version: int | str, meta: dict) -> None:
+    """Refuse a youth shift (C71) training would not have written (models before it have
+    none and score without it)."""
+    spec = meta.get("youth")
+    if spec is None:
+        return
+
+    def number(key: str) -> float | None:
+        value = spec.get(key) if isinstance(spec, dict) else None
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        return float(value) if ok and np.isfinite(value) else None
+
+    age, shift = number("age"), number("shift")
+    if age is None or not 0.0 < age < 100.0 or shift is None or abs(shift) > youth.BOUND:
+        raise StoreError(
+            f"model version {version}: its youth shift is not one training writes (an "
+            f"age in (0, 100) and a shift within ±{youth.BOUND:g}); retrain or activate "
+            "another version"
+        )
 
 
 def check_linear(version: int | str, meta: dict) -> None:

@@ -1,11 +1,14 @@
-"""C71 (an evaluation switch, `model.YOUTH_AGE`, off): a shift of the logit toward the
-younger side, learnt walking forward from the backtest's own out-of-sample forecasts.
+"""C71 (`model.YOUTH_AGE`, adopted): a shift of the logit toward the young side, learnt
+from the model's own out-of-sample forecasts: `train` fits it on the fit's validation
+window and stores it with the model version; a backtest refits it every month on the
+run's record so far, as it refits the blend's weights.
 
 The history the model trains on shows no youth effect on average, so no input can
 teach it one (C69); from 2019 on, young players were underrated more and more, by the
-closing line too. The shift is fitted each month on the record so far, so it stays near
-zero while there is no effect and follows one when it appears. The sign input is
-antisymmetric, so the forecast stays symmetric.
+closing line too. The shift is fitted on the recent record, so it stays near zero while
+there is no effect and follows one when it appears. The sign input is antisymmetric
+and the shift is added to the symmetric margin (`model.symmetric_probability`), so the
+forecast stays exactly symmetric.
 """
 
 from __future__ import annotations
@@ -15,6 +18,9 @@ import polars as pl
 
 MIN_MATCHES = 100  # fewer record matches with one young side than this: no shift
 BOUND = 1.0  # the shift's range, in logits
+# The fitted shift is shrunk toward 0 as if this many matches of record had found none:
+# six months (what `train` has) hold a few hundred matches with one young side.
+SHRINK_MATCHES = 1000
 
 
 def young_side(frame: pl.DataFrame, age: float) -> np.ndarray:
@@ -54,3 +60,13 @@ def shifted(model_p: np.ndarray, shift: float, side: np.ndarray) -> np.ndarray:
     model_p = np.asarray(model_p, dtype=np.float64)
     moved = 1.0 / (1.0 + np.exp(-(_logit(model_p) + shift * side)))
     return np.where(side == 0, model_p, moved)
+
+
+def fit_record(model_p: np.ndarray, ages: pl.DataFrame, age: float) -> dict[str, float]:
+    """The stored form of the shift: fitted on a record of out-of-sample forecasts of
+    played matches (p1 = winner, `ages` holding p1_age and p2_age) and shrunk."""
+    side = young_side(ages, age)
+    matches = int((side != 0).sum())
+    shift = fit_shift(model_p, side, np.ones(len(side)))
+    return {"age": float(age), "shift": shift * matches / (matches + SHRINK_MATCHES),
+            "matches": matches}
