@@ -24,8 +24,9 @@ if TYPE_CHECKING:
 
 MIN_MATCHES = 200  # fewer matches with odds than this: no weights, no blend
 # The pool fitted on the protocol's matches of the tuning periods (2015-2020: the default
-# command's out-of-sample forecasts, seed 7, and Pinnacle): 2021-22 never informed it.
-PRIOR = {"model": 0.14, "market": 0.89}
+# command's out-of-sample forecasts, seed 7, and Pinnacle; `evaluate --fit-pool`),
+# refitted with the youth shift (C71): 2021-22 never informed it.
+PRIOR = {"model": 0.15, "market": 0.88}
 PRIOR_MATCHES = 5000  # the prior's weight, in matches of record (0: the record alone)
 EPS = 1e-6
 
