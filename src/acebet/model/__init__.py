@@ -482,8 +482,13 @@ def check_youth(version: int | str, meta: dict) -> None:
 
     def number(key: str) -> float | None:
         value = spec.get(key) if isinstance(spec, dict) else None
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        return float(value) if ok and np.isfinite(value) else None
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            return None
+        try:
+            value = float(value)  # an integer too large for a float overflows here
+        except OverflowError:
+            return None
+        return value if np.isfinite(value) else None
 
     age, shift = number("age"), number("shift")
     if age is None or not 0.0 < age < 100.0 or shift is None or abs(shift) > youth.BOUND:
