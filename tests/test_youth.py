@@ -34,13 +34,7 @@ def test_the_shift_is_the_one_the_outcomes_carry_and_none_without_an_effect() ->
     assert youth.fit_shift(p, np.where(np.arange(150) < 60, side, 0.0), won) == 0.0
 
 
-def test_the_shifted_forecast_is_symmetric_and_moves_only_matches_with_one_young_side(
-) -> None:
-    p = np.array([0.3, 0.5, 0.8, 0.6])
-    side = np.array([1.0, -1.0, 0.0, 1.0])
-    out = youth.shifted(p, 0.3, side)
-    assert np.allclose(1 - out, youth.shifted(1 - p, 0.3, -side))
-    assert out[0] > p[0] and out[1] < p[1] and np.isclose(out[2], p[2])
+def test_a_young_side_is_the_one_under_the_age_and_an_unknown_age_is_not_young() -> None:
     frame = pl.DataFrame({"p1_age": [19.0, 30.0, None, 19.5], "p2_age": [25.0, 18.0, 18.0, 19.0]})
     assert youth.young_side(frame, 21.0).tolist() == [1.0, -1.0, -1.0, 0.0]
 

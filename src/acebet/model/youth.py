@@ -54,14 +54,6 @@ def fit_shift(model_p: np.ndarray, side: np.ndarray, won: np.ndarray) -> float:
     return float(minimize_scalar(loss, bounds=(-BOUND, BOUND), method="bounded").x)
 
 
-def shifted(model_p: np.ndarray, shift: float, side: np.ndarray) -> np.ndarray:
-    """P(p1 wins) with the logit moved by `shift` toward the young side; a match without
-    one young side keeps its forecast exactly."""
-    model_p = np.asarray(model_p, dtype=np.float64)
-    moved = 1.0 / (1.0 + np.exp(-(_logit(model_p) + shift * side)))
-    return np.where(side == 0, model_p, moved)
-
-
 def fit_record(model_p: np.ndarray, ages: pl.DataFrame, age: float) -> dict[str, float]:
     """The stored form of the shift: fitted on a record of out-of-sample forecasts of
     played matches (p1 = winner, `ages` holding p1_age and p2_age) and shrunk."""
