@@ -92,3 +92,25 @@ def test_a_stored_shift_moves_the_young_sides_forecasts_and_keeps_exact_symmetry
     assert (with_shift[side > 0] > without[side > 0]).all()
     assert (with_shift[side < 0] < without[side < 0]).all()
     assert np.array_equal(with_shift, 1.0 - model.predict_proba(swap_sides(feats)))
+
+
+def test_the_validation_forecasts_the_blend_is_fitted_on_carry_the_stored_shift(
+    trained_synthetic_db: Path, tmp_path: Path
+) -> None:
+    con = store.connect(copy_db(trained_synthetic_db, tmp_path), read_only=True)
+    try:
+        from acebet import features as F
+
+        feats = F.build(F.timeline(F.load_matches(con)), F.load_players(con))
+    finally:
+        con.close()
+    with switches.switched(["model.YOUTH_AGE=25"]):
+        model = M.fit(feats, feats["tourney_date"].max())
+    stored = model.metadata["youth"]
+    assert stored["shift"] != 0.0
+    held = model.validation.join(feats.select("tourney_id", "match_num", "p1_age", "p2_age"),
+                                 on=["tourney_id", "match_num"], how="left")
+    side = youth.young_side(held, 25.0)
+    moved = youth._logit(held["model_prob"]) - youth._logit(held["unshifted_prob"])
+    assert (side != 0).any() and (side == 0).any()
+    assert np.allclose(moved, stored["shift"] * side, atol=1e-9)

@@ -121,12 +121,12 @@ def evaluate(
             if model is None:
                 model = M.fit(feats, lo, params=None if seed is None else
                               {"random_state": seed})
-                pool.append(model.validation)
+                pool.append(model.validation.drop("unshifted_prob"))
                 if M.YOUTH_AGE:
                     youth_record.append(model.validation.join(
                         feats.select("tourney_id", "match_num", "p1_age", "p2_age"),
                         on=["tourney_id", "match_num"], how="left").select(
-                        "p1_age", "p2_age", "model_prob"))
+                        "p1_age", "p2_age", pl.col("unshifted_prob").alias("model_prob")))
             else:
                 model = M.update_on(data, lo, model)
             k = data.count_before(lo)

@@ -103,8 +103,9 @@ class TrainedModel:
     booster: lgb.Booster
     temperature: float = 1.0
     metadata: dict[str, object] = field(default_factory=dict)
-    # out-of-sample P(p1 wins) on the validation window of `fit` (p1 = winner); the blend
-    # weights are fitted on it. Not stored.
+    # out-of-sample P(p1 wins) on the validation window of `fit` (p1 = winner), with the
+    # youth shift (`model_prob`, what the blend weights are fitted on) and without it
+    # (`unshifted_prob`, what the shift is fitted on). Not stored.
     validation: pl.DataFrame | None = field(default=None, repr=False)
     # trees grown by walk-forward updates (`update_on`), added to the booster's score;
     # backtests only, never stored
@@ -299,8 +300,14 @@ def fit(feats: pl.DataFrame, train_to: dt.date, *, params: dict | None = None,
             "python": platform.python_version(),
         },
     }
+    # The blend is fitted on `model_prob`, the forecast as the model version gives it (with
+    # the youth shift); the shift itself is refitted on `unshifted_prob` (backtests).
+    shift = (young["shift"] * youth.young_side(val, young["age"])
+             if young and young["shift"] else None)
     held_out = val.select("tourney_id", "match_num", "tourney_date", "p1_id", "p2_id",
-                          pl.Series("model_prob", val_p))
+                          pl.Series("model_prob", symmetric_probability(
+                              m_ab, m_ba, temperature, shift)),
+                          pl.Series("unshifted_prob", val_p))
     return TrainedModel(final.booster_, temperature, metadata, held_out)
 
 
