@@ -157,9 +157,7 @@ class TrainedModel:
         columns = self.features
         ab = model_matrix(feats).select(columns).to_numpy()
         ba = model_matrix(feats, swap=True).select(columns).to_numpy()
-        stored = self.metadata.get("youth") if youth_shift else None
-        shift = (stored["shift"] * youth.young_side(feats, stored["age"])
-                 if stored and stored["shift"] else None)
+        shift = youth.logit_shift(self.metadata.get("youth"), feats) if youth_shift else None
         return symmetric_probability(self.margin(ab), self.margin(ba), self.temperature,
                                      shift)
 
@@ -302,8 +300,7 @@ def fit(feats: pl.DataFrame, train_to: dt.date, *, params: dict | None = None,
     }
     # The blend is fitted on `model_prob`, the forecast as the model version gives it (with
     # the youth shift); the shift itself is refitted on `unshifted_prob` (backtests).
-    shift = (young["shift"] * youth.young_side(val, young["age"])
-             if young and young["shift"] else None)
+    shift = youth.logit_shift(young, val)
     held_out = val.select("tourney_id", "match_num", "tourney_date", "p1_id", "p2_id",
                           pl.Series("model_prob", symmetric_probability(
                               m_ab, m_ba, temperature, shift)),

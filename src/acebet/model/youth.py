@@ -32,6 +32,14 @@ def young_side(frame: pl.DataFrame, age: float) -> np.ndarray:
     return young("p1") - young("p2")
 
 
+def logit_shift(spec: dict | None, frame: pl.DataFrame) -> np.ndarray | None:
+    """The stored shift (`metadata.youth`) for each row of `frame`, in logits; None when
+    there is none to apply."""
+    if not spec or not spec["shift"]:
+        return None
+    return spec["shift"] * young_side(frame, spec["age"])
+
+
 def _logit(p: np.ndarray) -> np.ndarray:
     p = np.clip(np.asarray(p, dtype=np.float64), 1e-6, 1 - 1e-6)
     return np.log(p) - np.log1p(-p)
