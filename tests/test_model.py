@@ -494,6 +494,26 @@ def test_the_linear_design_flips_sign_exactly_when_the_players_swap() -> None:
     assert linear.design(ab[:, :len(plain)], plain).shape[1] == linear.width(plain)
 
 
+def test_the_surface_switch_adds_a_block_for_clay_and_one_for_grass(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """C76: each extra block is the plain inputs on its surface and zero elsewhere, and
+    the design still flips sign exactly with the players."""
+    rng = np.random.default_rng(3)
+    ab, ba, columns = _matrix_with_market(rng, 600)
+    surface = rng.choice([0.0, 1.0, 2.0, 3.0], 600)  # Hard, Clay, Grass, Carpet
+    ab[:, columns.index("surface_code")] = ba[:, columns.index("surface_code")] = surface
+    plain = linear.design(ab, columns)
+    monkeypatch.setattr(linear, "SURFACE_BLOCKS", True)
+    wide, k = linear.design(ab, columns), len(plain[0]) // 4
+    assert wide.shape[1] == linear.width(columns) == plain.shape[1] + 2 * k
+    assert np.array_equal(wide[:, :plain.shape[1]], plain)
+    clay, grass = wide[:, -2 * k:-k], wide[:, -k:]
+    assert np.array_equal(clay[surface == 1.0], plain[surface == 1.0, :k])
+    assert np.array_equal(grass[surface == 2.0], plain[surface == 2.0, :k])
+    assert not clay[surface != 1.0].any() and not grass[surface != 2.0].any()
+    assert np.array_equal(linear.design(ba, columns), -wide)
+
+
 def test_the_linear_margin_is_the_design_times_the_coefficients_and_flips_exactly() -> None:
     """The margin is computed a block at a time, never holding the wide design: the same
     numbers as the design's product, and an exact sign flip with the players."""

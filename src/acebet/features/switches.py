@@ -23,6 +23,7 @@ EVALUATION_SWITCHES = [
     "features.elo.FADED_EXPERIENCE", "features.serve.SERVE_NEWCOMER",
     "features.serve.SERVE_SKIP_RETIRED", "model.matrix.LAYOFF_INPUT",
     "model.matrix.SEASON_INPUT", "model.matrix.AGE_INPUT",
+    "model.linear.SURFACE_BLOCKS",
 ]
 
 
@@ -57,7 +58,7 @@ def settable() -> dict[str, tuple[object, str]]:
         FS: ["SERVE_K", "SERVE_SURFACE_K", "SERVE_NEWCOMER", "SERVE_SKIP_RETIRED"],
         MX: ["LAYOFF_INPUT", "SEASON_INPUT", "AGE_INPUT"],
         M: ["RECENCY_HALF_LIFE_YEARS", "UPDATE_TREES", "BASE_MARGIN", "YOUTH_AGE"],
-        L: ["WEIGHT"],
+        L: ["WEIGHT", "SURFACE_BLOCKS"],
         B: ["PRIOR_MATCHES"],
     }
     prefix = {FM: "features.market", FE: "features.elo", FS: "features.serve",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from acebet.domain import SURFACES
 from acebet.model.matrix import (
     ANTISYMMETRIC,
     FAST_MARKET_INPUTS,
@@ -42,12 +43,15 @@ TOL = 1e-8
 # largest is about 3; a fit on the first weeks with odds reached 125); `load` refuses a
 # stored coefficient beyond it and `save` never stores one.
 MAX_COEF = 10_000.0
+# C76 (evaluation switch, off): every input once more for clay and once more for grass,
+# so the regression can weigh a rating differently by surface (C31's surface blocks).
+SURFACE_BLOCKS = False
 
 
 def width(columns: list[str]) -> int:
     """How many coefficients a model on `columns` has."""
     inputs = sum(1 for c in INPUTS if c in columns)
-    return inputs * (3 + ("min_log_mkt_n" in columns))
+    return inputs * (3 + ("min_log_mkt_n" in columns) + 2 * SURFACE_BLOCKS)
 
 
 def _inputs_and_weights(X: np.ndarray, columns: list[str]
@@ -65,6 +69,10 @@ def _inputs_and_weights(X: np.ndarray, columns: list[str]
         priced = np.clip(np.nan_to_num(X[:, columns.index("min_log_mkt_n")]), 0.0,
                          MAX_LOG_MKT_N)
         weights.append(priced / MAX_LOG_MKT_N)
+    if SURFACE_BLOCKS:
+        surface = X[:, columns.index("surface_code")]
+        weights += [(surface == SURFACES.index(s)).astype(np.float64)
+                    for s in ("Clay", "Grass")]
     return a, weights
 
 
