@@ -494,6 +494,23 @@ def test_breakdown_keeps_matches_without_the_grouping_value_and_bands_prices_exa
                      "0.9-1.0"]
 
 
+def test_disagreement_bands_measure_the_logit_distance_to_pinnacle_either_way() -> None:
+    logit = np.log(0.6 / 0.4)  # the model's logit; Pinnacle's is this minus the distance
+    apart = [0.0, 0.05, 0.101, 0.3, 0.501, 0.79, 0.801, 3.0, -0.15, -0.6]
+    frame = pl.DataFrame({"p1_win_prob": [0.6] * len(apart),
+                          "pinnacle_prob": [1 / (1 + np.exp(-(logit - a))) for a in apart]})
+    bands = frame.select(ev._disagreement_band()).to_series().to_list()
+    assert bands == ["0-0.1", "0-0.1", "0.1-0.2", "0.2-0.35", "0.5-0.8", "0.5-0.8", "0.8+",
+                     "0.8+", "0.1-0.2", "0.5-0.8"]
+    preds = _with_draws(_predictions())
+    periods = ev.parse_periods(["2015-16", "2017-18"])
+    table = ev.breakdown(preds, periods, "disagreement", samples=50)
+    whole = ev.compare(preds, periods, samples=50)
+    assert table["n"].sum() == whole.filter(pl.col("model") == "acebet")["n"].sum()
+    ranks = [ev.DISAGREEMENT_BANDS.index(b) for b in table["disagreement"]]
+    assert ranks == sorted(ranks) and len(ranks) > 1
+
+
 def test_evaluate_by_prints_the_breakdown_of_a_saved_run(tmp_path) -> None:  # noqa: ANN001
     path = tmp_path / "preds.parquet"
     _with_draws(_predictions()).write_parquet(path)

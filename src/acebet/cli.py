@@ -446,10 +446,12 @@ def backtest(settings: Settings, date_from: str, date_to: str, retrain: str,
               help="LightGBM's random seed (default: the model's own). Fits differing only "
                    "in it differ by ~0.001 a period: repeat (--seed 7 --seed 1 --seed 2) "
                    "to run every period per seed and print each seed's log loss and mean.")
-@click.option("--by", "by_kind", type=click.Choice(["level", "surface", "round", "price"]),
+@click.option("--by", "by_kind",
+              type=click.Choice(["level", "surface", "round", "price", "disagreement"]),
               help="Also print the pure model's and the blend's gap to Pinnacle per kind "
                    "of match, over all the periods (price: Pinnacle's favourite's "
-                   "probability): where the gap is made and where the blend wins.")
+                   "probability; disagreement: how far apart the model's and Pinnacle's "
+                   "logits are): where the gap is made and where the blend wins.")
 @click.option("--fit-pool", is_flag=True,
               help="Also print the pool of the pure model and Pinnacle, their logit "
                    "weights fitted on these periods' matches together: the blend's "

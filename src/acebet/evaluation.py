@@ -172,6 +172,11 @@ def fitted_pool(predictions: pl.DataFrame, periods: list[Period]) -> dict[str, f
 # `breakdown`'s kinds of match: how a match is put in a group, and the groups' order.
 LEVEL_NAMES = {"G": "Grand Slam", "M": "Masters", "A": "ATP 250/500", "F": "Tour Finals"}
 PRICE_BANDS = ("0.5-0.6", "0.6-0.7", "0.7-0.8", "0.8-0.9", "0.9-1.0")
+# How far the pure model's logit is from Pinnacle's: where the model disagrees with the
+# closing line, and which of them the results bear out (EVALUATION.md, "When the model
+# and the closing line disagree").
+DISAGREEMENT_EDGES = (0.1, 0.2, 0.35, 0.5, 0.8)
+DISAGREEMENT_BANDS = ("0-0.1", "0.1-0.2", "0.2-0.35", "0.35-0.5", "0.5-0.8", "0.8+")
 UNKNOWN_GROUP = "(none)"  # a match without the grouping value still counts, last
 
 
@@ -183,19 +188,33 @@ def _favourite_band() -> pl.Expr:
                      .otherwise(pl.format("0.{}", band + 1)))
 
 
+def _logit(col: str) -> pl.Expr:
+    p = pl.col(col).fill_nan(None).clip(1e-6, 1 - 1e-6)
+    return (p / (1 - p)).log()
+
+
+def _disagreement_band() -> pl.Expr:
+    apart = (_logit("p1_win_prob") - _logit(REFERENCE)).abs()
+    band = pl.sum_horizontal([(apart >= edge).cast(pl.Int64) for edge in DISAGREEMENT_EDGES])
+    return pl.when(apart.is_not_null()).then(
+        band.replace_strict(dict(enumerate(DISAGREEMENT_BANDS)), return_dtype=pl.String))
+
+
 BREAKDOWNS: dict[str, tuple[pl.Expr, list[str]]] = {
     "level": (pl.col("tourney_level").replace_strict(LEVEL_NAMES, default=pl.col(
         "tourney_level")), list(LEVEL_NAMES.values())),
     "surface": (pl.col("surface"), list(SURFACES)),
     "round": (pl.col("round"), list(ROUND_ORDER)),
     "price": (_favourite_band(), list(PRICE_BANDS)),
+    "disagreement": (_disagreement_band(), list(DISAGREEMENT_BANDS)),
 }
 
 
 def breakdown(predictions: pl.DataFrame, periods: list[Period], by: str,
               samples: int = BOOTSTRAP_SAMPLES, seed: int = 0) -> pl.DataFrame:
     """The pure model's and the blend's log loss minus Pinnacle's per kind of match
-    (`by`: level, surface, round, or price: Pinnacle's favourite's probability), on
+    (`by`: level, surface, round, price: Pinnacle's favourite's probability, or
+    disagreement: how far apart the model's and Pinnacle's logits are), on
     `compare`'s matches of all `periods` together, with tournament-resampled intervals.
 
     A period's gap is an average over every kind of match; this says where it is made
