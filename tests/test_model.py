@@ -20,6 +20,7 @@ from acebet import model as M
 from acebet.cli import main
 from acebet.errors import NoModelError, StoreError
 from acebet.features import serve as FS
+from acebet.features.elo import EloParams
 from acebet.model import linear, matrix
 from tests.conftest import copy_db
 
@@ -481,6 +482,31 @@ def test_the_age_switch_adds_the_players_mean_age_seen_alike_from_both_sides(
     assert np.array_equal(ab, ba, equal_nan=True)
     both = ((feats["p1_age"] + feats["p2_age"]) / 2).to_numpy()
     assert np.allclose(ab, both, equal_nan=True) and np.isfinite(ab).sum() > 10
+
+
+def test_the_strength_switch_adds_the_players_mean_ratings_seen_alike_from_both_sides(
+        db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """C77: the mean surface-blended Elo, and the mean market rating when the frame has
+    one; both are the same from either side, so symmetry is untouched."""
+    con = store.connect(db, read_only=True)
+    feats = _feats(con)
+    con.close()
+    assert "mean_blend_elo" not in matrix.matrix_columns(feats)
+    monkeypatch.setattr(matrix, "STRENGTH_INPUT", True)
+    columns = matrix.matrix_columns(feats)
+    assert "mean_blend_elo" in columns and "mean_mkt" not in columns  # no odds here
+    ab = matrix.model_matrix(feats)["mean_blend_elo"].to_numpy()
+    ba = matrix.model_matrix(feats, swap=True)["mean_blend_elo"].to_numpy()
+    assert np.array_equal(ab, ba)
+    w = EloParams().surface_weight
+    blend = ((1 - w) * feats["p1_elo"] + w * feats["p1_selo"]
+             + (1 - w) * feats["p2_elo"] + w * feats["p2_selo"]).to_numpy() / 2
+    assert np.allclose(ab, blend) and np.ptp(ab) > 50
+    priced = feats.with_columns(p1_mkt=pl.lit(0.4), p2_mkt=pl.lit(-0.2), p1_mkt_n=pl.lit(3.0),
+                                p2_mkt_n=pl.lit(5.0))
+    assert matrix.matrix_columns(priced)[-1] == "mean_mkt"
+    assert np.allclose(matrix.model_matrix(priced)["mean_mkt"].to_numpy(), 0.1)
+    assert np.allclose(matrix.model_matrix(priced, swap=True)["mean_mkt"].to_numpy(), 0.1)
 
 
 def test_the_linear_design_flips_sign_exactly_when_the_players_swap() -> None:

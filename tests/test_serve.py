@@ -173,6 +173,7 @@ def test_a_surface_offset_hears_only_its_surface_and_moves_only_its_matches(
     ("acebet.model.matrix", "LAYOFF_INPUT", True),
     ("acebet.model.matrix", "SEASON_INPUT", True),
     ("acebet.model.matrix", "AGE_INPUT", True),
+    ("acebet.model.matrix", "STRENGTH_INPUT", True),
     ("acebet.features.market", "MARKET_BEST_OF_3", True),
     ("acebet.features.market", "MARKET_INFO", 0.75),
     ("acebet.features.market", "MARKET_RESULT_K", 0.15),

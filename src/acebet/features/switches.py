@@ -23,7 +23,7 @@ EVALUATION_SWITCHES = [
     "features.elo.FADED_EXPERIENCE", "features.serve.SERVE_NEWCOMER",
     "features.serve.SERVE_SKIP_RETIRED", "model.matrix.LAYOFF_INPUT",
     "model.matrix.SEASON_INPUT", "model.matrix.AGE_INPUT",
-    "model.linear.SURFACE_BLOCKS",
+    "model.matrix.STRENGTH_INPUT", "model.linear.SURFACE_BLOCKS",
 ]
 
 
@@ -56,7 +56,7 @@ def settable() -> dict[str, tuple[object, str]]:
              "MARKET_BY_ROUND", "MARKET_BEST_OF_3", "MARKET_INFO", "MARKET_RESULT_K"],
         FE: ["FIVE_SETS", "FADED_EXPERIENCE"],
         FS: ["SERVE_K", "SERVE_SURFACE_K", "SERVE_NEWCOMER", "SERVE_SKIP_RETIRED"],
-        MX: ["LAYOFF_INPUT", "SEASON_INPUT", "AGE_INPUT"],
+        MX: ["LAYOFF_INPUT", "SEASON_INPUT", "AGE_INPUT", "STRENGTH_INPUT"],
         M: ["RECENCY_HALF_LIFE_YEARS", "UPDATE_TREES", "BASE_MARGIN", "YOUTH_AGE"],
         L: ["WEIGHT", "SURFACE_BLOCKS"],
         B: ["PRIOR_MATCHES"],

@@ -58,6 +58,12 @@ SEASON_INPUTS = ["week_of_year"]
 # (a fast riser) and an old one's leads it.
 AGE_INPUT = False
 AGE_INPUTS = ["mean_age"]
+# C77 (an evaluation switch, off): how strong the match is, symmetric: the two players'
+# mean surface-blended Elo and, with odds, their mean market rating. With differences only
+# the trees read a 100-point gap between two top-10 players as one between two
+# qualifiers, whose ratings are noisier and whose matches the market prices closer.
+STRENGTH_INPUT = False
+STRENGTH_INPUTS = ["mean_blend_elo", "mean_mkt"]
 # C58 (with `features.elo.FADED_EXPERIENCE`, off): the less certain player's experience,
 # faded by his layoff (C52), symmetric.
 FADED_INPUTS = ["min_log_kn"]
@@ -102,6 +108,8 @@ def model_matrix(feats: pl.DataFrame, params: EloParams = EloParams(), *, swap: 
                                                        pl.col(f"{b}_days_since"))),
         "week_of_year": pl.col("tourney_date").dt.week().cast(pl.Float64),
         "mean_age": ((pl.col(f"{a}_age") + pl.col(f"{b}_age")) / 2).cast(pl.Float64),
+        "mean_blend_elo": ((1 - w) * (pl.col(f"{a}_elo") + pl.col(f"{b}_elo"))
+                           + w * (pl.col(f"{a}_selo") + pl.col(f"{b}_selo"))) / 2,
     }
     if "p1_kn" in feats.columns:
         inputs["min_log_kn"] = _log1p(pl.min_horizontal(pl.col(f"{a}_kn"), pl.col(f"{b}_kn")))
@@ -111,6 +119,7 @@ def model_matrix(feats: pl.DataFrame, params: EloParams = EloParams(), *, swap: 
             "log_mkt_n_diff": diff("mkt_n", _log1p),
             "min_log_mkt_n": _log1p(pl.min_horizontal(pl.col(f"{a}_mkt_n"),
                                                       pl.col(f"{b}_mkt_n"))),
+            "mean_mkt": ((pl.col(f"{a}_mkt") + pl.col(f"{b}_mkt")) / 2).cast(pl.Float64),
         }
     if "p1_smkt" in feats.columns:
         inputs["smkt_diff"] = diff("smkt")
@@ -139,6 +148,8 @@ def matrix_columns(feats: pl.DataFrame) -> list[str]:
         columns += SEASON_INPUTS
     if AGE_INPUT:
         columns += AGE_INPUTS
+    if STRENGTH_INPUT:
+        columns += [c for c in STRENGTH_INPUTS if c != "mean_mkt" or "p1_mkt" in feats.columns]
     if "p1_kn" in feats.columns:
         columns += FADED_INPUTS
     return columns
