@@ -114,3 +114,33 @@ def test_the_validation_forecasts_the_blend_is_fitted_on_carry_the_stored_shift(
     moved = youth._logit(held["model_prob"]) - youth._logit(held["unshifted_prob"])
     assert (side != 0).any() and (side == 0).any()
     assert np.allclose(moved, stored["shift"] * side, atol=1e-9)
+
+
+def test_a_backtest_can_refit_the_shift_on_the_last_months_of_its_record_only(
+    trained_synthetic_db: Path, tmp_path: Path
+) -> None:
+    con = store.connect(copy_db(trained_synthetic_db, tmp_path), read_only=True)
+    try:
+        _, model = M.load(con)
+        from acebet import features as F
+
+        feats = F.build(F.timeline(F.load_matches(con)), F.load_players(con))
+    finally:
+        con.close()
+    start = dt.date(2022, 4, 1)
+    played = feats.filter(pl.col("played") & (pl.col("tourney_date") >= dt.date(2021, 1, 1)))
+    earlier = played.filter(pl.col("tourney_date") < start)
+    record = earlier.select("tourney_date", "p1_age", "p2_age").with_columns(
+        pl.Series("model_prob", model.predict_proba(earlier, youth_shift=False)))
+    target = played.filter(pl.col("tourney_date") >= start)
+
+    def matches_fitted_on(months: int) -> int:
+        with switches.switched([f"model.youth.RECORD_MONTHS={months}", "model.YOUTH_AGE=25"]):
+            bt._refit_youth_shift(model, [record], target, start)
+        return model.metadata["youth"]["matches"]
+
+    young = youth.young_side(record, 25.0) != 0
+    recent = (record["tourney_date"] >= dt.date(2022, 2, 1)).to_numpy()
+    assert matches_fitted_on(0) == young.sum()
+    assert matches_fitted_on(2) == (young & recent).sum()
+    assert 0 < (young & recent).sum() < young.sum()

@@ -126,7 +126,8 @@ def evaluate(
                     youth_record.append(model.validation.join(
                         feats.select("tourney_id", "match_num", "p1_age", "p2_age"),
                         on=["tourney_id", "match_num"], how="left").select(
-                        "p1_age", "p2_age", pl.col("unshifted_prob").alias("model_prob")))
+                        "tourney_date", "p1_age", "p2_age",
+                        pl.col("unshifted_prob").alias("model_prob")))
             else:
                 model = M.update_on(data, lo, model)
             k = data.count_before(lo)
@@ -140,7 +141,7 @@ def evaluate(
             rank_p = ranking.predict_proba(
                 M.model_matrix(target).select("log_rank_diff").to_numpy())[:, 1]
             if M.YOUTH_AGE:  # C71: the shift refitted on the record so far
-                _refit_youth_shift(model, youth_record, target)
+                _refit_youth_shift(model, youth_record, target, lo)
             model_p = model.predict_proba(target)
             scored = target.select(
                 "tourney_date", "tourney_id", "match_num", "tourney_level", "surface", "round",
@@ -170,17 +171,21 @@ def evaluate(
 
 
 def _refit_youth_shift(model: M.TrainedModel, record: list[pl.DataFrame],
-                       target: pl.DataFrame) -> None:
+                       target: pl.DataFrame, period_start: dt.date) -> None:
     """C71: the youth shift fitted on the out-of-sample record so far (the validation
-    window, then every earlier period of the run), as `train` fits it on the validation
-    window alone; the period's forecasts without the shift then join the record."""
+    window, then every earlier period of the run; with `youth.RECORD_MONTHS`, only its
+    last months), as `train` fits it on the validation window alone; the period's
+    forecasts without the shift then join the record."""
     from acebet.model import youth
 
     held = pl.concat(record)
+    if youth.RECORD_MONTHS:
+        held = held.filter(pl.col("tourney_date") >= M.months_before(
+            period_start, youth.RECORD_MONTHS))
     model.metadata["youth"] = youth.fit_record(held["model_prob"].to_numpy(), held,
                                                M.YOUTH_AGE)
     log.info("youth shift", extra={**model.metadata["youth"], "record": held.height})
-    record.append(target.select("p1_age", "p2_age").with_columns(
+    record.append(target.select("tourney_date", "p1_age", "p2_age").with_columns(
         pl.Series("model_prob", model.predict_proba(target, youth_shift=False))))
 
 

@@ -50,6 +50,7 @@ def settable() -> dict[str, tuple[object, str]]:
     from acebet import model as M
     from acebet.model import linear as L
     from acebet.model import matrix as MX
+    from acebet.model import youth as Y
 
     names = {
         FM: ["MARKET_K", "MARKET_SURFACE", "MARKET_NEWCOMER", "MARKET_FAST_K",
@@ -60,9 +61,10 @@ def settable() -> dict[str, tuple[object, str]]:
         M: ["RECENCY_HALF_LIFE_YEARS", "UPDATE_TREES", "BASE_MARGIN", "YOUTH_AGE"],
         L: ["WEIGHT", "SURFACE_BLOCKS"],
         B: ["PRIOR_MATCHES"],
+        Y: ["RECORD_MONTHS"],
     }
     prefix = {FM: "features.market", FE: "features.elo", FS: "features.serve",
-              MX: "model.matrix", M: "model", L: "model.linear", B: "blend"}
+              MX: "model.matrix", M: "model", Y: "model.youth", L: "model.linear", B: "blend"}
     return {f"{prefix[module]}.{attr}": (module, attr)
             for module, attrs in names.items() for attr in attrs}
 

@@ -21,6 +21,10 @@ BOUND = 1.0  # the shift's range, in logits
 # The fitted shift is shrunk toward 0 as if this many matches of record had found none:
 # six months (what `train` has) hold a few hundred matches with one young side.
 SHRINK_MATCHES = 1000
+# Evaluation setting: how many months of out-of-sample record a backtest refits the shift
+# on, counted back from the period it scores; 0 keeps the whole run's record so far.
+# `train` has only its validation window (`model.VALIDATION_MONTHS`).
+RECORD_MONTHS = 0
 
 
 def young_side(frame: pl.DataFrame, age: float) -> np.ndarray:
