@@ -23,6 +23,15 @@ def test_periods_cover_the_range_without_gaps() -> None:
         (dt.date(2021, 1, 1), dt.date(2022, 1, 1))]
 
 
+def test_a_record_kept_to_its_last_months_starts_with_trains_validation_window() -> None:
+    days = [dt.date(2021, 8, 31), dt.date(2021, 9, 1), dt.date(2022, 2, 28)]
+    record = pl.DataFrame({"tourney_date": days, "model_prob": [0.6, 0.7, 0.8]})
+    start = dt.date(2022, 3, 1)
+    assert bt._last_months(record, start, 6)["tourney_date"].to_list() == days[1:]
+    assert bt._last_months(record, start, 1)["tourney_date"].to_list() == days[2:]
+    assert bt._last_months(record, start, 0).equals(record)
+
+
 def test_backtest_cli_writes_predictions_and_stores_metrics(
     synthetic_source: Path, tmp_path: Path
 ) -> None:

@@ -150,7 +150,8 @@ def evaluate(
                 pl.Series("rank_prob", rank_p),
             )
             if market is not None:
-                weights = B.weights_from(pl.concat(pool), market)
+                weights = B.weights_from(_last_months(pl.concat(pool), lo,
+                                                      B.RECORD_MONTHS), market)
                 model.metadata["blend"] = weights
                 scored = scored.join(market, on=["tourney_id", "match_num"], how="left")
                 scored = scored.with_columns(pl.Series("blend_prob", B.blend_probability(
@@ -170,6 +171,14 @@ def evaluate(
     return BacktestResult(backtest_id, predictions, table, date_from, date_to, retrain)
 
 
+def _last_months(record: pl.DataFrame, period_start: dt.date, months: int) -> pl.DataFrame:
+    """The rows of an out-of-sample record dated in the `months` before `period_start`
+    (0: all of it)."""
+    if not months:
+        return record
+    return record.filter(pl.col("tourney_date") >= M.months_before(period_start, months))
+
+
 def _refit_youth_shift(model: M.TrainedModel, record: list[pl.DataFrame],
                        target: pl.DataFrame, period_start: dt.date) -> None:
     """C71: the youth shift fitted on the out-of-sample record so far (the validation
@@ -178,10 +187,7 @@ def _refit_youth_shift(model: M.TrainedModel, record: list[pl.DataFrame],
     forecasts without the shift then join the record."""
     from acebet.model import youth
 
-    held = pl.concat(record)
-    if youth.RECORD_MONTHS:
-        held = held.filter(pl.col("tourney_date") >= M.months_before(
-            period_start, youth.RECORD_MONTHS))
+    held = _last_months(pl.concat(record), period_start, youth.RECORD_MONTHS)
     model.metadata["youth"] = youth.fit_record(held["model_prob"].to_numpy(), held,
                                                M.YOUTH_AGE)
     log.info("youth shift", extra={**model.metadata["youth"], "record": held.height})

@@ -28,6 +28,10 @@ MIN_MATCHES = 200  # fewer matches with odds than this: no weights, no blend
 # refitted with the youth shift (C71): 2021-22 never informed it.
 PRIOR = {"model": 0.15, "market": 0.88}
 PRIOR_MATCHES = 5000  # the prior's weight, in matches of record (0: the record alone)
+# Evaluation setting: how many months of out-of-sample record a backtest refits the
+# weights on, counted back from the period it scores; 0 keeps the whole run's record so
+# far. `train` has only its validation window (`model.VALIDATION_MONTHS`).
+RECORD_MONTHS = 0
 EPS = 1e-6
 
 

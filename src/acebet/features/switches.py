@@ -60,7 +60,7 @@ def settable() -> dict[str, tuple[object, str]]:
         MX: ["LAYOFF_INPUT", "SEASON_INPUT", "AGE_INPUT", "STRENGTH_INPUT"],
         M: ["RECENCY_HALF_LIFE_YEARS", "UPDATE_TREES", "BASE_MARGIN", "YOUTH_AGE"],
         L: ["WEIGHT", "SURFACE_BLOCKS"],
-        B: ["PRIOR_MATCHES"],
+        B: ["PRIOR_MATCHES", "RECORD_MONTHS"],
         Y: ["RECORD_MONTHS"],
     }
     prefix = {FM: "features.market", FE: "features.elo", FS: "features.serve",
