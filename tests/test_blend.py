@@ -97,9 +97,15 @@ def test_shrinking_toward_a_right_pool_beats_a_short_record_out_of_sample(
     assert np.mean(losses[5000]) < np.mean(losses[0])
 
 
-def test_too_few_matches_give_no_weights_and_no_blend() -> None:
+def test_too_few_matches_give_the_long_run_pool_and_none_give_no_blend() -> None:
     model, market, won = _synthetic(B.MIN_MATCHES - 1, 3)
-    assert B.fit_weights(model, market, won) is None
+    weights = B.fit_weights(model, market, won)
+    assert weights is not None and weights["matches"] == B.MIN_MATCHES - 1
+    assert (weights["model"], weights["market"]) == (B.PRIOR["model"], B.PRIOR["market"])
+    with switched(["blend.PRIOR_MATCHES=0"]):
+        assert B.fit_weights(model, market, won) is None
+    nothing = np.full(model.shape, np.nan)
+    assert B.fit_weights(model, nothing, won) is None
     assert np.isnan(B.blend_probability(None, model, market)).all()
 
 

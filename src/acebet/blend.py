@@ -22,7 +22,10 @@ import polars as pl
 if TYPE_CHECKING:
     import duckdb
 
-MIN_MATCHES = 200  # fewer matches with odds than this: no weights, no blend
+# Fewer matches with odds than this are not fitted: the weights are the long-run pool's
+# (after a long break, such as 2020's, a six-month window holds only a few priced
+# matches); with no long-run pool (`PRIOR_MATCHES` 0) or no priced match, no blend.
+MIN_MATCHES = 200
 # The pool fitted on the protocol's matches of the tuning periods (2015-2020: the default
 # command's out-of-sample forecasts, seed 7, and Pinnacle; `evaluate --fit-pool`),
 # refitted with the youth shift (C71): 2021-22 never informed it.
@@ -58,15 +61,16 @@ def pool(model_p: np.ndarray, market_p: np.ndarray, won: np.ndarray) -> tuple[fl
 def fit_weights(model_p: np.ndarray, market_p: np.ndarray, won: np.ndarray
                 ) -> dict[str, float] | None:
     """Pool weights from matches with a known outcome (`won` is 1 when p1 won), shrunk
-    toward `PRIOR`, or None when too few matches have both probabilities."""
+    toward `PRIOR`; `PRIOR` itself when too few matches have both probabilities to fit;
+    None when none has, or too few have and there is no prior."""
     model_p, market_p = np.asarray(model_p, float), np.asarray(market_p, float)
     won = np.asarray(won, float)
     ok = np.isfinite(model_p) & np.isfinite(market_p)
-    if ok.sum() < MIN_MATCHES:
-        return None
-    fitted = pool(model_p[ok], market_p[ok], won[ok])
     n = int(ok.sum())
-    share = n / (n + PRIOR_MATCHES)
+    if n < MIN_MATCHES and not (n and PRIOR_MATCHES):
+        return None
+    fitted = pool(model_p[ok], market_p[ok], won[ok]) if n >= MIN_MATCHES else (0.0, 0.0)
+    share = n / (n + PRIOR_MATCHES) if n >= MIN_MATCHES else 0.0
     w_model, w_market = (share * v + (1 - share) * PRIOR[k]
                          for v, k in zip(fitted, ("model", "market"), strict=True))
     return {"model": w_model, "market": w_market, "matches": n,
