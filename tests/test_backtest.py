@@ -11,7 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 from acebet import backtest as bt
+from acebet import blend as B
+from acebet import model as M
 from acebet.cli import main
+from acebet.model import youth
 
 
 def test_periods_cover_the_range_without_gaps() -> None:
@@ -30,6 +33,8 @@ def test_a_record_kept_to_its_last_months_starts_with_trains_validation_window()
     assert bt._last_months(record, start, 6)["tourney_date"].to_list() == days[1:]
     assert bt._last_months(record, start, 1)["tourney_date"].to_list() == days[2:]
     assert bt._last_months(record, start, 0).equals(record)
+    # a backtest refits the youth shift and the blend on what `train` has (C81)
+    assert youth.RECORD_MONTHS == B.RECORD_MONTHS == M.VALIDATION_MONTHS
 
 
 def test_backtest_cli_writes_predictions_and_stores_metrics(

@@ -50,7 +50,7 @@ def test_a_backtest_with_the_switch_moves_the_matches_with_one_young_side_only(
 
         with switches.switched(["model.YOUTH_AGE=0"]):
             plain = run()
-        with switches.switched(["model.YOUTH_AGE=25"]):
+        with switches.switched(["model.YOUTH_AGE=27"]):
             shifted = run()
         dob = pl.DataFrame(con.execute("SELECT player_id, dob FROM players").fetchall(),
                            schema=["player_id", "dob"], orient="row")
@@ -60,11 +60,11 @@ def test_a_backtest_with_the_switch_moves_the_matches_with_one_young_side_only(
         dob.rename({"player_id": "p2_id", "dob": "d2"}), on="p2_id").with_columns(
         p1_age=(pl.col("tourney_date") - pl.col("d1")).dt.total_days() / 365.25,
         p2_age=(pl.col("tourney_date") - pl.col("d2")).dt.total_days() / 365.25)
-    side = youth.young_side(ages, 25.0)
+    side = youth.young_side(ages, 27.0)
     moved = shifted["p1_win_prob"].to_numpy() != plain["p1_win_prob"].to_numpy()
     assert ages.height == plain.height and (side == 0).any() and (side != 0).any()
     assert not moved[side == 0].any()
-    # by the last month the record holds enough matches with a young side to fit a shift
+    # by the last month its six months of record hold enough matches with a young side
     last = (ages["tourney_date"] >= dt.date(2022, 4, 1)).to_numpy()
     assert moved[(side != 0) & last].all() and (side[last] != 0).any()
     assert plain.drop("p1_win_prob", "p1_blend_prob", strict=False).equals(

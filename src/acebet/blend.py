@@ -6,10 +6,11 @@ fitted only on out-of-sample model probabilities dated before the period they ar
 for (the validation window of a fit, earlier backtest periods), and stored with the model
 version, so a score never uses weights that saw its own matches.
 
-A fit's record is short (about 1,300 priced matches in a six-month validation window), so
-its weights drift by 0.1-0.2 within a two-season backtest as the record grows. They are
-shrunk toward a long-run pool (`PRIOR`) as if that pool were `PRIOR_MATCHES` matches of
-record (EVALUATION.md, C67).
+A fit's record is short (about 1,300 priced matches in a six-month validation window;
+a backtest refits on the six months before each period it scores, `RECORD_MONTHS`, as
+`train` has no more), so its own weights wander by 0.1-0.2. They are shrunk toward a
+long-run pool (`PRIOR`) as if that pool were `PRIOR_MATCHES` matches of record
+(EVALUATION.md, C67).
 """
 
 from __future__ import annotations
@@ -31,10 +32,11 @@ MIN_MATCHES = 200
 # refitted with the youth shift (C71): 2021-22 never informed it.
 PRIOR = {"model": 0.15, "market": 0.88}
 PRIOR_MATCHES = 5000  # the prior's weight, in matches of record (0: the record alone)
-# Evaluation setting: how many months of out-of-sample record a backtest refits the
-# weights on, counted back from the period it scores; 0 keeps the whole run's record so
-# far. `train` has only its validation window (`model.VALIDATION_MONTHS`).
-RECORD_MONTHS = 0
+# How many months of out-of-sample record a backtest refits the weights on, counted back
+# from the period it scores: what `train` has, its validation window
+# (`model.VALIDATION_MONTHS`), so a backtest measures the blend production gets (C81).
+# 0 keeps the whole run's record so far, as before C81.
+RECORD_MONTHS = 6
 EPS = 1e-6
 
 
