@@ -140,7 +140,7 @@ def evaluate(
                 continue
             rank_p = ranking.predict_proba(
                 M.model_matrix(target).select("log_rank_diff").to_numpy())[:, 1]
-            if M.YOUTH_AGE:  # C71: the shift refitted on the record so far
+            if M.YOUTH_AGE:  # C71: the shift refitted on the last months of record
                 _refit_youth_shift(model, youth_record, target, lo)
             model_p = model.predict_proba(target)
             scored = target.select(
@@ -181,10 +181,10 @@ def _last_months(record: pl.DataFrame, period_start: dt.date, months: int) -> pl
 
 def _refit_youth_shift(model: M.TrainedModel, record: list[pl.DataFrame],
                        target: pl.DataFrame, period_start: dt.date) -> None:
-    """C71: the youth shift fitted on the out-of-sample record so far (the validation
-    window, then every earlier period of the run; with `youth.RECORD_MONTHS`, only its
-    last months), as `train` fits it on the validation window alone; the period's
-    forecasts without the shift then join the record."""
+    """C71: the youth shift fitted on the out-of-sample record (the first fit's validation
+    window, then every earlier period of the run) of the `youth.RECORD_MONTHS` before the
+    period, as much as `train` has (C81); the period's forecasts without the shift then
+    join the record."""
     from acebet.model import youth
 
     held = _last_months(pl.concat(record), period_start, youth.RECORD_MONTHS)
