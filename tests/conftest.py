@@ -98,6 +98,7 @@ def trained_synthetic_db(synthetic_source: Path, tmp_path_factory: pytest.TempPa
     result = CliRunner().invoke(main, ["--db", str(path), "train"])
     assert result.exit_code == 0, result.output
     assert "model version 1 trained" in result.output and "log loss" in result.output
+    assert "no blend: no odds stored" in result.output and "youth shift" in result.output
     return path
 
 

@@ -190,3 +190,13 @@ def test_train_with_odds_lacking_the_validation_years_stops_before_fitting(
                                        "--odds", str(odds)])
     assert result.exit_code == 2 and "no odds file for 2022 (needs 2022.csv)" in result.output
     assert '"step": "train: features' not in result.output  # refused before the long work
+
+
+def test_train_says_whether_fixtures_will_get_a_blend_and_from_what() -> None:
+    model, market, won = _synthetic(B.MIN_MATCHES - 1, 3)
+    assert B.describe(None).startswith("no blend: no odds stored")
+    assert f"pool's ({B.MIN_MATCHES - 1} priced matches, too few to fit)" in B.describe(
+        B.fit_weights(model, market, won))
+    model, market, won = _synthetic(3 * B.MIN_MATCHES, 3)
+    assert f"({3 * B.MIN_MATCHES} priced matches, shrunk toward the long-run pool)" in B.describe(
+        B.fit_weights(model, market, won))

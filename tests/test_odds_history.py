@@ -40,6 +40,7 @@ def market_db(trained_synthetic_db: Path, odds_folder: Path,
     assert cli(path, "odds", "load", str(odds_folder)).exit_code == 0
     result = cli(path, "train")
     assert result.exit_code == 0, result.output
+    assert "blend weights model 0." in result.output and "priced matches" in result.output
     return path
 
 

@@ -115,6 +115,19 @@ def market_by_match(con: duckdb.DuckDBPyConnection, played: pl.DataFrame,
     ).unique(subset=["tourney_id", "match_num"], keep="first")
 
 
+def describe(weights: dict[str, float] | None) -> str:
+    """One line on the blend a model version will give, for `train`'s output: whether
+    fixtures with odds get a blend, and from how much of its own record."""
+    if weights is None:
+        return ("no blend: no odds stored for the validation window "
+                "(`acebet odds load DIR` stores them)")
+    head = f"blend weights model {weights['model']:.3f}, market {weights['market']:.3f}"
+    n = int(weights["matches"])
+    if n < MIN_MATCHES:
+        return f"{head}: the long-run pool's ({n:,} priced matches, too few to fit)"
+    return f"{head} ({n:,} priced matches, shrunk toward the long-run pool)"
+
+
 def weights_from(held_out: pl.DataFrame, market: pl.DataFrame) -> dict[str, float] | None:
     """Pool weights from out-of-sample `model_prob` of played matches (p1 = winner)."""
     rows = held_out.join(market, on=["tourney_id", "match_num"], how="inner").filter(

@@ -346,6 +346,11 @@ def train(settings: Settings, train_to: str | None, odds: Path | None) -> None:
         f"log loss {val['log_loss']:.4f}, accuracy {val['accuracy']:.4f}, "
         f"Brier {val['brier']:.4f}, ECE {val['ece']:.4f}, AUC {val['auc']:.4f}"
     )
+    from acebet import blend
+    from acebet.model import youth
+
+    click.echo(f"{blend.describe(fitted.metadata.get('blend'))}; "
+               f"{youth.describe(fitted.metadata.get('youth'))}")
 
 
 @main.group()

@@ -76,3 +76,11 @@ def fit_record(model_p: np.ndarray, ages: pl.DataFrame, age: float) -> dict[str,
     shift = fit_shift(model_p, side, np.ones(len(side)))
     return {"age": float(age), "shift": shift * matches / (matches + SHRINK_MATCHES),
             "matches": matches}
+
+
+def describe(spec: dict | None) -> str:
+    """One line on the stored shift, for `train`'s output."""
+    if not spec:
+        return "no youth shift"
+    return (f"youth shift {spec['shift']:+.3f} logit toward a player under "
+            f"{spec['age']:g} ({int(spec['matches']):,} matches with one such side)")
