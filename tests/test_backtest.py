@@ -37,6 +37,41 @@ def test_a_record_kept_to_its_last_months_starts_with_trains_validation_window()
     assert youth.RECORD_MONTHS == B.RECORD_MONTHS == M.VALIDATION_MONTHS
 
 
+def test_a_backtests_blend_is_refitted_on_the_six_months_before_each_period(
+    trained_synthetic_db: Path, synthetic_source: Path, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from acebet import store
+    from tests.conftest import copy_db
+    from tests.synthetic import write_odds_folder
+
+    odds = write_odds_folder(synthetic_source, tmp_path / "odds", range(2021, 2023))
+    spans: list[tuple[dt.date, dt.date]] = []
+    fit = B.weights_from
+
+    def recording(held_out: pl.DataFrame, market: pl.DataFrame) -> dict | None:
+        spans.append((held_out["tourney_date"].min(), held_out["tourney_date"].max()))
+        return fit(held_out, market)
+
+    monkeypatch.setattr(B, "weights_from", recording)
+    con = store.connect(copy_db(trained_synthetic_db, tmp_path), read_only=True)
+    starts = [lo for lo, _ in bt.periods(dt.date(2022, 1, 1), dt.date(2022, 5, 31), "monthly")]
+    try:
+        bt.evaluate(con, dt.date(2022, 1, 1), dt.date(2022, 5, 31), odds_dir=odds,
+                    progress=False)
+        # the first played match of the six months before each period (the synthetic
+        # seasons pause from October to December)
+        earliest = [con.execute("SELECT min(tourney_date) FROM matches WHERE tourney_date "
+                                ">= ? AND tourney_date < ?",
+                                [M.months_before(lo, 6), lo]).fetchone()[0] for lo in starts]
+    finally:
+        con.close()
+    assert len(spans) == len(starts) == 5
+    for (first, last), start, expected in zip(spans, starts, earliest, strict=True):
+        assert first == expected and last < start
+    assert spans[-1][0] > spans[0][0]  # the window moves: older months leave the record
+
+
 def test_backtest_cli_writes_predictions_and_stores_metrics(
     synthetic_source: Path, tmp_path: Path
 ) -> None:
