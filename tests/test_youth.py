@@ -27,6 +27,18 @@ def _record(shift: float, n: int = 20_000, seed: int = 3
     return 1 / (1 + np.exp(-z)), side, won
 
 
+def _active_model_and_features(db: Path, tmp_path: Path) -> tuple[M.TrainedModel, pl.DataFrame]:
+    """The stored active model and the features of every row of a copy of `db`."""
+    from acebet import features as F
+
+    con = store.connect(copy_db(db, tmp_path), read_only=True)
+    try:
+        _, model = M.load(con)
+        return model, F.build(F.timeline(F.load_matches(con)), F.load_players(con))
+    finally:
+        con.close()
+
+
 def test_the_shift_is_the_one_the_outcomes_carry_and_none_without_an_effect() -> None:
     assert abs(youth.fit_shift(*_record(0.4)) - 0.4) < 0.08
     assert abs(youth.fit_shift(*_record(0.0))) < 0.06
@@ -74,14 +86,8 @@ def test_a_backtest_with_the_switch_moves_the_matches_with_one_young_side_only(
 def test_a_stored_shift_moves_the_young_sides_forecasts_and_keeps_exact_symmetry(
     trained_synthetic_db: Path, tmp_path: Path
 ) -> None:
-    con = store.connect(copy_db(trained_synthetic_db, tmp_path), read_only=True)
-    try:
-        _, model = M.load(con)
-        from acebet import features as F
-
-        feats = F.build(F.timeline(F.load_matches(con)), F.load_players(con)).tail(400)
-    finally:
-        con.close()
+    model, feats = _active_model_and_features(trained_synthetic_db, tmp_path)
+    feats = feats.tail(400)
     assert set(model.metadata["youth"]) == {"age", "shift", "matches"}
     model.metadata["youth"] = {"age": 25.0, "shift": 0.3, "matches": 5000}
     side = youth.young_side(feats, 25.0)
@@ -119,14 +125,7 @@ def test_the_validation_forecasts_the_blend_is_fitted_on_carry_the_stored_shift(
 def test_a_backtest_can_refit_the_shift_on_the_last_months_of_its_record_only(
     trained_synthetic_db: Path, tmp_path: Path
 ) -> None:
-    con = store.connect(copy_db(trained_synthetic_db, tmp_path), read_only=True)
-    try:
-        _, model = M.load(con)
-        from acebet import features as F
-
-        feats = F.build(F.timeline(F.load_matches(con)), F.load_players(con))
-    finally:
-        con.close()
+    model, feats = _active_model_and_features(trained_synthetic_db, tmp_path)
     start = dt.date(2022, 4, 1)
     played = feats.filter(pl.col("played") & (pl.col("tourney_date") >= dt.date(2021, 1, 1)))
     earlier = played.filter(pl.col("tourney_date") < start)

@@ -69,12 +69,14 @@ def fit_weights(model_p: np.ndarray, market_p: np.ndarray, won: np.ndarray
     won = np.asarray(won, float)
     ok = np.isfinite(model_p) & np.isfinite(market_p)
     n = int(ok.sum())
-    if n < MIN_MATCHES and not (n and PRIOR_MATCHES):
-        return None
-    fitted = pool(model_p[ok], market_p[ok], won[ok]) if n >= MIN_MATCHES else (0.0, 0.0)
-    share = n / (n + PRIOR_MATCHES) if n >= MIN_MATCHES else 0.0
-    w_model, w_market = (share * v + (1 - share) * PRIOR[k]
-                         for v, k in zip(fitted, ("model", "market"), strict=True))
+    if n < MIN_MATCHES:  # too few to fit: the long-run pool alone, if there is one
+        if not (n and PRIOR_MATCHES):
+            return None
+        w_model, w_market = PRIOR["model"], PRIOR["market"]
+    else:
+        share = n / (n + PRIOR_MATCHES)
+        w_model, w_market = (share * v + (1 - share) * PRIOR[k] for v, k in zip(
+            pool(model_p[ok], market_p[ok], won[ok]), ("model", "market"), strict=True))
     return {"model": w_model, "market": w_market, "matches": n,
             "prior": dict(PRIOR), "prior_matches": PRIOR_MATCHES}
 
