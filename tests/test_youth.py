@@ -76,7 +76,7 @@ def test_a_backtest_with_the_switch_moves_the_matches_with_one_young_side_only(
     moved = shifted["p1_win_prob"].to_numpy() != plain["p1_win_prob"].to_numpy()
     assert ages.height == plain.height and (side == 0).any() and (side != 0).any()
     assert not moved[side == 0].any()
-    # by the last month its six months of record hold enough matches with a young side
+    # by the last month its record holds enough matches with a young side
     last = (ages["tourney_date"] >= dt.date(2022, 4, 1)).to_numpy()
     assert moved[(side != 0) & last].all() and (side[last] != 0).any()
     assert plain.drop("p1_win_prob", "p1_blend_prob", strict=False).equals(
@@ -143,3 +143,65 @@ def test_a_backtest_can_refit_the_shift_on_the_last_months_of_its_record_only(
     assert matches_fitted_on(0) == young.sum()
     assert matches_fitted_on(2) == (young & recent).sum()
     assert 0 < (young & recent).sum() < young.sum()
+
+
+def _features(db: Path, tmp_path: Path) -> pl.DataFrame:
+    from acebet import features as F
+
+    con = store.connect(copy_db(db, tmp_path), read_only=True)
+    try:
+        return F.build(F.timeline(F.load_matches(con)), F.load_players(con))
+    finally:
+        con.close()
+
+
+def test_the_youth_record_is_forecast_walking_forward_before_the_cut_off(
+    trained_synthetic_db: Path, tmp_path: Path
+) -> None:
+    feats = _features(trained_synthetic_db, tmp_path)
+    cut_off, later = dt.date(2022, 10, 1), dt.date(2022, 6, 1)
+    record = M.youth_record(feats, cut_off)
+    days = record["tourney_date"]
+    assert days.min() >= M.months_before(cut_off, youth.RECORD_MONTHS)
+    assert days.max() < cut_off and days.min() < M.months_before(cut_off, 12)
+    assert record.height == feats.filter(pl.col("played") & (pl.col("tourney_date") >= days.min())
+                                         & (pl.col("tourney_date") < cut_off)).height
+    # out of sample: without the matches from `later` on, the forecasts before it are
+    # the same to the last bit, so none of them saw a later match
+    shorter = M.youth_record(feats.filter(pl.col("tourney_date") < later), cut_off)
+    before = record.filter(pl.col("tourney_date") < later)
+    assert record.height > before.height and shorter.equals(before)
+
+
+def test_train_and_a_backtests_first_fit_take_the_shift_from_the_longer_record(
+    trained_synthetic_db: Path, tmp_path: Path
+) -> None:
+    feats = _features(trained_synthetic_db, tmp_path)
+    start = dt.date(2022, 1, 1)
+    with switches.switched(["model.YOUTH_AGE=27"]):
+        record = M.youth_record(feats, start)
+        model = M.fit(feats, start, record=record)
+        con = store.connect(copy_db(trained_synthetic_db, tmp_path), read_only=True)
+        try:
+            backtest = bt.evaluate(con, start, dt.date(2022, 1, 31), progress=False).predictions
+        finally:
+            con.close()
+        with switches.switched(["model.youth.RECORD_MONTHS=6"]):
+            assert M.youth_record(feats, start) is None  # C81: the validation window
+    young = int((youth.young_side(record, 27.0) != 0).sum())
+    in_window = youth.young_side(model.validation.join(
+        feats.select("tourney_id", "match_num", "p1_age", "p2_age"),
+        on=["tourney_id", "match_num"]), 27.0)
+    assert model.metadata["youth"]["matches"] == young > (in_window != 0).sum() > 0
+    target = feats.filter(pl.col("played") & (pl.col("tourney_date") >= start)
+                          & (pl.col("tourney_date") < dt.date(2022, 2, 1)))
+    # `train` stored the shift fitted on the record before its own cut-off
+    stored, _ = _active_model_and_features(trained_synthetic_db, tmp_path)
+    train_to = dt.date.fromisoformat(stored.metadata["train_to"])
+    on_record = youth.young_side(M.youth_record(feats, train_to), M.YOUTH_AGE) != 0
+    assert stored.metadata["youth"]["matches"] == on_record.sum() > 0
+    winner_p = backtest.select(pl.when(pl.col("p1_id") == pl.col("winner_id"))
+                               .then("p1_win_prob").otherwise(1 - pl.col("p1_win_prob")))
+    assert target.height == backtest.height
+    assert np.allclose(np.sort(model.predict_proba(target)),
+                       np.sort(winner_p.to_series().to_numpy()), rtol=0, atol=1e-12)

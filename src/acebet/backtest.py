@@ -118,12 +118,14 @@ def evaluate(
     youth_record: list[pl.DataFrame] = []  # C71: out-of-sample forecasts, p1 = winner
     with progress_mod.task("backtest: periods", windows, enabled=progress) as bar:
         for lo, hi in bar:
-            if model is None:
-                model = M.fit(feats, lo, params=None if seed is None else
-                              {"random_state": seed})
+            if model is None:  # the first fit, with the record `train` would have
+                params = None if seed is None else {"random_state": seed}
+                record = M.youth_record(feats, lo, params=params)
+                model = M.fit(feats, lo, params=params, record=record)
                 pool.append(model.validation.drop("unshifted_prob"))
                 if M.YOUTH_AGE:
-                    youth_record.append(model.validation.join(
+                    youth_record.append(record if record is not None else
+                                        model.validation.join(
                         feats.select("tourney_id", "match_num", "p1_age", "p2_age"),
                         on=["tourney_id", "match_num"], how="left").select(
                         "tourney_date", "p1_age", "p2_age",

@@ -204,13 +204,15 @@ def training_rows(feats: pl.DataFrame, before: dt.date) -> pl.DataFrame:
 
 
 def fit(feats: pl.DataFrame, train_to: dt.date, *, params: dict | None = None,
-        margin: float | None = None) -> TrainedModel:
+        margin: float | None = None, record: pl.DataFrame | None = None) -> TrainedModel:
     """Fit on played matches before `train_to`, validated on the months just before it.
 
     Early stopping picks the number of trees on the validation window; the linear
     learner (`linear`) is fitted on the same training rows and mixed in; a temperature
     is fitted on the validation window's first half and kept only if it lowers log loss
-    on the second half; the final trees and coefficients are refit on everything.
+    on the second half; the final trees and coefficients are refit on everything. The
+    youth shift is fitted on `record` (`youth_record`) when given, else on the
+    validation window.
     """
     params = {**PARAMS, **(params or {})}
     margin = BASE_MARGIN if margin is None else margin
@@ -269,7 +271,11 @@ def fit(feats: pl.DataFrame, train_to: dt.date, *, params: dict | None = None,
         linear = {"weight": weight, "coef": L.fit(
             x_all[:rows.height], columns,
             _weights(rows, train_to, half_life)[:rows.height]).tolist()}
-    young = youth.fit_record(val_p, val, YOUTH_AGE) if YOUTH_AGE else None
+    young = None
+    if YOUTH_AGE and record is not None and record.height:
+        young = youth.fit_record(record["model_prob"].to_numpy(), record, YOUTH_AGE)
+    elif YOUTH_AGE:
+        young = youth.fit_record(val_p, val, YOUTH_AGE)
     metadata = {
         "features": columns,
         "params": {**params, "n_estimators": trees},
@@ -615,6 +621,45 @@ def activate(con: duckdb.DuckDBPyConnection, version: int) -> None:
         models_db.set_active(con, version)
 
 
+def youth_record(feats: pl.DataFrame, train_to: dt.date, *,
+                 params: dict | None = None) -> pl.DataFrame | None:
+    """The out-of-sample record the youth shift of a model fitted at `train_to` is
+    fitted on (C82): the `youth.RECORD_MONTHS` before it, forecast by a walk-forward run
+    like a backtest's (a fit, its validation window, then 5-tree updates a month at a
+    time), so production has the record a backtest builds from its own forecasts.
+
+    A model's own validation window holds six months; the shift fitted on 18 gained on
+    every period (EVALUATION.md, C82). Played matches, p1 = winner, without the shift:
+    tourney_date, p1_age, p2_age, model_prob. None when the record is no longer than the
+    validation window or the history before it is too short to fit.
+    """
+    months = youth.RECORD_MONTHS - VALIDATION_MONTHS
+    if not YOUTH_AGE or months <= 0:
+        return None
+    start = months_before(train_to, months)
+    progress.step(f"train: the youth shift's record, walking forward from {start}")
+    try:
+        model = fit(feats, start, params=params)
+        data = TrainingSet(feats, bins_before=start)
+    except InputError:  # too short a history: the validation window is the record
+        return None
+    ages = feats.select("tourney_id", "match_num", "p1_age", "p2_age")
+    parts = [model.validation.join(ages, on=["tourney_id", "match_num"], how="left")
+             .select("tourney_date", "p1_age", "p2_age",
+                     pl.col("unshifted_prob").alias("model_prob"))]
+    played = feats.filter(pl.col("played"))
+    lo = start
+    while lo < train_to:
+        hi = min(months_before(lo, -1), train_to)
+        if lo > start:
+            model = update_on(data, lo, model)
+        month = played.filter((pl.col("tourney_date") >= lo) & (pl.col("tourney_date") < hi))
+        parts.append(month.select("tourney_date", "p1_age", "p2_age", pl.Series(
+            "model_prob", model.predict_proba(month, youth_shift=False))))
+        lo = hi
+    return pl.concat(parts)
+
+
 def train(
     con: duckdb.DuckDBPyConnection, train_to: dt.date | None = None,
     odds_dir: Path | None = None,
@@ -651,7 +696,7 @@ def fit_from_store(con: duckdb.DuckDBPyConnection, train_to: dt.date | None = No
                   + (f", {stored.height:,} with odds" if market is not None else ""))
     feats = F.build(F.timeline(matches), F.load_players(con), market=market,
                     market_k=FM.MARKET_K)
-    model = fit(feats, train_to)
+    model = fit(feats, train_to, record=youth_record(feats, train_to))
     from acebet import blend
 
     held = model.validation

@@ -1,8 +1,8 @@
 """C71 (`model.YOUTH_AGE`, adopted): a shift of the logit toward the young side, learnt
-from the model's own out-of-sample forecasts: `train` fits it on the fit's validation
-window and stores it with the model version; a backtest refits it every month on the six
-months of its out-of-sample record before the month (`RECORD_MONTHS`), as it refits
-the blend's weights.
+from the model's own out-of-sample forecasts: `train` fits it on the 18 months before
+the cut-off (`RECORD_MONTHS`; `model.youth_record` forecasts them walking forward) and
+stores it with the model version; a backtest refits it every month on the 18 months of
+its out-of-sample record before the month, as it refits the blend's weights.
 
 The history the model trains on shows no youth effect on average, so no input can
 teach it one (C69); from 2019 on, young players were underrated more and more, by the
@@ -22,11 +22,13 @@ BOUND = 1.0  # the shift's range, in logits
 # The fitted shift is shrunk toward 0 as if this many matches of record had found none:
 # six months (what `train` has) hold a few hundred matches with one young side.
 SHRINK_MATCHES = 1000
-# How many months of out-of-sample record a backtest refits the shift on, counted back
-# from the period it scores: what `train` has, its validation window
-# (`model.VALIDATION_MONTHS`), so a backtest measures the shift production gets (C81).
-# 0 keeps the whole run's record so far, as before C81.
-RECORD_MONTHS = 6
+# How many months of out-of-sample record the shift is fitted on, counted back from the
+# cut-off (`train`) or the period a backtest scores. Beyond the validation window
+# (`model.VALIDATION_MONTHS`) `train` builds the record by walking forward
+# (`model.youth_record`, C82), as a backtest's first fit does, so a backtest measures the
+# shift production gets (C81). 18 gained on every period over 6 (C82); 6 gives C81's
+# record (the validation window alone), 0 the whole run's record, as before C81.
+RECORD_MONTHS = 18
 
 
 def young_side(frame: pl.DataFrame, age: float) -> np.ndarray:
