@@ -183,10 +183,10 @@ def _last_months(record: pl.DataFrame, period_start: dt.date, months: int) -> pl
 
 def _refit_youth_shift(model: M.TrainedModel, record: list[pl.DataFrame],
                        target: pl.DataFrame, period_start: dt.date) -> None:
-    """C71: the youth shift fitted on the out-of-sample record (the first fit's validation
-    window, then every earlier period of the run) of the `youth.RECORD_MONTHS` before the
-    period, as much as `train` has (C81); the period's forecasts without the shift then
-    join the record."""
+    """C71: the youth shift fitted on the out-of-sample record (the first fit's walk-forward
+    record, `model.youth_record`, then every earlier period of the run) of the
+    `youth.RECORD_MONTHS` before the period, as much as `train` has (C81, C82); the
+    period's forecasts without the shift then join the record."""
     from acebet.model import youth
 
     held = _last_months(pl.concat(record), period_start, youth.RECORD_MONTHS)
