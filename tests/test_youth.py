@@ -171,6 +171,14 @@ def test_the_youth_record_is_forecast_walking_forward_before_the_cut_off(
     shorter = M.youth_record(feats.filter(pl.col("tourney_date") < later), cut_off)
     before = record.filter(pl.col("tourney_date") < later)
     assert record.height > before.height and shorter.equals(before)
+    # too short a history before the walk-forward fit: the validation window is the record
+    early = dt.date(2019, 12, 1)
+    assert M.youth_record(feats, early) is None
+    model = M.fit(feats, early, record=None)
+    window = model.validation.join(feats.select("tourney_id", "match_num", "p1_age", "p2_age"),
+                                   on=["tourney_id", "match_num"])
+    young = youth.young_side(window, M.YOUTH_AGE) != 0
+    assert model.metadata["youth"]["matches"] == young.sum()
 
 
 def test_train_and_a_backtests_first_fit_take_the_shift_from_the_longer_record(
