@@ -105,7 +105,8 @@ class TrainedModel:
     metadata: dict[str, object] = field(default_factory=dict)
     # out-of-sample P(p1 wins) on the validation window of `fit` (p1 = winner), with the
     # youth shift (`model_prob`, what the blend weights are fitted on) and without it
-    # (`unshifted_prob`, what the shift is fitted on). Not stored.
+    # (`unshifted_prob`: the first part of a walk-forward youth record, `youth_record`,
+    # or the whole record with `youth.RECORD_MONTHS` at 6 or less). Not stored.
     validation: pl.DataFrame | None = field(default=None, repr=False)
     # trees grown by walk-forward updates (`update_on`), added to the booster's score;
     # backtests only, never stored
@@ -305,7 +306,7 @@ def fit(feats: pl.DataFrame, train_to: dt.date, *, params: dict | None = None,
         },
     }
     # The blend is fitted on `model_prob`, the forecast as the model version gives it (with
-    # the youth shift); the shift itself is refitted on `unshifted_prob` (backtests).
+    # the youth shift); `unshifted_prob` is the forecast a youth record holds.
     shift = youth.logit_shift(young, val)
     held_out = val.select("tourney_id", "match_num", "tourney_date", "p1_id", "p2_id",
                           pl.Series("model_prob", symmetric_probability(
@@ -638,11 +639,12 @@ def youth_record(feats: pl.DataFrame, train_to: dt.date, *,
         return None
     start = months_before(train_to, months)
     progress.step(f"train: the youth shift's record, walking forward from {start}")
+    feats = feats.filter(pl.col("tourney_date") < train_to)  # nothing later is needed
     try:
         model = fit(feats, start, params=params)
-        data = TrainingSet(feats, bins_before=start)
     except InputError:  # too short a history: the validation window is the record
         return None
+    data = TrainingSet(feats, bins_before=start)
     ages = feats.select("tourney_id", "match_num", "p1_age", "p2_age")
     parts = [model.validation.join(ages, on=["tourney_id", "match_num"], how="left")
              .select("tourney_date", "p1_age", "p2_age",
