@@ -125,11 +125,7 @@ def evaluate(
                 pool.append(model.validation.drop("unshifted_prob"))
                 if M.YOUTH_AGE:
                     youth_record.append(record if record is not None else
-                                        model.validation.join(
-                        feats.select("tourney_id", "match_num", "p1_age", "p2_age"),
-                        on=["tourney_id", "match_num"], how="left").select(
-                        "tourney_date", "p1_age", "p2_age",
-                        pl.col("unshifted_prob").alias("model_prob")))
+                                        M.validation_record(model, feats))
             else:
                 model = M.update_on(data, lo, model)
             k = data.count_before(lo)

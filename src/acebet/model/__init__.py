@@ -622,6 +622,14 @@ def activate(con: duckdb.DuckDBPyConnection, version: int) -> None:
         models_db.set_active(con, version)
 
 
+def validation_record(model: TrainedModel, feats: pl.DataFrame) -> pl.DataFrame:
+    """`model`'s validation window as a youth record (p1 = winner, without the shift):
+    tourney_date, p1_age, p2_age, model_prob."""
+    ages = feats.select("tourney_id", "match_num", "p1_age", "p2_age")
+    return model.validation.join(ages, on=["tourney_id", "match_num"], how="left").select(
+        "tourney_date", "p1_age", "p2_age", pl.col("unshifted_prob").alias("model_prob"))
+
+
 def youth_record(feats: pl.DataFrame, train_to: dt.date, *,
                  params: dict | None = None) -> pl.DataFrame | None:
     """The out-of-sample record the youth shift of a model fitted at `train_to` is
@@ -645,10 +653,7 @@ def youth_record(feats: pl.DataFrame, train_to: dt.date, *,
     except InputError:  # too short a history: the validation window is the record
         return None
     data = TrainingSet(feats, bins_before=start)
-    ages = feats.select("tourney_id", "match_num", "p1_age", "p2_age")
-    parts = [model.validation.join(ages, on=["tourney_id", "match_num"], how="left")
-             .select("tourney_date", "p1_age", "p2_age",
-                     pl.col("unshifted_prob").alias("model_prob"))]
+    parts = [validation_record(model, feats)]
     played = feats.filter(pl.col("played"))
     lo = start
     while lo < train_to:
